@@ -1,0 +1,362 @@
+"""One place that reads a custom resource's status and answers "is it running / done / failed?".
+
+Operators, sensors and triggers all ask this module; none of them reads status fields itself.
+It follows the reference's "really running and latest spec applied" predicate:
+
+1. ``status.observedGeneration == metadata.generation`` and ``reconciliationStatus.state == DEPLOYED``;
+2. ``lifecycleState`` in ``STABLE``/``DEPLOYED`` (``STABLE`` only, when rollback may still happen);
+3. application: ``jobStatus.state == RUNNING``; session cluster: JobManager ``READY``;
+   session job: ``jobStatus.state == RUNNING``.
+
+Failure signals: lifecycle ``FAILED``, JobManager ``ERROR``, job ``FAILED``, ``ROLLED_BACK``, or an
+``error`` the operator reports for the latest generation. ``MISSING`` is transient while upgrading;
+``RESTARTING``/``FAILING`` are unhealthy, not failed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+TERMINAL_LIFECYCLE = frozenset({"SUSPENDED", "STABLE", "ROLLED_BACK", "FAILED", "DELETED"})
+GLOBALLY_TERMINAL_JOB = frozenset({"FAILED", "CANCELED", "FINISHED"})
+#: ``FlinkResourceException.type`` values meaning "this spec will not be deployed as it is".
+SPEC_REJECTION_ERRORS = frozenset({"ValidationException", "UpgradeFailureException", "DeploymentFailedException"})
+
+
+class Target(str, Enum):
+    """What a wait waits for."""
+
+    RUNNING = "running"
+    """The job runs on the latest spec (application or session job)."""
+    STABLE = "stable"
+    """Like RUNNING, and the operator marked the spec stable (no rollback can follow)."""
+    FINISHED = "finished"
+    """A bounded job finished."""
+    SUSPENDED = "suspended"
+    """The job was suspended on the latest spec."""
+    READY = "ready"
+    """A session cluster's JobManager is ready on the latest spec."""
+
+
+class Phase(str, Enum):
+    """Where a resource stands relative to a target."""
+
+    WAITING = "waiting"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StatusError:
+    """``status.error``, parsed: JSON ``FlinkResourceException`` or plain text.
+
+    :param type: the exception class, if known.
+    :param message: the message a person should read.
+    :param raw: the text as the operator wrote it.
+    """
+
+    type: str | None
+    message: str
+    raw: str
+    causes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        short_type = self.type.rsplit(".", 1)[-1] if self.type else None
+        text = f"{short_type}: {self.message}" if short_type else self.message
+        return text + "".join(f"\n  caused by: {cause}" for cause in self.causes)
+
+
+def parse_status_error(error: Any) -> StatusError | None:
+    """Parse ``status.error`` whether it is JSON or plain text; ``None`` when empty."""
+    if error is None or (isinstance(error, str) and not error.strip()):
+        return None
+    raw = error if isinstance(error, str) else json.dumps(error)
+    data: Any = error
+    if isinstance(error, str):
+        try:
+            data = json.loads(error)
+        except ValueError:
+            return StatusError(type=None, message=error.strip(), raw=raw)
+    if not isinstance(data, dict):
+        return StatusError(type=None, message=str(data), raw=raw)
+    causes = []
+    for item in data.get("throwableList") or []:
+        if isinstance(item, dict) and item.get("message"):
+            kind = str(item.get("type") or "").rsplit(".", 1)[-1]
+            causes.append(f"{kind}: {item['message']}" if kind else str(item["message"]))
+    return StatusError(type=data.get("type"), message=str(data.get("message") or raw), raw=raw, causes=tuple(causes))
+
+
+def _last_reconciled_spec(status: dict[str, Any], key: str = "lastReconciledSpec") -> dict[str, Any] | None:
+    text = (status.get("reconciliationStatus") or {}).get(key)
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data.get("spec") if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class FlinkResourceStatus:
+    """A FlinkDeployment's or FlinkSessionJob's status, read once.
+
+    Build with :meth:`from_object` from the object as the API returns it.
+    """
+
+    kind: str
+    name: str
+    namespace: str | None
+    generation: int | None
+    observed_generation: int | None
+    lifecycle_state: str | None
+    reconciliation_state: str | None
+    jobmanager_status: str | None
+    job_state: str | None
+    job_id: str | None
+    error: StatusError | None
+    upgrade_savepoint_path: str | None
+    is_session_cluster: bool
+    desired_job_state: str | None
+    last_reconciled_job_state: str | None
+    rollback_enabled: bool
+    deleting: bool
+    raw_status: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_object(cls, obj: dict[str, Any]) -> FlinkResourceStatus:
+        """Read the status of a FlinkDeployment or FlinkSessionJob object (a dict from the API)."""
+        metadata = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        job_status = status.get("jobStatus") or {}
+        last_spec = _last_reconciled_spec(status) or {}
+        conf = spec.get("flinkConfiguration") or {}
+        rollback = str(conf.get("kubernetes.operator.deployment.rollback.enabled", "false")).lower() == "true"
+        kind = obj.get("kind") or "FlinkDeployment"
+        return cls(
+            kind=kind,
+            name=metadata.get("name", ""),
+            namespace=metadata.get("namespace"),
+            generation=metadata.get("generation"),
+            observed_generation=status.get("observedGeneration"),
+            lifecycle_state=status.get("lifecycleState"),
+            reconciliation_state=(status.get("reconciliationStatus") or {}).get("state"),
+            jobmanager_status=status.get("jobManagerDeploymentStatus"),
+            job_state=job_status.get("state"),
+            job_id=job_status.get("jobId"),
+            error=parse_status_error(status.get("error")),
+            upgrade_savepoint_path=job_status.get("upgradeSavepointPath"),
+            is_session_cluster=kind == "FlinkDeployment" and not spec.get("job"),
+            desired_job_state=(spec.get("job") or {}).get("state") or ("running" if spec.get("job") else None),
+            last_reconciled_job_state=(last_spec.get("job") or {}).get("state"),
+            rollback_enabled=rollback,
+            deleting=bool(metadata.get("deletionTimestamp")),
+            raw_status=status,
+        )
+
+    # --- facts -----------------------------------------------------------------------------
+
+    @property
+    def latest_generation_reconciled(self) -> bool:
+        """The operator picked up the latest spec and finished deploying it (not upgrading)."""
+        return (
+            self.generation is not None
+            and self.observed_generation == self.generation
+            and self.reconciliation_state == "DEPLOYED"
+        )
+
+    @property
+    def is_upgrading(self) -> bool:
+        """A spec change is being applied (or has not been picked up yet)."""
+        return (
+            self.lifecycle_state == "UPGRADING"
+            or self.reconciliation_state == "UPGRADING"
+            or (self.generation is not None and self.observed_generation is not None
+                and self.observed_generation < self.generation)
+        )
+
+    @property
+    def is_rolling_back(self) -> bool:
+        """The operator is reverting to the last stable spec."""
+        return self.lifecycle_state == "ROLLING_BACK" or self.reconciliation_state == "ROLLING_BACK"
+
+    @property
+    def is_rolled_back(self) -> bool:
+        """The latest spec was rejected and the last stable spec restored."""
+        return self.lifecycle_state == "ROLLED_BACK" or self.reconciliation_state == "ROLLED_BACK"
+
+    @property
+    def is_suspended(self) -> bool:
+        """Suspended on the latest spec."""
+        return self.lifecycle_state == "SUSPENDED" and self.latest_generation_reconciled
+
+    @property
+    def is_restarting(self) -> bool:
+        """The job is restarting or failing over: unhealthy, not yet failed."""
+        return self.job_state in ("RESTARTING", "FAILING")
+
+    @property
+    def is_running(self) -> bool:
+        """The reference's predicate: the job really runs on the latest spec."""
+        if not self.latest_generation_reconciled or self.deleting:
+            return False
+        if self.lifecycle_state not in ("STABLE", "DEPLOYED"):
+            return False
+        if self.is_session_cluster:
+            return self.jobmanager_status == "READY"
+        return self.job_state == "RUNNING"
+
+    @property
+    def is_stable(self) -> bool:
+        """Running and marked stable by the operator."""
+        return self.is_running and self.lifecycle_state == "STABLE"
+
+    @property
+    def is_finished(self) -> bool:
+        """A bounded job finished on the latest spec."""
+        return self.latest_generation_reconciled and self.job_state == "FINISHED" and self.lifecycle_state != "SUSPENDED"
+
+    def failure(self) -> str | None:
+        """Why the resource has failed, or ``None``. Transient states are not failures."""
+        if self.deleting:
+            return None
+        error = f" Operator error: {self.error}" if self.error else ""
+        if self.lifecycle_state == "FAILED":
+            return f"lifecycle state is FAILED (job {self.job_state or 'unknown'}).{error}"
+        if self.job_state == "FAILED":
+            return f"the Flink job FAILED.{error}"
+        if self.jobmanager_status == "ERROR":
+            return f"the JobManager deployment is in ERROR; it needs a spec change.{error}"
+        if self.is_rolled_back:
+            return f"the upgrade was ROLLED_BACK to the last stable spec.{error}"
+        if self.spec_rejected:
+            return f"the operator rejected the latest spec (generation {self.generation}).{error}"
+        return None
+
+    @property
+    def spec_rejected(self) -> bool:
+        """The operator refused the latest spec (validation or upgrade failure), so it will not run.
+
+        Only an error the operator raises *about the spec* counts while a newer generation is
+        pending; an older error (say, from a job failure) stays until the new spec is picked up
+        and must not fail a wait for a fixed spec.
+        """
+        if self.error is None or self.generation is None:
+            return False
+        pending = self.observed_generation is None or self.observed_generation < self.generation
+        if not pending or self.reconciliation_state == "UPGRADING" or self.lifecycle_state == "UPGRADING":
+            return False
+        kind = (self.error.type or "").rsplit(".", 1)[-1]
+        if kind in SPEC_REJECTION_ERRORS:
+            return True
+        # Operators before 1.13 wrote validation errors as plain text; on a resource never
+        # deployed, any error means its spec was refused.
+        return self.error.type is None and not self.observed_generation
+
+    def phase(self, target: Target | str) -> tuple[Phase, str]:
+        """Where this resource stands relative to ``target``, with a message for people."""
+        target = Target(target)
+        failed = self.failure()
+        if failed and not (target is Target.SUSPENDED and self.lifecycle_state == "SUSPENDED"):
+            return Phase.FAILED, f"{self.kind} {self.name}: {failed}"
+        done = {
+            Target.RUNNING: self.is_running,
+            Target.STABLE: self.is_stable,
+            Target.FINISHED: self.is_finished,
+            Target.SUSPENDED: self.is_suspended,
+            Target.READY: self.is_running if self.is_session_cluster else False,
+        }[target]
+        if target is Target.RUNNING and self.rollback_enabled:
+            done = self.is_stable
+        if done:
+            return Phase.DONE, f"{self.kind} {self.name} is {target.value}: {self.describe()}"
+        if target is Target.FINISHED and self.latest_generation_reconciled and self.job_state in ("CANCELED",):
+            return Phase.FAILED, f"{self.kind} {self.name}: the job was CANCELED before finishing."
+        if target in (Target.RUNNING, Target.STABLE) and self.job_state == "FINISHED" and self.latest_generation_reconciled:
+            return Phase.FAILED, f"{self.kind} {self.name}: the job FINISHED; it is not a streaming job running."
+        return Phase.WAITING, f"{self.kind} {self.name} not {target.value} yet: {self.describe()}"
+
+    def describe(self) -> str:
+        """One line with the fields a person on call needs."""
+        parts = [
+            f"lifecycle={self.lifecycle_state}",
+            f"job={self.job_state}",
+        ]
+        if self.kind == "FlinkDeployment":
+            parts.append(f"jobManager={self.jobmanager_status}")
+        parts.append(f"generation={self.generation} observed={self.observed_generation}")
+        if self.reconciliation_state:
+            parts.append(f"reconciliation={self.reconciliation_state}")
+        if self.error:
+            parts.append(f"error={self.error.message[:200]}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class SnapshotStatus:
+    """A FlinkStateSnapshot's status."""
+
+    name: str
+    state: str | None
+    path: str | None
+    error: StatusError | None
+    failures: int
+    trigger_id: str | None
+    backoff_limit: int = -1
+
+    @classmethod
+    def from_object(cls, obj: dict[str, Any]) -> SnapshotStatus:
+        """Read a FlinkStateSnapshot object."""
+        status = obj.get("status") or {}
+        limit = (obj.get("spec") or {}).get("backoffLimit")
+        return cls(
+            backoff_limit=-1 if limit is None else int(limit),
+            name=(obj.get("metadata") or {}).get("name", ""),
+            state=status.get("state"),
+            path=status.get("path") or None,
+            error=parse_status_error(status.get("error")),
+            failures=int(status.get("failures") or 0),
+            trigger_id=status.get("triggerId") or None,
+        )
+
+    @property
+    def will_retry(self) -> bool:
+        """A FAILED snapshot is retried while ``failures <= backoffLimit`` (``-1``: forever)."""
+        return self.state == "FAILED" and (self.backoff_limit == -1 or self.failures <= self.backoff_limit)
+
+    def phase(self) -> tuple[Phase, str]:
+        """DONE when COMPLETED, FAILED when ABANDONED or FAILED for good, else WAITING (retries included)."""
+        if self.state == "COMPLETED":
+            return Phase.DONE, f"snapshot {self.name} completed at {self.path}"
+        if self.state == "ABANDONED" or (self.state == "FAILED" and not self.will_retry):
+            attempts = f" after {self.failures} attempt(s)" if self.failures else ""
+            return Phase.FAILED, f"snapshot {self.name} {self.state}{attempts}: {self.error or 'no error reported'}"
+        retry = f" after {self.failures} failed attempt(s): {self.error}" if self.failures and self.error else ""
+        return Phase.WAITING, f"snapshot {self.name} is {self.state or 'not yet picked up'}{retry}"
+
+
+def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, str | None]:
+    """The result of a savepoint triggered with ``savepointTriggerNonce`` (operators before 1.10, or
+    with snapshot resources disabled).
+
+    :return: phase, message, and the savepoint path when done.
+    """
+    metadata = obj.get("metadata") or {}
+    status = obj.get("status") or {}
+    info = (status.get("jobStatus") or {}).get("savepointInfo") or {}
+    last = info.get("lastSavepoint") or {}
+    name = metadata.get("name", "")
+    pending = bool(info.get("triggerId"))
+    if not pending and last.get("triggerNonce") == nonce and last.get("location"):
+        return Phase.DONE, f"savepoint {nonce} of {name} completed at {last['location']}", last["location"]
+    reconciled_nonce = ((_last_reconciled_spec(status) or {}).get("job") or {}).get("savepointTriggerNonce")
+    picked_up = reconciled_nonce == nonce and status.get("observedGeneration") == metadata.get("generation")
+    if picked_up and not pending:
+        error = parse_status_error(status.get("error"))
+        return Phase.FAILED, f"savepoint {nonce} of {name} was not taken: {error or 'the trigger expired'}", None
+    return Phase.WAITING, f"savepoint {nonce} of {name} {'in progress' if pending else 'not picked up yet'}", None
