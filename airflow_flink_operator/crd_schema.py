@@ -48,7 +48,8 @@ class CrdSchemas:
         if not self.directory.is_dir():
             raise FileNotFoundError(f"CRD directory {self.directory} does not exist")
         self._schemas: dict[tuple[str, str], dict[str, Any]] = {}
-        self._validators: dict[tuple[str, str], Any] = {}
+        self._lenient: dict[tuple[str, str], dict[str, Any]] = {}
+        self._validators: dict[tuple[str, tuple[str, str]], Any] = {}
         for path in sorted(self.directory.iterdir()):
             if path.suffix in (".yml", ".yaml") and path.is_file():
                 for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
@@ -65,6 +66,7 @@ class CrdSchemas:
             props.setdefault("apiVersion", {"type": "string"})
             props.setdefault("kind", {"type": "string"})
             props.setdefault("metadata", {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+            self._lenient[(f"{group}/{version['name']}", kind)] = schema
             self._schemas[(f"{group}/{version['name']}", kind)] = _strict(schema)
 
     @property
@@ -76,17 +78,22 @@ class CrdSchemas:
         """Whether a schema for this manifest's apiVersion and kind is known."""
         return (manifest.get("apiVersion"), manifest.get("kind")) in self._schemas
 
-    def errors(self, manifest: dict[str, Any]) -> list[SpecProblem]:
-        """Schema errors of one manifest, each naming the field; empty when valid or not covered."""
+    def errors(self, manifest: dict[str, Any], strict: bool = True) -> list[SpecProblem]:
+        """Schema errors of one manifest, each naming the field; empty when valid or not covered.
+
+        :param strict: also report fields the schema does not declare (as ``kubectl apply`` does);
+            with ``False`` they are ignored, as an API server that prunes them would.
+        """
         key = (manifest.get("apiVersion"), manifest.get("kind"))
         if key not in self._schemas:
             return []
-        validator = self._validators.get(key)
+        mode = "strict" if strict else "lenient"
+        validator = self._validators.get((mode, key))
         if validator is None:
             from openapi_schema_validator import OAS30Validator
 
-            validator = OAS30Validator(self._schemas[key])
-            self._validators[key] = validator
+            validator = OAS30Validator(self._schemas[key] if strict else self._lenient[key])
+            self._validators[(mode, key)] = validator
         problems = []
         for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
             field = _path(error.absolute_path)
@@ -101,6 +108,39 @@ class CrdSchemas:
                 continue
             problems.append(SpecProblem(field or "(root)", error.message, "Match the CRD schema."))
         return problems
+
+
+    def prune(self, manifest: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Drop fields the schema does not declare, as the API server does; return what was dropped."""
+        key = (manifest.get("apiVersion"), manifest.get("kind"))
+        if key not in self._lenient:
+            return manifest, []
+        dropped: list[str] = []
+        return _prune(manifest, self._lenient[key], "", dropped, root=True), dropped
+
+
+def _prune(value: Any, schema: dict[str, Any], path: str, dropped: list[str], root: bool = False) -> Any:
+    if schema.get("x-kubernetes-preserve-unknown-fields") is True:
+        return value
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if props is None and isinstance(extra, dict):
+            return {k: _prune(v, extra, f"{path}.{k}", dropped) for k, v in value.items()}
+        if props is None and extra is None and schema.get("type") != "object":
+            return value
+        result = {}
+        for k, v in value.items():
+            if k in (props or {}):
+                result[k] = _prune(v, props[k], f"{path}.{k}" if path else k, dropped)
+            elif root and k == "metadata":
+                result[k] = v
+            else:
+                dropped.append(f"{path}.{k}" if path else k)
+        return result
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_prune(v, schema["items"], f"{path}[{i}]", dropped) for i, v in enumerate(value)]
+    return value
 
 
 def _crds(doc: Any) -> list[dict[str, Any]]:

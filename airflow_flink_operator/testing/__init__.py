@@ -1,0 +1,13 @@
+"""A simulated Kubernetes cluster with a simulated Flink Kubernetes Operator, for tests.
+
+- :class:`SimulatedCluster` — the API emulator plus the simulated operator, with helpers;
+- :class:`KubeApiEmulator` — the API server alone (real HTTP on 127.0.0.1, fault knobs);
+- :class:`SimulatedFlinkOperator` — the operator alone, against any API server;
+- the ``flink_cluster`` pytest fixture.
+"""
+
+from airflow_flink_operator.testing.apiserver import KubeApiEmulator
+from airflow_flink_operator.testing.cluster import SimulatedCluster
+from airflow_flink_operator.testing.operator import Behaviour, SimTimings, SimulatedFlinkOperator
+
+__all__ = ["Behaviour", "KubeApiEmulator", "SimTimings", "SimulatedCluster", "SimulatedFlinkOperator"]

@@ -1,0 +1,930 @@
+"""A small, faithful Kubernetes API server on 127.0.0.1 for tests, over real HTTP.
+
+The official ``kubernetes`` and ``kubernetes_asyncio`` clients talk to it unchanged through the
+kubeconfig it hands out. It serves the three Flink kinds plus ConfigMaps, Secrets, Events and Pods
+(with a log endpoint), and behaves as the real API server does where our code depends on it:
+
+- ``resourceVersion`` on every write, ``409 Conflict`` on a stale update, ``409 AlreadyExists``;
+- ``metadata.generation`` bumped by spec changes only; a ``status`` subresource that alone writes status;
+- finalizers and ``deletionTimestamp``; owner references garbage-collected on delete;
+- list/watch with label and field selectors, ``resourceVersion`` resume, bookmarks, and
+  ``410 Gone`` (an ERROR event) once a version has left the retained history;
+- discovery (``/api``, ``/apis``...), so a client can detect whether FlinkStateSnapshot is served;
+- merge patch, strategic merge patch (as merge) and JSON patch;
+- with ``crd_dir``, the CRDs' schemas: ``422 Invalid`` naming the field, unknown fields pruned
+  (``400`` with ``fieldValidation=Strict``).
+
+Fault knobs (:class:`Faults`) make it misbehave on purpose: answer 410/409/500 for a while, drop
+connections, forget history, restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from airflow_flink_operator.constants import GROUP, VERSION
+
+# --- what is served ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One kind of object the server serves."""
+
+    group: str  # "" for the core group
+    version: str
+    plural: str
+    kind: str
+    short_names: tuple[str, ...] = ()
+    status_subresource: bool = False
+    log_subresource: bool = False
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+CORE_TYPES = (
+    ResourceType("", "v1", "configmaps", "ConfigMap", ("cm",)),
+    ResourceType("", "v1", "secrets", "Secret"),
+    ResourceType("", "v1", "events", "Event", ("ev",)),
+    ResourceType("", "v1", "pods", "Pod", ("po",), status_subresource=True, log_subresource=True),
+)
+FLINK_TYPES = (
+    ResourceType(GROUP, VERSION, "flinkdeployments", "FlinkDeployment", ("flinkdep",), status_subresource=True),
+    ResourceType(GROUP, VERSION, "flinksessionjobs", "FlinkSessionJob", ("sessionjob",), status_subresource=True),
+    ResourceType(GROUP, VERSION, "flinkstatesnapshots", "FlinkStateSnapshot", ("flinksnp",), status_subresource=True),
+)
+SNAPSHOT_PLURAL = "flinkstatesnapshots"
+
+
+def now_iso() -> str:
+    """The current time as Kubernetes writes timestamps."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- selectors and patches -------------------------------------------------------------------
+
+_SET_EXPR = re.compile(r"^\s*([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+
+
+def _split_selector(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current)
+    return parts
+
+
+def label_selector_matcher(text: str | None) -> Callable[[dict[str, str]], bool]:
+    """A predicate over labels for a Kubernetes label selector (equality- and set-based)."""
+    if not text:
+        return lambda labels: True
+    tests: list[Callable[[dict[str, str]], bool]] = []
+    for raw in _split_selector(text):
+        term = raw.strip()
+        match = _SET_EXPR.match(term)
+        if match:
+            key, op, values = match.group(1), match.group(2), {v.strip() for v in match.group(3).split(",")}
+            if op == "in":
+                tests.append(lambda l, k=key, v=values: l.get(k) in v)
+            else:
+                tests.append(lambda l, k=key, v=values: l.get(k) not in v)
+        elif "!=" in term:
+            key, value = (s.strip() for s in term.split("!=", 1))
+            tests.append(lambda l, k=key, v=value: l.get(k) != v)
+        elif "=" in term:
+            key, value = (s.strip() for s in term.replace("==", "=").split("=", 1))
+            tests.append(lambda l, k=key, v=value: l.get(k) == v)
+        elif term.startswith("!"):
+            tests.append(lambda l, k=term[1:].strip(): k not in l)
+        else:
+            tests.append(lambda l, k=term: k in l)
+    return lambda labels: all(test(labels) for test in tests)
+
+
+def field_selector_matcher(text: str | None) -> Callable[[dict[str, Any]], bool]:
+    """A predicate over objects for a field selector (``a.b=c``, ``a.b!=c``)."""
+    if not text:
+        return lambda obj: True
+    tests = []
+    for term in text.split(","):
+        negate = "!=" in term
+        path, value = term.split("!=" if negate else "=", 1)
+        path = path.strip().lstrip("=")
+
+        def test(obj: dict[str, Any], p: str = path, v: str = value.strip().lstrip("="), n: bool = negate) -> bool:
+            current: Any = obj
+            for part in p.split("."):
+                current = current.get(part) if isinstance(current, dict) else None
+            return (str(current) == v) != n if current is not None else n
+
+        tests.append(test)
+    return lambda obj: all(test(obj) for test in tests)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _pointer(path: str) -> list[str]:
+    if path == "":
+        return []
+    return [part.replace("~1", "/").replace("~0", "~") for part in path.lstrip("/").split("/")]
+
+
+def json_patch(document: Any, operations: list[dict[str, Any]]) -> Any:
+    """RFC 6902 JSON patch (add, remove, replace, move, copy, test)."""
+    doc = copy.deepcopy(document)
+
+    def parent(parts: list[str]) -> tuple[Any, str]:
+        node = doc
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node, parts[-1]
+
+    def get(parts: list[str]) -> Any:
+        node = doc
+        for part in parts:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    for op in operations:
+        parts = _pointer(op["path"])
+        kind = op["op"]
+        if kind == "test":
+            if get(parts) != op["value"]:
+                raise ValueError(f"test operation failed at {op['path']}")
+            continue
+        value = copy.deepcopy(op.get("value"))
+        if kind in ("move", "copy"):
+            source = _pointer(op["from"])
+            value = copy.deepcopy(get(source))
+            if kind == "move":
+                node, last = parent(source)
+                node.pop(int(last)) if isinstance(node, list) else node.pop(last)
+            kind = "add"
+        if not parts:
+            doc = value
+            continue
+        node, last = parent(parts)
+        if kind == "add":
+            if isinstance(node, list):
+                node.insert(len(node) if last == "-" else int(last), value)
+            else:
+                node[last] = value
+        elif kind == "replace":
+            if isinstance(node, list):
+                node[int(last)] = value
+            else:
+                if last not in node:
+                    raise KeyError(op["path"])
+                node[last] = value
+        elif kind == "remove":
+            node.pop(int(last)) if isinstance(node, list) else node.pop(last)
+        else:
+            raise ValueError(f"unknown JSON patch op {kind!r}")
+    return doc
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """An API error answered as a ``Status`` object."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": self.message, "reason": self.reason, "code": self.code,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def _not_found(rt: ResourceType, name: str) -> ApiError:
+    group = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+    return ApiError(404, "NotFound", f'{group} "{name}" not found',
+                    {"name": name, "group": rt.group, "kind": rt.plural})
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _FailRule:
+    status: int
+    remaining: int
+    method: str | None
+    path_contains: str | None
+    watch: bool | None
+    until: float | None
+
+
+@dataclass
+class Faults:
+    """Misbehaviour on demand. Thread-safe enough for tests: set from any thread."""
+
+    rules: list[_FailRule] = field(default_factory=list)
+    drop_next: int = 0
+    latency: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail(self, status: int, times: int = 1, *, method: str | None = None, path_contains: str | None = None,
+             watch: bool | None = None, for_seconds: float | None = None) -> None:
+        """Answer the next ``times`` matching requests (or all for ``for_seconds``) with ``status``.
+
+        A watch request failed with 410 gets a 200 stream holding one ERROR event, as Kubernetes does.
+        """
+        until = time.monotonic() + for_seconds if for_seconds is not None else None
+        with self._lock:
+            self.rules.append(_FailRule(status, times if for_seconds is None else 10**9, method, path_contains,
+                                        watch, until))
+
+    def drop(self, times: int = 1) -> None:
+        """Abort the connection of the next ``times`` requests without answering."""
+        with self._lock:
+            self.drop_next += times
+
+    def clear(self) -> None:
+        """Stop misbehaving."""
+        with self._lock:
+            self.rules.clear()
+            self.drop_next = 0
+            self.latency = 0.0
+
+    def _take(self, method: str, path: str, is_watch: bool) -> int | None:
+        with self._lock:
+            if self.drop_next > 0:
+                self.drop_next -= 1
+                return -1
+            now = time.monotonic()
+            for rule in list(self.rules):
+                if rule.until is not None and now > rule.until:
+                    self.rules.remove(rule)
+                    continue
+                if rule.method and rule.method.upper() != method:
+                    continue
+                if rule.path_contains and rule.path_contains not in path:
+                    continue
+                if rule.watch is not None and rule.watch != is_watch:
+                    continue
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self.rules.remove(rule)
+                return rule.status
+        return None
+
+
+# --- the store -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Event:
+    rv: int
+    type: str
+    plural: str
+    namespace: str
+    obj: dict[str, Any]
+    old: dict[str, Any] | None
+
+
+class _Watch:
+    def __init__(self, plural: str, namespace: str | None, labels: Callable, fields: Callable) -> None:
+        self.plural, self.namespace, self.labels, self.fields = plural, namespace, labels, fields
+        self.queue: asyncio.Queue[_Event | None] = asyncio.Queue()
+
+    def matches(self, obj: dict[str, Any] | None) -> bool:
+        if obj is None:
+            return False
+        return self.labels((obj.get("metadata") or {}).get("labels") or {}) and self.fields(obj)
+
+    def translate(self, event: _Event) -> tuple[str, dict[str, Any]] | None:
+        if event.plural != self.plural or (self.namespace and event.namespace != self.namespace):
+            return None
+        now, before = self.matches(event.obj), self.matches(event.old)
+        if event.type == "MODIFIED":
+            if now and not before:
+                return "ADDED", event.obj
+            if before and not now:
+                return "DELETED", event.obj
+        return (event.type, event.obj) if now else None
+
+
+class Store:
+    """Objects by (plural, namespace, name), a resourceVersion counter and a bounded event history."""
+
+    def __init__(self, history: int) -> None:
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.rv = 0
+        self.history: deque[_Event] = deque(maxlen=history)
+        self.oldest_rv = 0  # watches from below this are Gone
+        self.watches: set[_Watch] = set()
+
+    def next_rv(self) -> str:
+        self.rv += 1
+        return str(self.rv)
+
+    def record(self, type_: str, plural: str, namespace: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        event = _Event(int(obj["metadata"]["resourceVersion"]), type_, plural, namespace, copy.deepcopy(obj),
+                       copy.deepcopy(old) if old is not None else None)
+        if len(self.history) == self.history.maxlen:
+            self.oldest_rv = self.history[0].rv
+        self.history.append(event)
+        for watch in list(self.watches):
+            watch.queue.put_nowait(event)
+
+    def compact(self) -> None:
+        """Forget all history: every resourceVersion seen so far is now too old to watch from."""
+        self.history.clear()
+        self.oldest_rv = self.rv
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _schemas(crd_dir: str) -> Any:
+    from airflow_flink_operator.crd_schema import CrdSchemas
+
+    return CrdSchemas(crd_dir)
+
+
+class KubeApiEmulator:
+    """The API server. Start it with :meth:`start` (a background thread) and stop with :meth:`stop`.
+
+    :param crd_dir: CRD folder for schema validation (default: none, no schema checks).
+    :param serve_snapshots: serve FlinkStateSnapshot (operator 1.10+); ``False`` mimics a cluster
+        without that CRD, so clients must fall back to ``savepointTriggerNonce``.
+    :param history: how many events to keep for watches resuming from a resourceVersion.
+    :param bookmark_interval: seconds between BOOKMARK events on watches that allow them.
+    """
+
+    def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, history: int = 10_000,
+                 bookmark_interval: float = 1.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self.serve_snapshots = serve_snapshots
+        self.bookmark_interval = bookmark_interval
+        self.faults = Faults()
+        self.store = Store(history)
+        self.pod_logs: dict[tuple[str, str], list[str]] = {}
+        self.request_count = 0
+        self.requests_by_verb: dict[str, int] = {}
+        self._schemas = _schemas(str(crd_dir)) if crd_dir else None
+        self._types = {rt.plural: rt for rt in CORE_TYPES + FLINK_TYPES}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._streams: set[web.StreamResponse] = set()
+
+    # -- lifecycle --
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:41234``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> KubeApiEmulator:
+        """Serve in a background thread; returns when the port is listening."""
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="kube-api-emulator", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the API emulator did not start")
+        return self
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    def stop(self) -> None:
+        """Stop serving and end the thread."""
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(10)
+        self._loop.close()
+        self._loop = None
+
+    async def _shutdown(self) -> None:
+        await self._close_streams()
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def restart(self, downtime: float = 0.0) -> None:
+        """Stop listening (dropping every connection), wait ``downtime``, listen again on the same port.
+
+        Objects survive, as with a real API server backed by etcd.
+        """
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+        time.sleep(downtime)
+        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(10)
+
+    def drop_watches(self) -> None:
+        """Abort every open watch stream now (a dropped connection, as a proxy or LB would)."""
+        self.call(self._close_streams())
+
+    async def _close_streams(self) -> None:
+        for stream in list(self._streams):
+            transport = stream._req.transport if stream._req is not None else None  # type: ignore[attr-defined]
+            if transport is not None:
+                transport.abort()
+        self._streams.clear()
+
+    def expire_history(self) -> None:
+        """Forget the event history: watches resuming from any earlier version get ``410 Gone``."""
+        self.call(self._compact())
+
+    async def _compact(self) -> None:
+        self.store.compact()
+
+    def call(self, coro: Any) -> Any:
+        """Run a coroutine on the server's loop and return its result (for test helpers)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def set_serve_snapshots(self, serve: bool) -> None:
+        """Switch the FlinkStateSnapshot CRD on or off (as installing/removing the CRD would)."""
+        self.serve_snapshots = serve
+
+    def __enter__(self) -> KubeApiEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- kubeconfig --
+
+    def kubeconfig(self, namespace: str = "default") -> dict[str, Any]:
+        """A kubeconfig dict pointing at this server (for ``load_kube_config_from_dict`` / hooks)."""
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
+            "users": [{"name": "tester", "user": {"token": "emulator-token"}}],
+            "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "tester",
+                                                          "namespace": namespace}}],
+            "current-context": "emulator",
+        }
+
+    def write_kubeconfig(self, path: str, namespace: str = "default") -> str:
+        """Write :meth:`kubeconfig` as YAML to ``path``; returns the path."""
+        import yaml
+
+        with open(path, "w") as handle:
+            yaml.safe_dump(self.kubeconfig(namespace), handle)
+        return path
+
+    # -- direct access for tests and the simulated cluster --
+
+    def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A copy of a stored object, or ``None``."""
+        obj = self.store.objects.get((plural, namespace, name))
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def list_objects(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Copies of the stored objects of a kind."""
+        return [copy.deepcopy(o) for (p, ns, _), o in sorted(self.store.objects.items())
+                if p == plural and (namespace is None or ns == namespace)]
+
+    # -- HTTP --
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        is_watch = request.query.get("watch", "").lower() in ("true", "1")
+        fault = self.faults._take(request.method, request.path, is_watch)
+        self.request_count += 1
+        verb = "WATCH" if is_watch else request.method
+        self.requests_by_verb[verb] = self.requests_by_verb.get(verb, 0) + 1
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        if fault == -1:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        try:
+            if fault is not None:
+                if fault == 410 and is_watch:
+                    return await self._gone_stream(request)
+                raise ApiError(fault, {409: "Conflict", 410: "Expired", 429: "TooManyRequests",
+                                       500: "InternalError", 503: "ServiceUnavailable"}.get(fault, "Unknown"),
+                               f"injected fault {fault}")
+            return await self._dispatch(request, is_watch)
+        except ApiError as err:
+            return web.json_response(err.status(), status=err.code)
+
+    async def _dispatch(self, request: web.Request, is_watch: bool) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        if not parts or parts == ["version"]:
+            return web.json_response({"major": "1", "minor": "31", "gitVersion": "v1.31.0-emulator"})
+        discovery = self._discovery(parts)
+        if discovery is not None:
+            return web.json_response(discovery)
+        if parts[0] == "api" and len(parts) >= 3 and parts[1] == "v1":
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[0] == "apis" and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "NotFound", f"the server could not find the requested resource ({request.path})")
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        plural, name, sub = rest[0], (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
+        rt = self._types.get(plural)
+        if rt is None or rt.group != group or rt.version != version or not self._served(rt):
+            raise ApiError(404, "NotFound", f"the server could not find the requested resource ({request.path})")
+        method = request.method
+        if name is None:
+            if method == "GET":
+                return await (self._watch(request, rt, namespace) if is_watch else self._list(request, rt, namespace))
+            if method == "POST" and namespace:
+                return await self._create(request, rt, namespace)
+            if method == "DELETE" and namespace:
+                return await self._delete_collection(request, rt, namespace)
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on a collection")
+        if namespace is None:
+            raise ApiError(404, "NotFound", "namespaced resource requested without a namespace")
+        if sub == "log" and rt.log_subresource and method == "GET":
+            return self._log(request, namespace, name)
+        if sub not in (None, "status") or (sub == "status" and not rt.status_subresource):
+            raise ApiError(404, "NotFound", f"subresource {sub!r} not found")
+        if method == "GET":
+            return web.json_response(self._get(rt, namespace, name))
+        if method == "PUT":
+            return await self._replace(request, rt, namespace, name, status=sub == "status")
+        if method == "PATCH":
+            return await self._patch(request, rt, namespace, name, status=sub == "status")
+        if method == "DELETE" and sub is None:
+            return await self._delete(request, rt, namespace, name)
+        raise ApiError(405, "MethodNotAllowed", f"{method} not allowed here")
+
+    def _served(self, rt: ResourceType) -> bool:
+        return rt.plural != SNAPSHOT_PLURAL or self.serve_snapshots
+
+    def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
+        served = [rt for rt in self._types.values() if self._served(rt)]
+        if parts == ["api"]:
+            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        if parts == ["apis"]:
+            groups = sorted({rt.group for rt in served if rt.group})
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": g, "versions": [{"groupVersion": f"{g}/{VERSION}", "version": VERSION}],
+                 "preferredVersion": {"groupVersion": f"{g}/{VERSION}", "version": VERSION}} for g in groups]}
+        if len(parts) == 2 and parts[0] == "apis":
+            if not any(rt.group == parts[1] for rt in served):
+                raise ApiError(404, "NotFound", f"group {parts[1]} not found")
+            return {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
+                    "versions": [{"groupVersion": f"{parts[1]}/{VERSION}", "version": VERSION}],
+                    "preferredVersion": {"groupVersion": f"{parts[1]}/{VERSION}", "version": VERSION}}
+        group_version = None
+        if parts == ["api", "v1"]:
+            group_version = ("", "v1")
+        elif len(parts) == 3 and parts[0] == "apis":
+            group_version = (parts[1], parts[2])
+        if group_version is None:
+            return None
+        resources = []
+        for rt in served:
+            if (rt.group, rt.version) != group_version:
+                continue
+            verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+            resources.append({"name": rt.plural, "singularName": rt.kind.lower(), "namespaced": True, "kind": rt.kind,
+                              "verbs": verbs, "shortNames": list(rt.short_names)})
+            if rt.status_subresource:
+                resources.append({"name": f"{rt.plural}/status", "singularName": "", "namespaced": True,
+                                  "kind": rt.kind, "verbs": ["get", "patch", "update"]})
+            if rt.log_subresource:
+                resources.append({"name": f"{rt.plural}/log", "singularName": "", "namespaced": True,
+                                  "kind": "Pod", "verbs": ["get"]})
+        if not resources:
+            raise ApiError(404, "NotFound", f"{'/'.join(parts)} not found")
+        return {"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": "/".join(p for p in group_version if p), "resources": resources}
+
+    async def _body(self, request: web.Request) -> Any:
+        try:
+            return await request.json(loads=json.loads)
+        except ValueError as exc:
+            raise ApiError(400, "BadRequest", f"invalid JSON body: {exc}") from None
+
+    # -- verbs --
+
+    def _get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.store.objects.get((rt.plural, namespace, name))
+        if obj is None:
+            raise _not_found(rt, name)
+        return obj
+
+    async def _list(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.Response:
+        labels = label_selector_matcher(request.query.get("labelSelector"))
+        fields = field_selector_matcher(request.query.get("fieldSelector"))
+        items = [o for (p, ns, _), o in sorted(self.store.objects.items())
+                 if p == rt.plural and (namespace is None or ns == namespace)
+                 and labels((o["metadata"].get("labels") or {})) and fields(o)]
+        return web.json_response({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
+                                  "metadata": {"resourceVersion": str(self.store.rv)}, "items": items})
+
+    def _validate(self, rt: ResourceType, obj: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        if self._schemas is None or not rt.group:
+            return obj
+        pruned, dropped = self._schemas.prune(obj)
+        if dropped and request.query.get("fieldValidation") == "Strict":
+            raise ApiError(400, "BadRequest", "strict decoding error: " + ", ".join(
+                f'unknown field "{path}"' for path in dropped))
+        problems = self._schemas.errors(pruned, strict=False)
+        if problems:
+            name = obj["metadata"].get("name", "")
+            causes = [{"reason": "FieldValueInvalid", "message": p.message, "field": p.field} for p in problems]
+            raise ApiError(422, "Invalid", f'{rt.kind}.{rt.group} "{name}" is invalid: '
+                           + "; ".join(f"{p.field}: {p.message}" for p in problems),
+                           {"name": name, "group": rt.group, "kind": rt.kind, "causes": causes})
+        return pruned
+
+    async def _create(self, request: web.Request, rt: ResourceType, namespace: str) -> web.Response:
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "body must be an object")
+        metadata = dict(body.get("metadata") or {})
+        name = metadata.get("name")
+        if not name and metadata.get("generateName"):
+            name = metadata["generateName"] + uuid.uuid4().hex[:5]
+        if not name:
+            raise ApiError(422, "Invalid", "metadata.name: Required value: name or generateName is required")
+        if metadata.get("namespace") not in (None, namespace):
+            raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the request")
+        key = (rt.plural, namespace, name)
+        if key in self.store.objects:
+            raise ApiError(409, "AlreadyExists", f'{rt.plural}.{rt.group or "core"} "{name}" already exists',
+                           {"name": name, "group": rt.group, "kind": rt.plural})
+        obj = copy.deepcopy(body)
+        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+        for transient in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "generation",
+                          "managedFields", "selfLink"):
+            metadata.pop(transient, None)
+        metadata.update(name=name, namespace=namespace, uid=str(uuid.uuid4()), creationTimestamp=now_iso(),
+                        generation=1)
+        obj["metadata"] = metadata
+        if rt.status_subresource and rt.group:
+            obj.pop("status", None)
+        obj = self._validate(rt, obj, request)
+        obj["metadata"]["resourceVersion"] = self.store.next_rv()
+        self.store.objects[key] = obj
+        self.store.record("ADDED", rt.plural, namespace, obj, None)
+        return web.json_response(obj, status=201)
+
+    def _check_rv(self, current: dict[str, Any], body: dict[str, Any], rt: ResourceType, name: str) -> None:
+        wanted = (body.get("metadata") or {}).get("resourceVersion")
+        if wanted and wanted != current["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict",
+                           f'Operation cannot be fulfilled on {rt.plural}.{rt.group or "core"} "{name}": '
+                           "the object has been modified; please apply your changes to the latest version and try again",
+                           {"name": name, "group": rt.group, "kind": rt.plural})
+
+    def _store_update(self, rt: ResourceType, namespace: str, current: dict[str, Any], new: dict[str, Any],
+                      request: web.Request, status: bool) -> dict[str, Any]:
+        """Write an update: main resource or status subresource semantics, generation, finalizers."""
+        merged = copy.deepcopy(current)
+        if status:
+            merged["status"] = copy.deepcopy(new.get("status"))
+            if merged["status"] is None:
+                merged.pop("status")
+        else:
+            keep = {k: current["metadata"][k] for k in ("uid", "creationTimestamp", "namespace", "name", "generation",
+                                                        "deletionTimestamp") if k in current["metadata"]}
+            merged = {k: copy.deepcopy(v) for k, v in new.items() if k != "status" or not rt.status_subresource}
+            if rt.status_subresource and "status" in current:
+                merged["status"] = copy.deepcopy(current["status"])
+            merged["metadata"] = {**copy.deepcopy(new.get("metadata") or {}), **keep}
+            merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
+            if "deletionTimestamp" in current["metadata"]:
+                # Finalizers may only be removed once deletion started.
+                pass
+            spec_changed = {k: v for k, v in merged.items() if k not in ("metadata", "status")} != \
+                {k: v for k, v in current.items() if k not in ("metadata", "status")}
+            if spec_changed and rt.group:
+                merged["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
+            merged = self._validate(rt, merged, request)
+        merged["metadata"].pop("managedFields", None)
+        if self._same(merged, current):
+            return current
+        merged["metadata"]["resourceVersion"] = self.store.next_rv()
+        key = (rt.plural, namespace, current["metadata"]["name"])
+        if merged["metadata"].get("deletionTimestamp") and not merged["metadata"].get("finalizers"):
+            self.store.objects.pop(key, None)
+            self.store.record("DELETED", rt.plural, namespace, merged, current)
+            self._collect_garbage(merged["metadata"]["uid"])
+            return merged
+        self.store.objects[key] = merged
+        self.store.record("MODIFIED", rt.plural, namespace, merged, current)
+        return merged
+
+    @staticmethod
+    def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        strip = lambda o: {**o, "metadata": {k: v for k, v in o["metadata"].items() if k != "resourceVersion"}}  # noqa: E731
+        return strip(a) == strip(b)
+
+    async def _replace(self, request: web.Request, rt: ResourceType, namespace: str, name: str,
+                       status: bool) -> web.Response:
+        body = await self._body(request)
+        current = self._get(rt, namespace, name)
+        self._check_rv(current, body, rt, name)
+        return web.json_response(self._store_update(rt, namespace, current, body, request, status))
+
+    async def _patch(self, request: web.Request, rt: ResourceType, namespace: str, name: str,
+                     status: bool) -> web.Response:
+        content_type = request.content_type
+        body = await self._body(request)
+        current = self._get(rt, namespace, name)
+        if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            if not isinstance(body, dict):
+                raise ApiError(400, "BadRequest", "a merge patch must be an object")
+            self._check_rv(current, body, rt, name)
+            new = merge_patch(current, body)
+        elif content_type == "application/json-patch+json":
+            if not isinstance(body, list):
+                raise ApiError(400, "BadRequest", "a JSON patch must be a list of operations")
+            try:
+                new = json_patch(current, body)
+            except (KeyError, IndexError, ValueError, TypeError) as exc:
+                raise ApiError(422, "Invalid", f"the JSON patch could not be applied: {exc}") from None
+        else:
+            raise ApiError(415, "UnsupportedMediaType", f"the patch content type {content_type!r} is not supported")
+        if not status:
+            new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        return web.json_response(self._store_update(rt, namespace, current, new, request, status))
+
+    async def _delete(self, request: web.Request, rt: ResourceType, namespace: str, name: str) -> web.Response:
+        current = self._get(rt, namespace, name)
+        policy = request.query.get("propagationPolicy")
+        if request.can_read_body:
+            try:
+                options = await request.json()
+                policy = (options or {}).get("propagationPolicy") or policy
+            except ValueError:
+                pass
+        return web.json_response(self.delete_now(rt.plural, namespace, name, orphan=policy == "Orphan") or current)
+
+    def delete_now(self, plural: str, namespace: str, name: str, orphan: bool = False) -> dict[str, Any] | None:
+        """Delete as the API does: mark when finalizers remain, else remove and collect dependents."""
+        rt = self._types[plural]
+        key = (plural, namespace, name)
+        current = self.store.objects.get(key)
+        if current is None:
+            return None
+        if current["metadata"].get("finalizers"):
+            if current["metadata"].get("deletionTimestamp"):
+                return current
+            new = copy.deepcopy(current)
+            new["metadata"]["deletionTimestamp"] = now_iso()
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            new["metadata"]["resourceVersion"] = self.store.next_rv()
+            self.store.objects[key] = new
+            self.store.record("MODIFIED", plural, namespace, new, current)
+            return new
+        self.store.objects.pop(key)
+        gone = copy.deepcopy(current)
+        gone["metadata"]["resourceVersion"] = self.store.next_rv()
+        self.store.record("DELETED", plural, namespace, gone, current)
+        self.pod_logs.pop((namespace, name), None) if rt.plural == "pods" else None
+        if not orphan:
+            self._collect_garbage(current["metadata"]["uid"])
+        return gone
+
+    def _collect_garbage(self, owner_uid: str) -> None:
+        for (plural, namespace, name), obj in list(self.store.objects.items()):
+            refs = obj["metadata"].get("ownerReferences") or []
+            if any(ref.get("uid") == owner_uid for ref in refs):
+                self.delete_now(plural, namespace, name)
+
+    async def _delete_collection(self, request: web.Request, rt: ResourceType, namespace: str) -> web.Response:
+        labels = label_selector_matcher(request.query.get("labelSelector"))
+        for (plural, ns, name), obj in list(self.store.objects.items()):
+            if plural == rt.plural and ns == namespace and labels(obj["metadata"].get("labels") or {}):
+                self.delete_now(plural, ns, name)
+        return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}})
+
+    def _log(self, request: web.Request, namespace: str, name: str) -> web.Response:
+        self._get(self._types["pods"], namespace, name)
+        lines = self.pod_logs.get((namespace, name), [])
+        tail = request.query.get("tailLines")
+        if tail:
+            lines = lines[-int(tail):]
+        return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
+
+    # -- watch --
+
+    async def _gone_stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        status = ApiError(410, "Expired", "too old resource version").status()
+        await response.write(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
+        await response.write_eof()
+        return response
+
+    async def _watch(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.StreamResponse:
+        query = request.query
+        since = query.get("resourceVersion")
+        watch = _Watch(rt.plural, namespace, label_selector_matcher(query.get("labelSelector")),
+                       field_selector_matcher(query.get("fieldSelector")))
+        if since not in (None, "", "0") and int(since) < self.store.oldest_rv:
+            return await self._gone_stream(request)
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
+                                                           "Transfer-Encoding": "chunked"})
+        await response.prepare(request)
+        self._streams.add(response)
+        self.store.watches.add(watch)
+        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
+        deadline = time.monotonic() + timeout if timeout else None
+        bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
+        try:
+            if since in (None, "", "0"):
+                for (p, ns, _), obj in sorted(self.store.objects.items()):
+                    if p == rt.plural and (namespace is None or ns == namespace) and watch.matches(obj):
+                        await self._send(response, "ADDED", obj)
+            else:
+                for event in list(self.store.history):
+                    if event.rv > int(since):
+                        translated = watch.translate(event)
+                        if translated:
+                            await self._send(response, *translated)
+            last_bookmark = time.monotonic()
+            while True:
+                wait = self.bookmark_interval if bookmarks else 30.0
+                if deadline is not None:
+                    wait = min(wait, max(deadline - time.monotonic(), 0))
+                try:
+                    event = await asyncio.wait_for(watch.queue.get(), timeout=max(wait, 0.001))
+                except asyncio.TimeoutError:
+                    event = None
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if event is not None:
+                    translated = watch.translate(event)
+                    if translated:
+                        await self._send(response, *translated)
+                if bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
+                    last_bookmark = time.monotonic()
+                    await self._send(response, "BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version,
+                                                            "metadata": {"resourceVersion": str(self.store.rv)}})
+            await response.write_eof()
+        except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
+            pass
+        finally:
+            self.store.watches.discard(watch)
+            self._streams.discard(response)
+        return response
+
+    @staticmethod
+    async def _send(response: web.StreamResponse, type_: str, obj: dict[str, Any]) -> None:
+        await response.write(json.dumps({"type": type_, "object": obj}).encode() + b"\n")
