@@ -1,0 +1,141 @@
+"""A simulated cluster in one object: the API emulator plus the simulated Flink operator.
+
+Use it in your own DAG tests::
+
+    from airflow_flink_operator.testing import SimulatedCluster
+
+    with SimulatedCluster() as cluster:
+        os.environ.update(cluster.airflow_connection_env())   # kubernetes_default → the emulator
+        dag.test()
+        assert cluster.status("FlinkDeployment", "orders")["lifecycleState"] == "STABLE"
+
+or the ``flink_cluster`` pytest fixture (installed with this package).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from airflow_flink_operator.constants import KIND_DEPLOYMENT, PLURALS
+from airflow_flink_operator.testing.apiserver import KubeApiEmulator
+from airflow_flink_operator.testing.operator import Behaviour, SimTimings, SimulatedFlinkOperator
+
+
+class SimulatedCluster:
+    """An API server on 127.0.0.1 with a simulated Flink Kubernetes Operator reconciling in it.
+
+    :param crd_dir: CRD folder for API-side schema validation (default: ``$FLINK_CRD_DIR`` if set).
+    :param serve_snapshots: whether the FlinkStateSnapshot CRD is installed (operator 1.10+).
+    :param snapshot_resources: whether the operator creates FlinkStateSnapshots for nonce/upgrade savepoints.
+    :param timings: how fast the simulated operator moves.
+    :param operator_version: the operator version simulated (its validator's rules).
+    :param namespace: the kubeconfig's default namespace.
+    """
+
+    def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, snapshot_resources: bool = True,
+                 timings: SimTimings | None = None, operator_version: str = "1.15", namespace: str = "default",
+                 bookmark_interval: float = 1.0) -> None:
+        if crd_dir is None:
+            crd_dir = os.environ.get("FLINK_CRD_DIR") or None
+        self.namespace = namespace
+        self.api = KubeApiEmulator(crd_dir=crd_dir, serve_snapshots=serve_snapshots, bookmark_interval=bookmark_interval)
+        self._operator_args = {"timings": timings, "snapshot_resources": snapshot_resources,
+                               "operator_version": operator_version}
+        self.operator: SimulatedFlinkOperator | None = None
+
+    def start(self) -> SimulatedCluster:
+        """Start the API server and the simulated operator."""
+        self.api.start()
+        self.operator = SimulatedFlinkOperator(self.kubeconfig(), emulator=self.api, **self._operator_args).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop both."""
+        if self.operator is not None:
+            self.operator.stop()
+        self.api.stop()
+
+    def __enter__(self) -> SimulatedCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- connecting --
+
+    def kubeconfig(self) -> dict[str, Any]:
+        """A kubeconfig dict for the emulator."""
+        return self.api.kubeconfig(self.namespace)
+
+    def airflow_connection_env(self, conn_id: str = "kubernetes_default") -> dict[str, str]:
+        """``AIRFLOW_CONN_<ID>`` environment for an Airflow Kubernetes connection to this cluster."""
+        value = json.dumps({"conn_type": "kubernetes",
+                            "extra": {"kube_config": json.dumps(self.kubeconfig()), "namespace": self.namespace}})
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": value}
+
+    def hook(self, **kwargs: Any) -> Any:
+        """A :class:`~airflow_flink_operator.hooks.FlinkKubernetesHook` connected to this cluster."""
+        from airflow_flink_operator.hooks import FlinkKubernetesHook
+
+        kwargs.setdefault("config_dict", self.kubeconfig())
+        kwargs.setdefault("kubernetes_conn_id", None)
+        return FlinkKubernetesHook(**kwargs)
+
+    def async_hook(self, **kwargs: Any) -> Any:
+        """An :class:`~airflow_flink_operator.hooks.AsyncFlinkKubernetesHook` connected to this cluster."""
+        from airflow_flink_operator.hooks import AsyncFlinkKubernetesHook
+
+        kwargs.setdefault("config_dict", self.kubeconfig())
+        kwargs.setdefault("conn_id", None)
+        return AsyncFlinkKubernetesHook(**kwargs)
+
+    # -- looking and steering --
+
+    def behave(self, name: str, **traits: Any) -> Behaviour:
+        """Set fault knobs / traits of a resource: see :class:`~.operator.Behaviour`."""
+        assert self.operator is not None, "start the cluster first"
+        return self.operator.behave(name, **traits)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """A stored object (a copy), or ``None``."""
+        return self.api.get_object(PLURALS.get(kind, kind), namespace or self.namespace, name)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Stored objects of a kind (plural or Flink kind)."""
+        return self.api.list_objects(PLURALS.get(kind, kind), namespace or self.namespace)
+
+    def status(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """The object's status (``{}`` if none or the object is gone)."""
+        obj = self.get(kind, name, namespace)
+        return (obj or {}).get("status") or {}
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
+                 what: str = "condition") -> Any:
+        """Poll ``predicate`` until truthy; raise ``TimeoutError`` naming ``what``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                errors = self.operator.errors[-3:] if self.operator else []
+                raise TimeoutError(f"{what} not reached within {timeout}s (operator errors: {errors})")
+            time.sleep(interval)
+
+    def wait_for_lifecycle(self, name: str, state: str, kind: str = KIND_DEPLOYMENT, timeout: float = 10.0) -> dict:
+        """Wait until the resource's ``lifecycleState`` is ``state``; return its status."""
+        return self.wait_for(lambda: (s := self.status(kind, name)) and s.get("lifecycleState") == state and s,
+                             timeout, what=f"{kind} {name} lifecycle {state}")
+
+    def jobmanager_log(self, name: str, namespace: str | None = None) -> list[str]:
+        """All JobManager log lines ever written for ``name`` (including deleted pods' lines kept here)."""
+        ns = namespace or self.namespace
+        lines: list[str] = []
+        for (pod_ns, pod), pod_lines in self.api.pod_logs.items():
+            if pod_ns == ns and pod.startswith(f"{name}-"):
+                lines += pod_lines
+        return lines
