@@ -1,0 +1,583 @@
+"""Hooks for Flink custom resources, built on the cncf.kubernetes provider's hooks.
+
+The same ``kubernetes_default`` connection, ``in_cluster``, ``config_file``, ``cluster_context`` and
+``config_dict`` work as for :class:`~airflow.providers.cncf.kubernetes.hooks.kubernetes.KubernetesHook`.
+Nothing here sends a status: the status belongs to the Flink operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook, KubernetesHook
+
+from airflow_flink_operator.constants import (
+    API_VERSION,
+    DEFAULT_OPERATOR_VERSION,
+    GROUP,
+    KIND_DEPLOYMENT,
+    KIND_SESSION_JOB,
+    KIND_STATE_SNAPSHOT,
+    LABEL_COMPONENT,
+    LABEL_OWNER_KIND,
+    LABEL_OWNER_NAME,
+    PLURALS,
+    VERSION,
+)
+
+log = logging.getLogger(__name__)
+
+MERGE_PATCH = "application/merge-patch+json"
+#: Labels the operator puts on FlinkStateSnapshots (API/CrdConstants.java); we set them on ours too.
+LABEL_SNAPSHOT_JOB_KIND = "job-reference.kind"
+LABEL_SNAPSHOT_JOB_NAME = "job-reference.name"
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class FlinkApiError(RuntimeError):
+    """A Kubernetes API call about a Flink resource failed.
+
+    :param action: what was attempted (``create FlinkDeployment flink/orders``).
+    :param status: the HTTP status, if there was an answer.
+    :param reason: the API's reason (``Conflict``, ``Invalid``...).
+    """
+
+    def __init__(self, action: str, status: int | None, reason: str) -> None:
+        self.action, self.status, self.reason = action, status, reason
+        super().__init__(f"{action} failed ({status or 'no answer'}): {reason}")
+
+
+def _plural(kind: str) -> str:
+    try:
+        return PLURALS[kind]
+    except KeyError:
+        raise ValueError(f"unknown Flink kind {kind!r}; use one of {', '.join(PLURALS)}") from None
+
+
+def _api_reason(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            import json
+
+            data = json.loads(body)
+            return str(data.get("message") or body)
+        except (ValueError, AttributeError):
+            return str(body)
+    return str(getattr(exc, "reason", None) or exc)
+
+
+def owner_reference(obj: dict[str, Any]) -> dict[str, Any]:
+    """An ownerReference to ``obj`` that makes Kubernetes delete dependents with it."""
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+class FlinkKubernetesHook(KubernetesHook):
+    """Apply, read, patch and delete Flink custom resources; savepoints; diagnostics.
+
+    :param kubernetes_conn_id: the Kubernetes connection (default ``kubernetes_default``).
+    :param namespace: default namespace (else the manifest's, the connection's, then ``default``).
+    :param operator_version: the operator version manifests are rendered for.
+    :param request_timeout: seconds for one API request.
+    :param conflict_retries: how often a 409 Conflict on update is retried with a fresh read.
+    :param keep_config_maps: job-file ConfigMap generations kept per resource (older ones are
+        pruned; the newest are kept so a rollback to the last stable spec still finds its files).
+    :param kwargs: passed to ``KubernetesHook`` (``in_cluster``, ``config_file``, ``cluster_context``,
+        ``config_dict``...).
+    """
+
+    hook_name = "Flink Kubernetes Operator"
+
+    def __init__(
+        self,
+        kubernetes_conn_id: str | None = KubernetesHook.default_conn_name,
+        *,
+        namespace: str | None = None,
+        operator_version: str = DEFAULT_OPERATOR_VERSION,
+        request_timeout: float = 30.0,
+        conflict_retries: int = 5,
+        keep_config_maps: int = 3,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(kubernetes_conn_id=kubernetes_conn_id, **kwargs)
+        self.default_namespace = namespace
+        self.operator_version = operator_version
+        self.request_timeout = request_timeout
+        self.conflict_retries = conflict_retries
+        self.keep_config_maps = keep_config_maps
+        self._snapshots_served: bool | None = None
+
+    # --- clients ---------------------------------------------------------------------------
+
+    @cached_property
+    def _custom(self) -> Any:
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.api_client)
+
+    @cached_property
+    def _core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api_client)
+
+    def resolve_namespace(self, namespace: str | None = None, manifest: dict[str, Any] | None = None) -> str:
+        """The namespace to use: explicit, then the manifest's, the hook's, the connection's, ``default``."""
+        from_manifest = ((manifest or {}).get("metadata") or {}).get("namespace")
+        return namespace or from_manifest or self.default_namespace or self.get_namespace() or "default"
+
+    def _call(self, action: str, fn: Any, *args: Any, not_found_ok: bool = False, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return fn(*args, _request_timeout=self.request_timeout, **kwargs)
+        except ApiException as exc:
+            if not_found_ok and exc.status == 404:
+                return None
+            raise FlinkApiError(action, exc.status, _api_reason(exc)) from exc
+
+    # --- generic custom-resource access ----------------------------------------------------
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The resource as the API returns it, or ``None`` if it does not exist."""
+        ns = self.resolve_namespace(namespace)
+        return self._call(f"get {kind} {ns}/{name}", self._custom.get_namespaced_custom_object,
+                          GROUP, VERSION, ns, _plural(kind), name, not_found_ok=True)
+
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None) -> list[dict[str, Any]]:
+        """Resources of a kind in a namespace, optionally filtered by a label selector."""
+        ns = self.resolve_namespace(namespace)
+        result = self._call(f"list {kind} in {ns}", self._custom.list_namespaced_custom_object,
+                            GROUP, VERSION, ns, _plural(kind), label_selector=label_selector or "")
+        return list(result.get("items", []))
+
+    def patch_spec(self, kind: str, name: str, patch: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Merge-patch the spec (``{"job": {"state": "suspended"}}``); ``None`` values remove keys."""
+        ns = self.resolve_namespace(namespace)
+        return self._call(f"patch {kind} {ns}/{name}", self._custom.patch_namespaced_custom_object,
+                          GROUP, VERSION, ns, _plural(kind), name, {"spec": patch}, _content_type=MERGE_PATCH)
+
+    def patch_metadata(self, kind: str, name: str, metadata: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Merge-patch labels/annotations."""
+        ns = self.resolve_namespace(namespace)
+        return self._call(f"patch {kind} {ns}/{name}", self._custom.patch_namespaced_custom_object,
+                          GROUP, VERSION, ns, _plural(kind), name, {"metadata": metadata}, _content_type=MERGE_PATCH)
+
+    # --- apply -----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        resource: Any,
+        namespace: str | None = None,
+        *,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+        session_cluster: Any = None,
+    ) -> dict[str, Any]:
+        """Create the resource (and its ConfigMaps) if absent, else update it; idempotent.
+
+        A model or manifest dict is rendered and validated first (nothing is sent if invalid).
+        ConfigMaps get an ownerReference to the resource so they go away with it. A re-run with the
+        same spec changes nothing (no new generation); a changed spec replaces the old one, with a
+        fresh read and a bounded retry on ``409 Conflict``.
+
+        :param resource: a FlinkDeployment / FlinkSessionJob / FlinkStateSnapshot model or dict, or
+            a list of already rendered manifests.
+        :param labels: extra labels for the resource (e.g. the task instance's).
+        :param annotations: extra annotations for the resource.
+        :return: the resource as stored by the API.
+        """
+        from airflow_flink_operator.manifests import render
+
+        if isinstance(resource, list):
+            manifests = copy.deepcopy(resource)
+        else:
+            manifests = render(resource, operator_version=self.operator_version, session_cluster=session_cluster)
+        custom = [m for m in manifests if m["apiVersion"] == API_VERSION]
+        if len(custom) != 1:
+            raise ValueError(f"expected exactly one Flink resource among the manifests, got {len(custom)}")
+        cr = custom[0]
+        ns = self.resolve_namespace(namespace, cr)
+        if labels:
+            cr["metadata"]["labels"] = {**(cr["metadata"].get("labels") or {}), **labels}
+        if annotations:
+            cr["metadata"]["annotations"] = {**(cr["metadata"].get("annotations") or {}), **annotations}
+        config_maps = [m for m in manifests if m["kind"] == "ConfigMap"]
+        created_maps = [self._ensure_config_map(cm, ns) for cm in config_maps]
+        try:
+            stored = self._create_or_update(cr, ns)
+        except Exception:
+            for name, was_created in created_maps:
+                if was_created:
+                    self._call(f"delete ConfigMap {ns}/{name}", self._core.delete_namespaced_config_map,
+                               name, ns, not_found_ok=True)
+            raise
+        for cm in config_maps:
+            self._own_config_map(cm["metadata"]["name"], ns, stored)
+        if config_maps:
+            self._prune_config_maps(stored, ns, {cm["metadata"]["name"] for cm in config_maps})
+        return stored
+
+    def _ensure_config_map(self, cm: dict[str, Any], ns: str) -> tuple[str, bool]:
+        name = cm["metadata"]["name"]
+        body = {**cm, "metadata": {**cm["metadata"], "namespace": ns}}
+        existing = self._call(f"get ConfigMap {ns}/{name}", self._core.read_namespaced_config_map, name, ns,
+                              not_found_ok=True)
+        if existing is None:
+            self._call(f"create ConfigMap {ns}/{name}", self._core.create_namespaced_config_map, ns, body)
+            return name, True
+        # Content-addressed names: same name means same data. Nothing to do.
+        return name, False
+
+    def _own_config_map(self, name: str, ns: str, owner: dict[str, Any]) -> None:
+        ref = owner_reference(owner)
+        current = self._call(f"get ConfigMap {ns}/{name}", self._core.read_namespaced_config_map, name, ns)
+        refs = current.metadata.owner_references or []
+        if any(r.uid == ref["uid"] for r in refs):
+            return
+        patch = {"metadata": {"ownerReferences": [self.api_client.sanitize_for_serialization(r) for r in refs] + [ref]}}
+        self._call(f"patch ConfigMap {ns}/{name}", self._core.patch_namespaced_config_map, name, ns, patch,
+                   _content_type=MERGE_PATCH)
+
+    def _prune_config_maps(self, owner: dict[str, Any], ns: str, current: set[str]) -> None:
+        selector = f"{LABEL_OWNER_KIND}={owner['kind']},{LABEL_OWNER_NAME}={owner['metadata']['name']}"
+        maps = self._call(f"list ConfigMaps of {owner['metadata']['name']}", self._core.list_namespaced_config_map,
+                          ns, label_selector=selector).items
+        by_component: dict[str, list[Any]] = {}
+        for cm in maps:
+            by_component.setdefault((cm.metadata.labels or {}).get(LABEL_COMPONENT, ""), []).append(cm)
+        for items in by_component.values():
+            items.sort(key=lambda c: (c.metadata.creation_timestamp, int(c.metadata.resource_version)), reverse=True)
+            for cm in items[self.keep_config_maps:]:
+                if cm.metadata.name not in current:
+                    log.info("Pruning old job-file ConfigMap %s/%s", ns, cm.metadata.name)
+                    self._call(f"delete ConfigMap {ns}/{cm.metadata.name}", self._core.delete_namespaced_config_map,
+                               cm.metadata.name, ns, not_found_ok=True)
+
+    def _create_or_update(self, cr: dict[str, Any], ns: str) -> dict[str, Any]:
+        kind, name = cr["kind"], cr["metadata"]["name"]
+        plural = _plural(kind)
+        body = {k: v for k, v in cr.items() if k != "status"}
+        body["metadata"] = {**body["metadata"], "namespace": ns}
+        for attempt in range(self.conflict_retries + 1):
+            current = self.get(kind, name, ns)
+            if current is None:
+                try:
+                    created = self._call(f"create {kind} {ns}/{name}", self._custom.create_namespaced_custom_object,
+                                         GROUP, VERSION, ns, plural, body)
+                    log.info("Created %s %s/%s", kind, ns, name)
+                    return created
+                except FlinkApiError as err:
+                    if err.status == 409 and attempt < self.conflict_retries:
+                        continue  # created concurrently: read it and update instead
+                    raise
+            desired = copy.deepcopy(current)
+            desired.pop("status", None)
+            desired["spec"] = body.get("spec")
+            for key in ("labels", "annotations"):
+                merged = {**(current["metadata"].get(key) or {}), **(body["metadata"].get(key) or {})}
+                if merged:
+                    desired["metadata"][key] = merged
+            unchanged = desired["spec"] == current.get("spec") and all(
+                desired["metadata"].get(k) == current["metadata"].get(k) for k in ("labels", "annotations"))
+            if unchanged:
+                log.info("%s %s/%s is already up to date (generation %s)", kind, ns, name,
+                         current["metadata"].get("generation"))
+                return current
+            try:
+                updated = self._call(f"update {kind} {ns}/{name}", self._custom.replace_namespaced_custom_object,
+                                     GROUP, VERSION, ns, plural, name, desired)
+                log.info("Updated %s %s/%s to generation %s", kind, ns, name, updated["metadata"].get("generation"))
+                return updated
+            except FlinkApiError as err:
+                if err.status == 409 and attempt < self.conflict_retries:
+                    time.sleep(min(0.05 * 2**attempt, 1.0) * (1 + random.random()))
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    # --- delete ----------------------------------------------------------------------------
+
+    def delete(
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: str = "Foreground",
+        wait: bool = True,
+        timeout: float = 300.0,
+        poll_interval: float = 1.0,
+    ) -> bool:
+        """Delete a resource and (by default) wait until it is really gone (finalizers done).
+
+        :return: ``True`` if it existed.
+        :raises TimeoutError: if it is still there after ``timeout`` seconds (e.g. a finalizer blocks).
+        """
+        from kubernetes import client
+
+        ns = self.resolve_namespace(namespace)
+        result = self._call(f"delete {kind} {ns}/{name}", self._custom.delete_namespaced_custom_object,
+                            GROUP, VERSION, ns, _plural(kind), name,
+                            body=client.V1DeleteOptions(propagation_policy=propagation), not_found_ok=True)
+        if result is None:
+            return False
+        log.info("Deleting %s %s/%s", kind, ns, name)
+        if wait:
+            self.wait_deleted(kind, name, ns, timeout=timeout, poll_interval=poll_interval)
+        return True
+
+    def wait_deleted(self, kind: str, name: str, namespace: str | None = None, *, timeout: float = 300.0,
+                     poll_interval: float = 1.0) -> None:
+        """Block until the resource no longer exists."""
+        deadline = time.monotonic() + timeout
+        while True:
+            obj = self.get(kind, name, namespace)
+            if obj is None:
+                return
+            if time.monotonic() >= deadline:
+                finalizers = obj["metadata"].get("finalizers") or []
+                raise TimeoutError(
+                    f"{kind} {self.resolve_namespace(namespace)}/{name} still exists after {timeout:.0f}s "
+                    f"(finalizers: {', '.join(finalizers) or 'none'}; lifecycle: "
+                    f"{(obj.get('status') or {}).get('lifecycleState')})"
+                )
+            time.sleep(poll_interval)
+
+    # --- savepoints ------------------------------------------------------------------------
+
+    def snapshot_resources_served(self) -> bool:
+        """Whether the cluster serves FlinkStateSnapshot (operator 1.10+ CRD), asked once per hook."""
+        if self._snapshots_served is None:
+            from kubernetes.client.exceptions import ApiException
+
+            try:
+                resources = self._custom.get_api_resources(GROUP, VERSION, _request_timeout=self.request_timeout)
+                self._snapshots_served = any(r.name == PLURALS[KIND_STATE_SNAPSHOT] for r in resources.resources)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise FlinkApiError(f"discover {GROUP}/{VERSION}", exc.status, _api_reason(exc)) from exc
+                self._snapshots_served = False
+        return self._snapshots_served
+
+    def create_snapshot(self, snapshot: Any, namespace: str | None = None) -> dict[str, Any]:
+        """Create a FlinkStateSnapshot (model or dict); labelled with its job like the operator does.
+
+        If one with the same name exists it is returned unchanged (a retried task does not
+        trigger a second savepoint).
+        """
+        from airflow_flink_operator.manifests import render
+
+        (manifest,) = render(snapshot) if not isinstance(snapshot, dict) or snapshot.get("kind") else [snapshot]
+        ns = self.resolve_namespace(namespace, manifest)
+        ref = manifest["spec"].get("jobReference") or {}
+        labels = manifest["metadata"].setdefault("labels", {})
+        if ref:
+            labels.setdefault(LABEL_SNAPSHOT_JOB_KIND, ref.get("kind", KIND_DEPLOYMENT))
+            labels.setdefault(LABEL_SNAPSHOT_JOB_NAME, ref["name"])
+        manifest["metadata"]["namespace"] = ns
+        name = manifest["metadata"]["name"]
+        existing = self.get(KIND_STATE_SNAPSHOT, name, ns)
+        if existing is not None:
+            log.info("FlinkStateSnapshot %s/%s already exists; not triggering another", ns, name)
+            return existing
+        try:
+            return self._call(f"create FlinkStateSnapshot {ns}/{name}", self._custom.create_namespaced_custom_object,
+                              GROUP, VERSION, ns, PLURALS[KIND_STATE_SNAPSHOT], manifest)
+        except FlinkApiError as err:
+            if err.status == 409:
+                return self.get(KIND_STATE_SNAPSHOT, name, ns) or {}
+            raise
+
+    def list_snapshots(self, job_name: str, namespace: str | None = None, job_kind: str = KIND_DEPLOYMENT,
+                       label_selector: str | None = None) -> list[dict[str, Any]]:
+        """FlinkStateSnapshots of one job (by the operator's ``job-reference.*`` labels)."""
+        selector = f"{LABEL_SNAPSHOT_JOB_KIND}={job_kind},{LABEL_SNAPSHOT_JOB_NAME}={job_name}"
+        if label_selector:
+            selector += f",{label_selector}"
+        return self.list(KIND_STATE_SNAPSHOT, namespace, selector)
+
+    def trigger_savepoint_nonce(self, kind: str, name: str, namespace: str | None = None,
+                                nonce: int | None = None) -> int:
+        """Trigger a savepoint the legacy way: set ``spec.job.savepointTriggerNonce`` to a new value.
+
+        :return: the nonce; pass it to the status model to find the result.
+        """
+        current = self.get(kind, name, namespace)
+        if current is None:
+            raise FlinkApiError(f"trigger savepoint of {kind} {name}", 404, "the resource does not exist")
+        old = ((current.get("spec") or {}).get("job") or {}).get("savepointTriggerNonce")
+        if nonce is None:
+            nonce = max(int(time.time() * 1000), (old or 0) + 1)
+        if nonce == old:
+            return nonce
+        self.patch_spec(kind, name, {"job": {"savepointTriggerNonce": nonce}}, namespace)
+        return nonce
+
+    # --- diagnostics -----------------------------------------------------------------------
+
+    def events(self, kind: str, name: str, namespace: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The resource's most recent Kubernetes events (oldest first), as plain dicts."""
+        ns = self.resolve_namespace(namespace)
+        result = self._call(f"list events of {kind} {ns}/{name}", self._core.list_namespaced_event, ns,
+                            field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
+        items = [self.api_client.sanitize_for_serialization(e) for e in result.items]
+        items.sort(key=lambda e: (e.get("lastTimestamp") or e.get("eventTime") or "",
+                                  int(e["metadata"].get("resourceVersion") or 0)))
+        return items[-limit:]
+
+    def jobmanager_log_tail(self, name: str, namespace: str | None = None, lines: int = 50) -> str:
+        """The last ``lines`` of the JobManager pod log of a FlinkDeployment ('' if no pod)."""
+        ns = self.resolve_namespace(namespace)
+        pods = self._call(f"list JobManager pods of {ns}/{name}", self._core.list_namespaced_pod, ns,
+                          label_selector=f"app={name},component=jobmanager").items
+        if not pods:
+            return ""
+        pod = sorted(pods, key=lambda p: p.metadata.creation_timestamp or 0)[-1]
+        # Read the raw response: some client versions hand back str(bytes) for text responses.
+        response = self._call(f"read log of pod {ns}/{pod.metadata.name}", self._core.read_namespaced_pod_log,
+                              pod.metadata.name, ns, tail_lines=lines, not_found_ok=True, _preload_content=False)
+        if response is None:
+            return ""
+        data = response.data
+        return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
+
+    def diagnostics(self, kind: str, name: str, namespace: str | None = None, log_lines: int = 30) -> str:
+        """A report for failure messages: status, error, recent events, JobManager log tail."""
+        from airflow_flink_operator.models.status import FlinkResourceStatus
+
+        ns = self.resolve_namespace(namespace)
+        parts = []
+        try:
+            obj = self.get(kind, name, ns)
+            if obj is None:
+                return f"{kind} {ns}/{name} does not exist."
+            status = FlinkResourceStatus.from_object(obj)
+            parts.append(f"{kind} {ns}/{name}: {status.describe()}")
+            if status.error:
+                parts.append(f"Operator error: {status.error}")
+            events = self.events(kind, name, ns, limit=10)
+            if events:
+                parts.append("Recent events:")
+                parts += [f"  {e.get('type')} {e.get('reason')}: {e.get('message')}" for e in events]
+            if kind == KIND_DEPLOYMENT:
+                tail = self.jobmanager_log_tail(name, ns, log_lines)
+                if tail:
+                    parts.append(f"JobManager log (last {log_lines} lines):")
+                    parts += [f"  {line}" for line in tail.rstrip().splitlines()]
+        except FlinkApiError as err:
+            parts.append(f"(diagnostics incomplete: {err})")
+        return "\n".join(parts)
+
+
+class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
+    """The async side, for triggers: read and watch Flink resources without holding a worker.
+
+    :param namespace: default namespace.
+    :param kwargs: passed to ``AsyncKubernetesHook`` (``conn_id``, ``config_dict``, ``in_cluster``...).
+    """
+
+    def __init__(self, *, namespace: str | None = None, request_timeout: float = 30.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.default_namespace = namespace
+        self.request_timeout = request_timeout
+
+    async def get_object(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+        """The resource, or ``None`` if it does not exist."""
+        from kubernetes_asyncio import client
+        from kubernetes_asyncio.client.exceptions import ApiException
+
+        async with self.get_conn() as api:
+            try:
+                return await client.CustomObjectsApi(api).get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, _plural(kind), name, _request_timeout=self.request_timeout)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise FlinkApiError(f"get {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
+
+    async def watch_object(
+        self,
+        kind: str,
+        name: str,
+        namespace: str,
+        *,
+        watch_timeout: int = 300,
+        max_backoff: float = 5.0,
+        max_failures: int | None = None,
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """Yield the resource on every change, starting with its current state; ``None`` once deleted.
+
+        Resumes from the last ``resourceVersion`` after a dropped connection or a server-side watch
+        timeout, re-lists on ``410 Gone`` (so the latest state is never missed), and backs off
+        (bounded, with jitter) on connection errors and 429/5xx answers.
+
+        :param watch_timeout: seconds a single watch request may stay open before it is renewed.
+        :param max_backoff: longest wait between reconnection attempts.
+        :param max_failures: give up (re-raise) after this many consecutive failures; ``None`` = never.
+        """
+        from kubernetes_asyncio import client, watch
+        from kubernetes_asyncio.client.exceptions import ApiException
+
+        plural = _plural(kind)
+        selector = f"metadata.name={name}"
+        resource_version: str | None = None
+        failures = 0
+        async with self.get_conn() as api:
+            custom = client.CustomObjectsApi(api)
+            while True:
+                try:
+                    if resource_version is None:
+                        listing = await custom.list_namespaced_custom_object(
+                            GROUP, VERSION, namespace, plural, field_selector=selector,
+                            _request_timeout=self.request_timeout)
+                        resource_version = listing["metadata"]["resourceVersion"]
+                        items = listing.get("items") or []
+                        yield items[0] if items else None
+                    stream = watch.Watch().stream(
+                        custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural,
+                        field_selector=selector, resource_version=resource_version, allow_watch_bookmarks=True,
+                        timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10)
+                    async with stream as events:
+                        async for event in events:
+                            obj = event["object"]
+                            resource_version = obj["metadata"]["resourceVersion"]
+                            failures = 0
+                            if event["type"] == "BOOKMARK":
+                                continue
+                            yield None if event["type"] == "DELETED" else obj
+                except ApiException as exc:
+                    if exc.status == 410:
+                        log.info("Watch of %s %s/%s expired (410); re-listing", kind, namespace, name)
+                        resource_version = None
+                        continue
+                    if exc.status not in RETRYABLE_STATUS:
+                        raise FlinkApiError(f"watch {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
+                    failures += 1
+                except (OSError, asyncio.TimeoutError) as exc:
+                    log.info("Watch of %s %s/%s interrupted (%s); resuming", kind, namespace, name, exc)
+                    failures += 1
+                except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
+                    if type(exc).__module__.split(".")[0] != "aiohttp":
+                        raise
+                    log.info("Watch of %s %s/%s interrupted (%s); resuming", kind, namespace, name, exc)
+                    failures += 1
+                if failures:
+                    if max_failures is not None and failures > max_failures:
+                        raise FlinkApiError(f"watch {kind} {namespace}/{name}", None,
+                                            f"gave up after {failures} consecutive failures")
+                    await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
