@@ -324,10 +324,13 @@ class _Event:
     old: dict[str, Any] | None
 
 
+_CLOSE = object()  # put in a watch's queue to end its stream
+
+
 class _Watch:
     def __init__(self, plural: str, namespace: str | None, labels: Callable, fields: Callable) -> None:
         self.plural, self.namespace, self.labels, self.fields = plural, namespace, labels, fields
-        self.queue: asyncio.Queue[_Event | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
 
     def matches(self, obj: dict[str, Any] | None) -> bool:
         if obj is None:
@@ -450,6 +453,7 @@ class KubeApiEmulator:
         if self._loop is None:
             return
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._cancel_pending(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:
             self._thread.join(10)
@@ -461,6 +465,13 @@ class KubeApiEmulator:
         if self._runner:
             await self._runner.cleanup()
             self._runner = None
+
+    @staticmethod
+    async def _cancel_pending() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def restart(self, downtime: float = 0.0) -> None:
         """Stop listening (dropping every connection), wait ``downtime``, listen again on the same port.
@@ -477,6 +488,8 @@ class KubeApiEmulator:
         self.call(self._close_streams())
 
     async def _close_streams(self) -> None:
+        for watch in list(self.store.watches):
+            watch.queue.put_nowait(_CLOSE)
         for stream in list(self._streams):
             transport = stream._req.transport if stream._req is not None else None  # type: ignore[attr-defined]
             if transport is not None:
@@ -907,7 +920,7 @@ class KubeApiEmulator:
                     event = await asyncio.wait_for(watch.queue.get(), timeout=max(wait, 0.001))
                 except asyncio.TimeoutError:
                     event = None
-                if deadline is not None and time.monotonic() >= deadline:
+                if event is _CLOSE or (deadline is not None and time.monotonic() >= deadline):
                     break
                 if event is not None:
                     translated = watch.translate(event)
