@@ -7,6 +7,7 @@ ConfigMaps a job needs, then the custom resource that mounts them.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -185,6 +186,19 @@ def problems_from_validation_error(exc: ValidationError) -> list[SpecProblem]:
             message = error["msg"].removeprefix("Value error, ")
             problems.append(SpecProblem(field, message.rstrip(".") + "."))
     return problems
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: dicts merge recursively, ``None`` removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
 
 
 # --- YAML -----------------------------------------------------------------------------------

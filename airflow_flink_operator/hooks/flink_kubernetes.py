@@ -358,6 +358,54 @@ class FlinkKubernetesHook(KubernetesHook):
                 )
             time.sleep(poll_interval)
 
+    # --- waiting ---------------------------------------------------------------------------
+
+    def wait(
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        mode: str = "resource",
+        target: str | None = None,
+        nonce: int | None = None,
+        timeout: float = 3600.0,
+        poll_interval: float = 10.0,
+    ) -> tuple[str, str, dict[str, Any]]:
+        """Block until a wait is decided (see :func:`airflow_flink_operator.models.status.evaluate`).
+
+        Logs each state change once. Transient API errors (5xx, dropped connections) are retried
+        until the timeout.
+
+        :return: ``("success" | "error" | "timeout", message, result)``.
+        """
+        from airflow_flink_operator.models.status import Phase, evaluate
+
+        ns = self.resolve_namespace(namespace)
+        deadline = time.monotonic() + timeout
+        last_message = None
+        while True:
+            try:
+                obj = self.get(kind, name, ns)
+            except FlinkApiError as err:
+                if err.status not in RETRYABLE_STATUS and err.status is not None:
+                    raise
+                log.warning("Reading %s %s/%s failed (%s); retrying", kind, ns, name, err)
+            except OSError as err:
+                log.warning("Reading %s %s/%s failed (%s); retrying", kind, ns, name, err)
+            else:
+                phase, message, result = evaluate(mode, obj, kind=kind, name=name, target=target, nonce=nonce)
+                if message != last_message:
+                    log.info("%s", message)
+                    last_message = message
+                if phase is Phase.DONE:
+                    return "success", message, result
+                if phase is Phase.FAILED:
+                    return "error", message, result
+            if time.monotonic() >= deadline:
+                return "timeout", f"Timed out after {timeout:.0f}s: {last_message or 'no answer from the API'}", {}
+            time.sleep(min(poll_interval, max(deadline - time.monotonic(), 0.01)))
+
     # --- savepoints ------------------------------------------------------------------------
 
     def snapshot_resources_served(self) -> bool:

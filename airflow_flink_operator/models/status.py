@@ -360,3 +360,69 @@ def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, 
         error = parse_status_error(status.get("error"))
         return Phase.FAILED, f"savepoint {nonce} of {name} was not taken: {error or 'the trigger expired'}", None
     return Phase.WAITING, f"savepoint {nonce} of {name} {'in progress' if pending else 'not picked up yet'}", None
+
+
+# --- one evaluation for every wait (operators, sensor, trigger) -------------------------------
+
+WAIT_MODES = ("resource", "snapshot", "nonce", "deleted")
+
+
+def summary(obj: dict[str, Any] | None, kind: str | None = None) -> dict[str, Any]:
+    """A small, secret-free dict about a resource for XCom and events."""
+    if obj is None:
+        return {"kind": kind, "exists": False}
+    metadata = obj.get("metadata") or {}
+    status = obj.get("status") or {}
+    job_status = status.get("jobStatus") or {}
+    result: dict[str, Any] = {
+        "kind": obj.get("kind") or kind,
+        "name": metadata.get("name"),
+        "namespace": metadata.get("namespace"),
+        "generation": metadata.get("generation"),
+    }
+    if result["kind"] == "FlinkStateSnapshot":
+        result.update(state=status.get("state"), savepoint_path=status.get("path"))
+        return result
+    result.update(
+        lifecycle_state=status.get("lifecycleState"),
+        job_state=job_status.get("state"),
+        job_id=job_status.get("jobId"),
+        jobmanager_status=status.get("jobManagerDeploymentStatus"),
+    )
+    if job_status.get("upgradeSavepointPath"):
+        result["savepoint_path"] = job_status["upgradeSavepointPath"]
+    return result
+
+
+def evaluate(mode: str, obj: dict[str, Any] | None, *, kind: str, name: str, target: str | None = None,
+             nonce: int | None = None) -> tuple[Phase, str, dict[str, Any]]:
+    """Where a wait stands: the single decision used by operators, sensors and triggers.
+
+    :param mode: ``resource`` (a FlinkDeployment/FlinkSessionJob reaching ``target``), ``snapshot``
+        (a FlinkStateSnapshot completing), ``nonce`` (a legacy savepoint with ``nonce``), or
+        ``deleted`` (the resource is gone).
+    :return: phase, message for people, and a result dict (see :func:`summary`).
+    """
+    if mode == "deleted":
+        if obj is None:
+            return Phase.DONE, f"{kind} {name} is deleted", {"kind": kind, "name": name, "deleted": True}
+        return Phase.WAITING, f"{kind} {name} is being deleted ({(obj.get('status') or {}).get('lifecycleState')})", summary(obj)
+    if obj is None:
+        return Phase.FAILED, f"{kind} {name} does not exist (deleted while waiting?)", {"kind": kind, "name": name,
+                                                                                      "exists": False}
+    if mode == "snapshot":
+        phase, message = SnapshotStatus.from_object(obj).phase()
+        return phase, message, summary(obj)
+    if mode == "nonce":
+        if nonce is None:
+            raise ValueError("mode 'nonce' needs the nonce")
+        phase, message, path = nonce_savepoint_phase(obj, nonce)
+        result = summary(obj)
+        if path:
+            result["savepoint_path"] = path
+        result["nonce"] = nonce
+        return phase, message, result
+    if mode != "resource":
+        raise ValueError(f"unknown wait mode {mode!r}; use one of {', '.join(WAIT_MODES)}")
+    phase, message = FlinkResourceStatus.from_object(obj).phase(Target(target or Target.RUNNING))
+    return phase, message, summary(obj)

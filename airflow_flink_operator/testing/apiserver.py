@@ -37,6 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from airflow_flink_operator.constants import GROUP, VERSION
+from airflow_flink_operator.manifests import merge_patch
 
 # --- what is served ---------------------------------------------------------------------------
 
@@ -142,19 +143,6 @@ def field_selector_matcher(text: str | None) -> Callable[[dict[str, Any]], bool]
 
         tests.append(test)
     return lambda obj: all(test(obj) for test in tests)
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def _pointer(path: str) -> list[str]:

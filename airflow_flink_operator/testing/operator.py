@@ -69,13 +69,14 @@ class Behaviour:
     """Faults and traits of one resource, set through :meth:`SimulatedFlinkOperator.behave`."""
 
     bounded: float | None = None          # job FINISHES after this many running seconds
-    fail_after: float | None = None       # job FAILS after this many running seconds
+    fail_after: float | None = None       # job FAILS after this many running seconds (0: at start)
     failure_message: str = "Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=3, backoffTimeMS=10000)"
     restart_loop: bool = False            # job keeps RESTARTING
     jobmanager_error: bool = False        # JobManager deployment goes to ERROR
     savepoint: str = "ok"                 # "ok" | "fail" | "hang"
     savepoint_failures: int | None = None  # with "fail": fail this many times, then succeed
     upgrade: str = "ok"                   # "ok" | "never-ready" (with rollback enabled: rolled back)
+    failed_savepoints: int = 0            # how many savepoints of this job failed so far
 
 
 @dataclass
@@ -89,7 +90,6 @@ class _Memory:
     previous: tuple[str | None, int | None] = (None, None)  # lastReconciledSpec, observedGeneration before
     pending_savepoint_path: str | None = None
     unready_since: float | None = None
-    savepoint_failures: int = 0
 
 
 def _ms() -> str:
@@ -487,21 +487,18 @@ class SimulatedFlinkOperator:
                 job_status.update(state="CREATED", jobId=uuid.uuid4().hex, startTime=_ms(), updateTime=_ms())
             changed = True
         elif jm == "READY" and job_status is not None and job_status.get("state") == "CREATED" and self._elapsed(mem, t.step):
-            job_status.update(state="RUNNING", updateTime=_ms())
-            mem.running_since = time.monotonic()
-            self._jm_log(dep, f"Job {job_status.get('jobId')} switched from CREATED to RUNNING")
-            self.event(dep, "JobStatusChanged", "Job status changed from CREATED to RUNNING")
+            if behaviour.fail_after == 0:
+                self._fail_job(dep, status, job_status, behaviour, "CREATED")
+            else:
+                job_status.update(state="RUNNING", updateTime=_ms())
+                mem.running_since = time.monotonic()
+                self._jm_log(dep, f"Job {job_status.get('jobId')} switched from CREATED to RUNNING")
+                self.event(dep, "JobStatusChanged", "Job status changed from CREATED to RUNNING")
             changed = True
         elif job_status is not None and job_status.get("state") == "RUNNING" and mem.running_since is not None:
             running_for = time.monotonic() - mem.running_since
             if behaviour.fail_after is not None and running_for >= behaviour.fail_after:
-                job_status.update(state="FAILED", updateTime=_ms())
-                status["error"] = json.dumps({
-                    "type": "org.apache.flink.runtime.JobException", "message": behaviour.failure_message,
-                    "additionalMetadata": {}, "throwableList": [
-                        {"type": "java.lang.RuntimeException", "message": "Simulated failure in the user function"}]})
-                self._jm_log(dep, f"Job {job_status.get('jobId')} switched from RUNNING to FAILED: {behaviour.failure_message}")
-                self.event(dep, "JobStatusChanged", "Job status changed from RUNNING to FAILED", "Warning")
+                self._fail_job(dep, status, job_status, behaviour, "RUNNING")
                 changed = True
             elif behaviour.restart_loop:
                 job_status.update(state="RESTARTING", updateTime=_ms())
@@ -543,6 +540,16 @@ class SimulatedFlinkOperator:
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         self._write_status(dep, status)
         self._maybe_progress_legacy_savepoint(dep, status, mem, behaviour)
+
+    def _fail_job(self, dep: dict[str, Any], status: dict[str, Any], job_status: dict[str, Any],
+                  behaviour: Behaviour, previous: str) -> None:
+        job_status.update(state="FAILED", updateTime=_ms())
+        status["error"] = json.dumps({
+            "type": "org.apache.flink.runtime.JobException", "message": behaviour.failure_message,
+            "additionalMetadata": {}, "throwableList": [
+                {"type": "java.lang.RuntimeException", "message": "Simulated failure in the user function"}]})
+        self._jm_log(dep, f"Job {job_status.get('jobId')} switched from {previous} to FAILED: {behaviour.failure_message}")
+        self.event(dep, "JobStatusChanged", f"Job status changed from {previous} to FAILED", "Warning")
 
     def _savepoint_dir(self, spec: dict[str, Any]) -> str | None:
         conf = _flat_conf(spec)
@@ -662,10 +669,11 @@ class SimulatedFlinkOperator:
         self._deploy(dep, status, mem, first=False, restore_from=restore)
 
     def _savepoint_should_fail(self, behaviour: Behaviour, mem: _Memory) -> bool:
+        """With ``savepoint_failures=N`` the job's first N savepoints fail (counted per job)."""
         if behaviour.savepoint_failures is None:
             return True
-        if mem.savepoint_failures < behaviour.savepoint_failures:
-            mem.savepoint_failures += 1
+        if behaviour.failed_savepoints < behaviour.savepoint_failures:
+            behaviour.failed_savepoints += 1
             return True
         return False
 

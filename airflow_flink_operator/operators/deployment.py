@@ -1,0 +1,239 @@
+"""Submit FlinkDeployments and FlinkSessionJobs and wait until the job really runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_flink_operator.constants import KIND_DEPLOYMENT, KIND_SESSION_JOB
+from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskError, FlinkWebUILink
+
+ON_KILL_ACTIONS = ("keep", "suspend", "delete")
+
+
+def load_resource(source: Any, kind: str) -> Any:
+    """A model of ``kind`` from a model, a manifest dict, YAML text or a YAML file path."""
+    from airflow_flink_operator.manifests import MODELS, load_manifests, to_model
+
+    model_type = MODELS[kind]
+    if isinstance(source, model_type):
+        return source
+    if isinstance(source, dict):
+        model = to_model(source)
+    elif isinstance(source, str):
+        found = [doc for doc in load_manifests(source) if isinstance(doc, model_type)]
+        if len(found) != 1:
+            raise FlinkTaskError(f"expected exactly one {kind} in the YAML, found {len(found)}")
+        model = found[0]
+    else:
+        raise FlinkTaskError(f"cannot read a {kind} from {type(source).__name__}; pass the model, a dict or YAML")
+    if not isinstance(model, model_type):
+        raise FlinkTaskError(f"expected a {kind}, got {getattr(model, 'kind', type(model).__name__)}")
+    return model
+
+
+def with_job_updates(model: Any, **updates: Any) -> Any:
+    """A copy of the model with ``spec.job`` fields replaced (``None`` values ignored)."""
+    updates = {k: v for k, v in updates.items() if v is not None}
+    if not updates:
+        return model
+    if model.spec.job is None:
+        raise FlinkTaskError(f"{model.kind} {model.name} has no job; cannot set {', '.join(updates)}")
+    job = model.spec.job.model_copy(update=updates)
+    return model.model_copy(update={"spec": model.spec.model_copy(update={"job": job})})
+
+
+class _ApplyOperator(FlinkBaseOperator):
+    """Shared by the deployment and session-job operators."""
+
+    kind = KIND_DEPLOYMENT
+
+    def __init__(
+        self,
+        *,
+        wait_for: str | None = None,
+        initial_savepoint_path: str | None = None,
+        restore_from_latest_savepoint_of: str | None = None,
+        allow_non_restored_state: bool | None = None,
+        labels: dict[str, str] | None = None,
+        on_kill_action: str = "keep",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if on_kill_action not in ON_KILL_ACTIONS:
+            raise ValueError(f"on_kill_action must be one of {', '.join(ON_KILL_ACTIONS)}, not {on_kill_action!r}")
+        if wait_for not in (None, "running", "stable", "finished", "ready"):
+            raise ValueError(f"wait_for must be running, stable, finished or ready, not {wait_for!r}")
+        self.wait_for = wait_for
+        self.initial_savepoint_path = initial_savepoint_path
+        self.restore_from_latest_savepoint_of = restore_from_latest_savepoint_of
+        self.allow_non_restored_state = allow_non_restored_state
+        self.labels = labels or {}
+        self.on_kill_action = on_kill_action
+        self._applied: tuple[str, str] | None = None
+
+    def _source(self) -> Any:
+        raise NotImplementedError
+
+    def _target(self, model: Any) -> str:
+        return self.wait_for or "running"
+
+    def _prepare(self, model: Any, namespace: str) -> dict[str, Any]:
+        """Extra arguments for ``hook.apply`` (e.g. the session cluster)."""
+        return {}
+
+    def latest_savepoint(self, job_name: str, namespace: str) -> str:
+        """The newest completed savepoint of a job: FlinkStateSnapshots first, then the job's status."""
+        hook = self.hook
+        if hook.snapshot_resources_served():
+            snapshots = [s for s in hook.list_snapshots(job_name, namespace)
+                         if (s.get("status") or {}).get("state") == "COMPLETED" and "savepoint" in (s.get("spec") or {})
+                         and (s.get("status") or {}).get("path")]
+            if snapshots:
+                newest = max(snapshots, key=lambda s: int((s["status"].get("resultTimestamp") or "0")))
+                return newest["status"]["path"]
+        obj = hook.get(KIND_DEPLOYMENT, job_name, namespace)
+        job_status = ((obj or {}).get("status") or {}).get("jobStatus") or {}
+        last = ((job_status.get("savepointInfo") or {}).get("lastSavepoint") or {}).get("location")
+        path = last or job_status.get("upgradeSavepointPath")
+        if not path:
+            raise FlinkTaskError(f"no completed savepoint of {namespace}/{job_name} to restore from")
+        return path
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_flink_operator.naming import ti_labels
+
+        model = load_resource(self._source(), self.kind)
+        namespace = self.resolved_namespace(model.to_dict())
+        savepoint = self.initial_savepoint_path
+        if not savepoint and self.restore_from_latest_savepoint_of:
+            savepoint = self.latest_savepoint(self.restore_from_latest_savepoint_of, namespace)
+        model = with_job_updates(model, initial_savepoint_path=savepoint,
+                                 allow_non_restored_state=self.allow_non_restored_state)
+        existing = self.hook.get(self.kind, model.name, namespace)
+        if existing is not None and savepoint:
+            self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
+                             self.kind, namespace, model.name)
+        extra_apply = self._prepare(model, namespace)
+        stored = self.hook.apply(model, namespace, labels={**ti_labels(context), **self.labels}, **extra_apply)
+        self._applied = (model.name, namespace)
+        self._after_apply(context, model, namespace)
+        base = {"kind": self.kind, "name": model.name, "namespace": namespace,
+                "generation": stored["metadata"].get("generation")}
+        if savepoint:
+            base["initial_savepoint_path"] = savepoint
+        if not self.wait_for_completion:
+            return base
+        return self.wait_or_defer(context, kind=self.kind, name=model.name, namespace=namespace,
+                                  target=self._target(model),
+                                  extra={"kind": self.kind, "name": model.name, "namespace": namespace, "base": base})
+
+    def _after_apply(self, context: Any, model: Any, namespace: str) -> None:
+        pass
+
+    def on_kill(self) -> None:
+        """Leave a streaming job running (default), or suspend or delete it, as ``on_kill_action`` says."""
+        if self._applied is None or self.on_kill_action == "keep":
+            return
+        name, namespace = self._applied
+        if self.on_kill_action == "suspend":
+            self.log.info("Task killed: suspending %s %s/%s", self.kind, namespace, name)
+            self.hook.patch_spec(self.kind, name, {"job": {"state": "suspended"}}, namespace)
+        else:
+            self.log.info("Task killed: deleting %s %s/%s", self.kind, namespace, name)
+            self.hook.delete(self.kind, name, namespace, wait=False)
+
+
+class FlinkDeploymentOperator(_ApplyOperator):
+    """Apply a FlinkDeployment and wait until its job runs on the latest spec.
+
+    Re-running updates the resource in place (never a 409, never a second job): the resource name
+    is fixed by the spec, and the task instance is recorded in labels. Waits, by ``wait_for``:
+    ``running`` (application mode default), ``stable``, ``finished`` (bounded jobs), ``ready``
+    (session cluster default). Fails fast on FAILED / ERROR / ROLLED_BACK with the operator's
+    error, events and a JobManager log tail.
+
+    :param deployment: a :class:`~airflow_flink_operator.models.FlinkDeployment`, a manifest dict,
+        YAML text or a ``.yaml``/``.yml``/``.json`` file (templated; typed models are not templated).
+    :param wait_for: ``running``, ``stable``, ``finished`` or ``ready``.
+    :param initial_savepoint_path: start the job from this savepoint (first deployment). (templated)
+    :param restore_from_latest_savepoint_of: start from the newest completed savepoint of this
+        FlinkDeployment. (templated)
+    :param allow_non_restored_state: allow state no operator of the new job claims.
+    :param labels: extra labels on the resource. (templated)
+    :param on_kill_action: when the task is killed: ``keep`` (default; a streaming job keeps
+        running), ``suspend`` or ``delete``.
+    :return: ``{kind, name, namespace, generation, lifecycle_state, job_state, job_id, ...}``.
+    """
+
+    template_fields = (*FlinkBaseOperator.template_fields, "deployment", "initial_savepoint_path",
+                       "restore_from_latest_savepoint_of", "labels")
+    template_ext = (".yaml", ".yml", ".json")
+    template_fields_renderers = {"deployment": "yaml"}
+    operator_extra_links = (FlinkWebUILink(),)
+    kind = KIND_DEPLOYMENT
+
+    def __init__(self, *, deployment: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deployment = deployment
+
+    def _source(self) -> Any:
+        return self.deployment
+
+    def _target(self, model: Any) -> str:
+        return self.wait_for or ("ready" if model.spec.job is None else "running")
+
+    def _after_apply(self, context: Any, model: Any, namespace: str) -> None:
+        ingress = model.spec.ingress
+        template = ingress.template if ingress else None
+        if template and not template.startswith("/"):
+            host = template.replace("{{name}}", model.name).replace("{{namespace}}", namespace).split("(")[0]
+            scheme = "https" if ingress.tls else "http"
+            context["ti"].xcom_push(key=FlinkWebUILink().xcom_key, value=f"{scheme}://{host.rstrip('/')}/")
+
+
+class FlinkSessionJobOperator(_ApplyOperator):
+    """Apply a FlinkSessionJob on an existing, ready session cluster and wait until the job runs.
+
+    :param session_job: a :class:`~airflow_flink_operator.models.FlinkSessionJob`, a manifest dict,
+        YAML text or file (templated; typed models are not templated).
+    :param wait_for: ``running`` (default), ``stable`` or ``finished``.
+    :param initial_savepoint_path: start the job from this savepoint. (templated)
+    :param restore_from_latest_savepoint_of: start from the newest savepoint of this job. (templated)
+    :param allow_non_restored_state: allow state no operator of the new job claims.
+    :param labels: extra labels on the resource. (templated)
+    :param on_kill_action: ``keep`` (default), ``suspend`` or ``delete``.
+    """
+
+    template_fields = (*FlinkBaseOperator.template_fields, "session_job", "initial_savepoint_path",
+                       "restore_from_latest_savepoint_of", "labels")
+    template_ext = (".yaml", ".yml", ".json")
+    template_fields_renderers = {"session_job": "yaml"}
+    kind = KIND_SESSION_JOB
+
+    def __init__(self, *, session_job: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session_job = session_job
+
+    def _source(self) -> Any:
+        return self.session_job
+
+    def _prepare(self, model: Any, namespace: str) -> dict[str, Any]:
+        """The session cluster must exist, be a session cluster, and be ready."""
+        from airflow_flink_operator.manifests import to_model
+        from airflow_flink_operator.models.status import FlinkResourceStatus
+
+        cluster_name = model.spec.deployment_name
+        cluster = self.hook.get(KIND_DEPLOYMENT, cluster_name, namespace)
+        if cluster is None:
+            raise FlinkTaskError(f"session cluster {namespace}/{cluster_name} does not exist; deploy it first "
+                                 "(FlinkDeploymentOperator with a spec that has no job)")
+        if (cluster.get("spec") or {}).get("job"):
+            raise FlinkTaskError(f"{namespace}/{cluster_name} is an application cluster (it has a job); "
+                                 "session jobs need a FlinkDeployment without a job")
+        status = FlinkResourceStatus.from_object(cluster)
+        if not status.is_running:
+            raise FlinkTaskError(f"session cluster {namespace}/{cluster_name} is not ready ({status.describe()}); "
+                                 "wait for it upstream (FlinkDeploymentOperator wait_for='ready' or FlinkJobSensor)")
+        manifest = {k: v for k, v in cluster.items() if k in ("apiVersion", "kind", "spec")}
+        manifest["metadata"] = {"name": cluster_name, "namespace": namespace}
+        return {"session_cluster": to_model(manifest)}

@@ -1,0 +1,92 @@
+"""Wait for an existing Flink resource to reach a state, failing fast when it fails."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator
+
+from airflow_flink_operator.constants import KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT
+from airflow_flink_operator.operators.base import FlinkTaskError, default_deferrable
+
+
+class FlinkJobSensor(BaseSensorOperator):
+    """Wait until a FlinkDeployment / FlinkSessionJob reaches ``target``, or a savepoint completes.
+
+    Same decision as the operators (the status model): a READY JobManager with a FAILED job fails
+    the sensor at once, with the operator's error, events and log; ``RESTARTING`` keeps waiting.
+    Works in ``poke``, ``reschedule`` and deferrable modes.
+
+    :param name: the resource (for ``target="savepoint_completed"``: the FlinkStateSnapshot). (templated)
+    :param kind: ``FlinkDeployment`` (default) or ``FlinkSessionJob``.
+    :param target: ``running``, ``stable``, ``finished``, ``suspended``, ``ready`` or ``savepoint_completed``.
+    :param namespace: namespace. (templated)
+    :param kubernetes_conn_id: the Kubernetes connection.
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    """
+
+    template_fields = ("name", "namespace")
+    ui_color = "#e6522c"
+
+    def __init__(self, *, name: str, kind: str = KIND_DEPLOYMENT, target: str = "running", namespace: str | None = None,
+                 kubernetes_conn_id: str | None = "kubernetes_default", in_cluster: bool | None = None,
+                 config_file: str | None = None, cluster_context: str | None = None, deferrable: bool | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if target not in ("running", "stable", "finished", "suspended", "ready", "savepoint_completed"):
+            raise ValueError(f"unknown target {target!r}")
+        self.name, self.kind, self.target, self.namespace = name, kind, target, namespace
+        self.kubernetes_conn_id, self.in_cluster = kubernetes_conn_id, in_cluster
+        self.config_file, self.cluster_context = config_file, cluster_context
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+
+    @cached_property
+    def hook(self) -> Any:
+        """The hook, built on first use."""
+        from airflow_flink_operator.hooks import FlinkKubernetesHook
+
+        return FlinkKubernetesHook(kubernetes_conn_id=self.kubernetes_conn_id, namespace=self.namespace,
+                                   in_cluster=self.in_cluster, config_file=self.config_file,
+                                   cluster_context=self.cluster_context)
+
+    def _wait_args(self) -> dict[str, Any]:
+        if self.target == "savepoint_completed":
+            return {"kind": KIND_STATE_SNAPSHOT, "mode": "snapshot", "target": None}
+        return {"kind": self.kind, "mode": "resource", "target": self.target}
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        from airflow_flink_operator.triggers import FlinkWaitTrigger
+
+        args = self._wait_args()
+        self.defer(trigger=FlinkWaitTrigger(name=self.name, namespace=self.hook.resolve_namespace(),
+                                            timeout_at=time.time() + float(self.timeout),
+                                            kubernetes_conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
+                                            config_file=self.config_file, cluster_context=self.cluster_context, **args),
+                   method_name="execute_complete", timeout=timedelta(seconds=float(self.timeout) + 60))
+
+    def poke(self, context: Any) -> bool:
+        """True when reached; raise at once when it failed."""
+        from airflow_flink_operator.models.status import Phase, evaluate
+
+        args = self._wait_args()
+        namespace = self.hook.resolve_namespace()
+        obj = self.hook.get(args["kind"], self.name, namespace)
+        phase, message, _ = evaluate(args["mode"], obj, kind=args["kind"], name=self.name, target=args["target"])
+        self.log.info("%s", message)
+        if phase is Phase.FAILED:
+            raise FlinkTaskError(f"{message}\n{self.hook.diagnostics(args['kind'], self.name, namespace)}")
+        return phase is Phase.DONE
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        """Return the result, or raise with diagnostics."""
+        if event.get("status") == "success":
+            self.log.info("%s", event.get("message"))
+            return event.get("result") or {}
+        args = self._wait_args()
+        namespace = self.hook.resolve_namespace()
+        raise FlinkTaskError(f"{event.get('message')}\n{self.hook.diagnostics(args['kind'], self.name, namespace)}")
