@@ -24,4 +24,5 @@ def get_provider_info() -> dict:
             "savepoints, safe upgrades and teardown."
         ),
         "versions": [__version__],
+        "extra-links": ["airflow_flink_operator.operators.base.FlinkWebUILink"],
     }
