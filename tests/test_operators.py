@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from specs import NS, app, session_cluster, session_job
 from task_harness import TaskInstanceStub, context_for, reimport, run_task
@@ -313,9 +315,10 @@ def test_sensor_fails_fast_when_the_job_fails(cluster, deferrable):
 
 def test_trigger_round_trips_through_serialize_and_import():
     trigger = FlinkWaitTrigger(kind="FlinkDeployment", name="orders", namespace="flink", mode="resource",
-                               target="stable", timeout_at=123.0, kubernetes_conn_id="k8s")
+                               target="stable", timeout_at=123.0, kubernetes_conn_id="k8s",
+                               echo={"kind": "FlinkDeployment", "base": {"generation": 2}})
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_flink_operator.triggers.flink.FlinkWaitTrigger"
     again = reimport(trigger)
     assert again.serialize() == (classpath, kwargs)
-    assert all(isinstance(v, (str, int, float, bool, type(None))) for v in kwargs.values())
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain JSON: storable by the triggerer

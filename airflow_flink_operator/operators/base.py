@@ -106,7 +106,11 @@ class FlinkBaseOperator(BaseOperator):
     def wait_or_defer(self, context: Any, *, kind: str, name: str, namespace: str, mode: str = "resource",
                       target: str | None = None, nonce: int | None = None, method_name: str = "execute_complete",
                       extra: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
-        """Wait for an outcome: defer to the trigger, or block here; then continue in ``method_name``."""
+        """Wait for an outcome: defer to the trigger, or block here; then continue in ``method_name``.
+
+        The continuation is called as ``method(context, event)``; ``extra`` comes back as
+        ``event["echo"]`` on both paths (the trigger carries it, so no deferral kwargs are needed).
+        """
         timeout = self.timeout if timeout is None else timeout
         if self.deferrable:
             from airflow_flink_operator.triggers import FlinkWaitTrigger
@@ -115,15 +119,15 @@ class FlinkBaseOperator(BaseOperator):
                 trigger=FlinkWaitTrigger(kind=kind, name=name, namespace=namespace, mode=mode, target=target,
                                          nonce=nonce, timeout_at=time.time() + timeout,
                                          kubernetes_conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
-                                         config_file=self.config_file, cluster_context=self.cluster_context),
+                                         config_file=self.config_file, cluster_context=self.cluster_context,
+                                         echo=extra or {}),
                 method_name=method_name,
-                kwargs={"extra": extra or {}},
                 timeout=timedelta(seconds=timeout + 60),
             )
         status, message, result = self.hook.wait(kind, name, namespace, mode=mode, target=target, nonce=nonce,
                                                   timeout=timeout, poll_interval=self.poll_interval)
-        return getattr(self, method_name)(context, {"status": status, "message": message, "result": result},
-                                          extra=extra or {})
+        return getattr(self, method_name)(context, {"status": status, "message": message, "result": result,
+                                                    "echo": extra or {}})
 
     def check_event(self, event: dict[str, Any] | None, *, kind: str, name: str, namespace: str) -> dict[str, Any]:
         """Return the event's result, or raise :class:`FlinkTaskError` with diagnostics."""
@@ -144,9 +148,9 @@ class FlinkBaseOperator(BaseOperator):
         self.log.error("%s\n%s", message, details)
         raise FlinkTaskError(f"{message}\n{details}")
 
-    def execute_complete(self, context: Any, event: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         """Default continuation: return the result of a successful wait."""
-        extra = extra or {}
+        extra = event.get("echo") or {}
         result = self.check_event(event, kind=extra.get("kind", ""), name=extra.get("name", ""),
                                   namespace=extra.get("namespace", ""))
         return {**extra.get("base", {}), **result}

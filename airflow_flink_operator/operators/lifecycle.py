@@ -81,9 +81,9 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
                                       extra=wait)
         return self._change(context, name, namespace, None)
 
-    def after_savepoint(self, context: Any, event: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    def after_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """The safety savepoint is done: apply the change."""
-        extra = extra or {}
+        extra = event.get("echo") or {}
         result = self.check_event(event, kind=extra["kind"], name=extra["name"], namespace=extra["namespace"])
         return self._change(context, self._target_name(), extra["namespace"], result.get("savepoint_path"))
 
@@ -148,9 +148,9 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
                                   method_name="suspended", extra={"kind": self.kind, "name": self.name,
                                                                   "namespace": namespace})
 
-    def suspended(self, context: Any, event: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def suspended(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Check the suspension took a savepoint when asked to."""
-        extra = extra or {}
+        extra = event.get("echo") or {}
         result = self.check_event(event, kind=self.kind, name=self.name, namespace=extra["namespace"])
         if self.with_savepoint and not result.get("savepoint_path"):
             self.fail(f"{self.kind} {self.name} was suspended but no savepoint path was recorded",
@@ -240,9 +240,9 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
                                   extra={**extra, "mode": wait["mode"], "wait_kind": wait["kind"],
                                          "wait_name": wait["name"]})
 
-    def after_final_savepoint(self, context: Any, event: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = extra or {}
+        extra = event.get("echo") or {}
         namespace = extra["namespace"]
         if event.get("status") != "success":
             message = f"final savepoint failed: {event.get('message')}"
@@ -264,9 +264,9 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
                                   method_name="deleted", extra={"kind": self.kind, "name": self.name,
                                                                 "namespace": namespace, "savepoint_path": path})
 
-    def deleted(self, context: Any, event: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def deleted(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The resource is gone."""
-        extra = extra or {}
+        extra = event.get("echo") or {}
         self.check_event(event, kind=self.kind, name=self.name, namespace=extra["namespace"])
         return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": extra["namespace"],
                 "savepoint_path": extra.get("savepoint_path")}

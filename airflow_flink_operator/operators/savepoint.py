@@ -127,9 +127,9 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
         return self.wait_or_defer(context, kind=wait["kind"], name=wait["name"], namespace=namespace, mode=wait["mode"],
                                   nonce=wait.get("nonce"), method_name="savepoint_complete", extra=wait)
 
-    def savepoint_complete(self, context: Any, event: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def savepoint_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Return the savepoint's path, or raise with the snapshot's error."""
-        extra = extra or {}
+        extra = event.get("echo") or {}
         result = self.check_event(event, kind=extra["kind"], name=extra["name"], namespace=extra["namespace"])
         output = {"savepoint_path": result.get("savepoint_path"), "job": self.name, "namespace": extra["namespace"]}
         if extra["mode"] == "snapshot":

@@ -24,6 +24,8 @@ class FlinkWaitTrigger(BaseTrigger):
     :param nonce: for ``nonce``: the savepoint trigger nonce.
     :param timeout_at: epoch seconds after which a ``timeout`` event is sent.
     :param kubernetes_conn_id: the Kubernetes connection.
+    :param echo: small JSON-able state returned in the event as ``echo``, so the task resumes with
+        it however the deferral kwargs travel.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class FlinkWaitTrigger(BaseTrigger):
         config_file: str | None = None,
         cluster_context: str | None = None,
         watch_timeout: int = 300,
+        echo: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.kind, self.name, self.namespace = kind, name, namespace
@@ -48,6 +51,7 @@ class FlinkWaitTrigger(BaseTrigger):
         self.kubernetes_conn_id, self.in_cluster = kubernetes_conn_id, in_cluster
         self.config_file, self.cluster_context = config_file, cluster_context
         self.watch_timeout = watch_timeout
+        self.echo = echo or {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and keyword arguments, as stored by the triggerer."""
@@ -58,7 +62,7 @@ class FlinkWaitTrigger(BaseTrigger):
                 "target": self.target, "nonce": self.nonce, "timeout_at": self.timeout_at,
                 "kubernetes_conn_id": self.kubernetes_conn_id, "in_cluster": self.in_cluster,
                 "config_file": self.config_file, "cluster_context": self.cluster_context,
-                "watch_timeout": self.watch_timeout,
+                "watch_timeout": self.watch_timeout, "echo": self.echo,
             },
         )
 
@@ -97,4 +101,5 @@ class FlinkWaitTrigger(BaseTrigger):
         except Exception as exc:  # surface API failures as a clear task error, not a hung trigger
             event = TriggerEvent({"status": "error", "message": f"Waiting for {self.kind} {self.name} failed: {exc}",
                                   "result": last.get("result", {})})
+        event.payload["echo"] = self.echo
         yield event
