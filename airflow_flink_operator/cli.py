@@ -5,6 +5,7 @@
                                 prints the ordered multi-document YAML to apply.
 ``airflow-flink validate FILE`` checks YAML against the models and, with ``--crd-dir`` or
                                 ``FLINK_CRD_DIR``, against the CRD schemas; exit 1 on problems.
+``airflow-flink demo``          runs the example DAGs end to end on a simulated cluster.
 """
 
 from __future__ import annotations
@@ -103,6 +104,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return _report(errors)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the example DAGs against the simulated cluster (or a real one with --real)."""
+    from airflow_flink_operator.demo import run_demo
+
+    return run_demo(args.dag or None, real=args.real, airflow_home=args.airflow_home, behaviours=args.behave,
+                    report=args.report, verbose=args.verbose)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(prog="airflow-flink", description=__doc__.split("\n\n")[0])
@@ -118,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--crd-dir", help="directory of CRD YAML files (default: $FLINK_CRD_DIR)")
     validate.add_argument("--operator-version", default=DEFAULT_OPERATOR_VERSION, help="target operator version")
     validate.set_defaults(func=cmd_validate)
+    demo = sub.add_parser("demo", help="run the example DAGs end to end (simulated cluster unless --real)")
+    demo.add_argument("--dag", action="append", help="an example DAG id (repeatable; default: all)")
+    demo.add_argument("--real", action="store_true",
+                      help="use the cluster of the kubernetes_default connection / kubeconfig instead of the simulation")
+    demo.add_argument("--airflow-home", help="Airflow home to use (default: a new temporary one)")
+    demo.add_argument("--behave", action="append", metavar="NAME:TRAIT=VALUE[,...]",
+                      help="simulated cluster only: give a resource a trait, e.g. orders:fail_after=0")
+    demo.add_argument("--report", help="write a JSON report of the runs and final cluster state here")
+    demo.add_argument("--verbose", action="store_true", help="show Airflow's own INFO logs")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -183,12 +183,14 @@ class FlinkDeploymentOperator(_ApplyOperator):
         return self.wait_for or ("ready" if model.spec.job is None else "running")
 
     def _after_apply(self, context: Any, model: Any, namespace: str) -> None:
+        """Store the web UI link (empty when the ingress has no host: only a path on an unknown host)."""
         ingress = model.spec.ingress
         template = ingress.template if ingress else None
+        url = ""
         if template and not template.startswith("/"):
             host = template.replace("{{name}}", model.name).replace("{{namespace}}", namespace).split("(")[0]
-            scheme = "https" if ingress.tls else "http"
-            context["ti"].xcom_push(key=FlinkWebUILink().xcom_key, value=f"{scheme}://{host.rstrip('/')}/")
+            url = f"{'https' if ingress.tls else 'http'}://{host.rstrip('/')}/"
+        context["ti"].xcom_push(key=FlinkWebUILink().xcom_key, value=url)
 
 
 class FlinkSessionJobOperator(_ApplyOperator):
