@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
-# The main job: install, then render the example SQL pipeline to the manifests that would be applied.
+# The main job: install, then run every example DAG end to end on the built-in simulated cluster.
+# Pass --real to run them on the cluster of the kubernetes_default connection / your kubeconfig instead.
 source "$(dirname "$0")/_env.sh"
-airflow-flink render examples/orders_pipeline.py "$@"
+airflow-flink demo "$@"
