@@ -9,12 +9,35 @@ Job kind                   Application (FlinkDeployment)    Session job (FlinkSe
 :class:`SeaTunnelJob`      yes (config delivered)           only with ``config_path`` + remote jar
 :class:`FlinkCdcPipeline`  yes (pipeline delivered)         no (runs in a MiniCluster in the JM)
 =========================  ===============================  =====================================
+
+Each kind is imported on first use, so a DAG file pays only for the kinds it uses.
 """
 
-from airflow_flink_operator.artifacts.flink_cdc import FlinkCdcPipeline
-from airflow_flink_operator.artifacts.jar import JarJob
-from airflow_flink_operator.artifacts.python import PythonJob
-from airflow_flink_operator.artifacts.seatunnel import SeaTunnelJob
-from airflow_flink_operator.artifacts.sql import SqlJob
+from __future__ import annotations
 
-__all__ = ["FlinkCdcPipeline", "JarJob", "PythonJob", "SeaTunnelJob", "SqlJob"]
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "FlinkCdcPipeline": "flink_cdc",
+    "JarJob": "jar",
+    "PythonJob": "python",
+    "SeaTunnelJob": "seatunnel",
+    "SqlJob": "sql",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from airflow_flink_operator.artifacts.flink_cdc import FlinkCdcPipeline
+    from airflow_flink_operator.artifacts.jar import JarJob
+    from airflow_flink_operator.artifacts.python import PythonJob
+    from airflow_flink_operator.artifacts.seatunnel import SeaTunnelJob
+    from airflow_flink_operator.artifacts.sql import SqlJob
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

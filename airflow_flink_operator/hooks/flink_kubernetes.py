@@ -578,11 +578,37 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
         :param max_backoff: longest wait between reconnection attempts.
         :param max_failures: give up (re-raise) after this many consecutive failures; ``None`` = never.
         """
+        async for event, payload in self.watch_kind(kind, namespace, field_selector=f"metadata.name={name}",
+                                                     watch_timeout=watch_timeout, max_backoff=max_backoff,
+                                                     max_failures=max_failures):
+            if event == "LIST":
+                yield payload[0] if payload else None
+            elif event == "DELETED":
+                yield None
+            else:
+                yield payload
+
+    async def watch_kind(
+        self,
+        kind: str,
+        namespace: str,
+        *,
+        field_selector: str | None = None,
+        watch_timeout: int = 300,
+        max_backoff: float = 5.0,
+        max_failures: int | None = None,
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """LIST then WATCH every resource of a kind in a namespace, for ever.
+
+        Yields ``("LIST", [objects])`` after every (re)list — first, and again after a ``410 Gone`` —
+        then ``("ADDED" | "MODIFIED" | "DELETED", object)`` for each change. Resumes from the last
+        ``resourceVersion`` (bookmarks included) after dropped connections and watch timeouts.
+        """
         from kubernetes_asyncio import client, watch
         from kubernetes_asyncio.client.exceptions import ApiException
 
         plural = _plural(kind)
-        selector = f"metadata.name={name}"
+        selector = {"field_selector": field_selector} if field_selector else {}
         resource_version: str | None = None
         failures = 0
         async with self.get_conn() as api:
@@ -591,41 +617,39 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
                 try:
                     if resource_version is None:
                         listing = await custom.list_namespaced_custom_object(
-                            GROUP, VERSION, namespace, plural, field_selector=selector,
-                            _request_timeout=self.request_timeout)
+                            GROUP, VERSION, namespace, plural, _request_timeout=self.request_timeout, **selector)
                         resource_version = listing["metadata"]["resourceVersion"]
-                        items = listing.get("items") or []
-                        yield items[0] if items else None
+                        failures = 0
+                        yield "LIST", list(listing.get("items") or [])
                     stream = watch.Watch().stream(
                         custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural,
-                        field_selector=selector, resource_version=resource_version, allow_watch_bookmarks=True,
-                        timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10)
+                        resource_version=resource_version, allow_watch_bookmarks=True,
+                        timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10, **selector)
                     async with stream as events:
                         async for event in events:
                             obj = event["object"]
                             resource_version = obj["metadata"]["resourceVersion"]
                             failures = 0
-                            if event["type"] == "BOOKMARK":
-                                continue
-                            yield None if event["type"] == "DELETED" else obj
+                            if event["type"] != "BOOKMARK":
+                                yield event["type"], obj
                 except ApiException as exc:
                     if exc.status == 410:
-                        log.info("Watch of %s %s/%s expired (410); re-listing", kind, namespace, name)
+                        log.info("Watch of %s in %s expired (410); re-listing", kind, namespace)
                         resource_version = None
                         continue
                     if exc.status not in RETRYABLE_STATUS:
-                        raise FlinkApiError(f"watch {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
+                        raise FlinkApiError(f"watch {kind} in {namespace}", exc.status, _api_reason(exc)) from exc
                     failures += 1
                 except (OSError, asyncio.TimeoutError) as exc:
-                    log.info("Watch of %s %s/%s interrupted (%s); resuming", kind, namespace, name, exc)
+                    log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
                     failures += 1
                 except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
                     if type(exc).__module__.split(".")[0] != "aiohttp":
                         raise
-                    log.info("Watch of %s %s/%s interrupted (%s); resuming", kind, namespace, name, exc)
+                    log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
                     failures += 1
                 if failures:
                     if max_failures is not None and failures > max_failures:
-                        raise FlinkApiError(f"watch {kind} {namespace}/{name}", None,
+                        raise FlinkApiError(f"watch {kind} in {namespace}", None,
                                             f"gave up after {failures} consecutive failures")
                     await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))

@@ -20,6 +20,8 @@ class FlinkModel(BaseModel):
         ),
         extra="forbid",
         validate_default=False,
+        # Build validators on first use: DAG files import many models and use few (parse cost).
+        defer_build=True,
     )
 
     def to_dict(self) -> dict[str, Any]:

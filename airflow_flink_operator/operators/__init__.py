@@ -6,7 +6,7 @@ in a DAG file costs only what that operator needs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "FlinkDeploymentOperator": "deployment",
@@ -22,6 +22,17 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from airflow_flink_operator.operators.base import FlinkTaskError, FlinkWebUILink
+    from airflow_flink_operator.operators.deployment import FlinkDeploymentOperator, FlinkSessionJobOperator
+    from airflow_flink_operator.operators.lifecycle import (
+        FlinkResumeOperator,
+        FlinkSuspendOperator,
+        FlinkTeardownOperator,
+        FlinkUpgradeOperator,
+    )
+    from airflow_flink_operator.operators.savepoint import FlinkSavepointOperator, FlinkSavepointRetentionOperator
 
 
 def __getattr__(name: str) -> Any:

@@ -565,8 +565,15 @@ class KubeApiEmulator:
         except ApiError as err:
             return web.json_response(err.status(), status=err.code)
 
+    def stats(self) -> dict[str, Any]:
+        """Request counts by verb and currently open watch streams (also served at ``/_emulator/stats``)."""
+        return {"requests": self.request_count, "by_verb": dict(self.requests_by_verb),
+                "open_watches": len(self._streams), "objects": len(self.store.objects)}
+
     async def _dispatch(self, request: web.Request, is_watch: bool) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
+        if parts == ["_emulator", "stats"]:
+            return web.json_response(self.stats())
         if not parts or parts == ["version"]:
             return web.json_response({"major": "1", "minor": "31", "gitVersion": "v1.31.0-emulator"})
         discovery = self._discovery(parts)
@@ -929,3 +936,23 @@ class KubeApiEmulator:
     @staticmethod
     async def _send(response: web.StreamResponse, type_: str, obj: dict[str, Any]) -> None:
         await response.write(json.dumps({"type": type_, "object": obj}).encode() + b"\n")
+
+
+def main() -> None:
+    """``python -m airflow_flink_operator.testing.apiserver``: serve until interrupted, print the URL."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--crd-dir")
+    args = parser.parse_args()
+    server = KubeApiEmulator(crd_dir=args.crd_dir, port=args.port).start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

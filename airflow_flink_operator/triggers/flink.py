@@ -1,5 +1,7 @@
 """One trigger for every Flink wait: it watches the object (no fixed sleep loop) and decides with
-the status model, then yields a single event with ``status`` and ``message``."""
+the status model, then yields a single event with ``status`` and ``message``.
+
+All triggers of a process share one watch per kind and namespace (:mod:`.watch_hub`)."""
 
 from __future__ import annotations
 
@@ -72,6 +74,13 @@ class FlinkWaitTrigger(BaseTrigger):
         return AsyncFlinkKubernetesHook(conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
                                         config_file=self.config_file, cluster_context=self.cluster_context)
 
+    def _states(self) -> AsyncIterator[dict[str, Any] | None]:
+        """The watched object's states, from the process-wide shared watch of its kind and namespace."""
+        from airflow_flink_operator.triggers.watch_hub import WatchHub
+
+        key = (self.kubernetes_conn_id, self.in_cluster, self.config_file, self.cluster_context)
+        return WatchHub.get(key, self._hook, self.kind, self.namespace).subscribe(self.name)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Watch until decided; yield exactly one event."""
         from airflow_flink_operator.models.status import Phase, evaluate
@@ -79,8 +88,7 @@ class FlinkWaitTrigger(BaseTrigger):
         last: dict[str, Any] = {"message": f"{self.kind} {self.name}: no state observed yet"}
 
         async def decide() -> TriggerEvent:
-            async for obj in self._hook().watch_object(self.kind, self.name, self.namespace,
-                                                       watch_timeout=self.watch_timeout):
+            async for obj in self._states():
                 phase, message, result = evaluate(self.mode, obj, kind=self.kind, name=self.name,
                                                   target=self.target, nonce=self.nonce)
                 if message != last.get("message"):
