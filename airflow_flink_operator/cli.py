@@ -109,7 +109,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from airflow_flink_operator.demo import run_demo
 
     return run_demo(args.dag or None, real=args.real, airflow_home=args.airflow_home, behaviours=args.behave,
-                    report=args.report, verbose=args.verbose)
+                    report=args.report, verbose=args.verbose, rbac_role=args.rbac_role)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="simulated cluster only: give a resource a trait, e.g. orders:fail_after=0")
     demo.add_argument("--report", help="write a JSON report of the runs and final cluster state here")
     demo.add_argument("--verbose", action="store_true", help="show Airflow's own INFO logs")
+    demo.add_argument("--rbac-role", help="simulated cluster only: limit Airflow to this namespaced Role (YAML file)")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -95,7 +95,8 @@ class _Narrator(threading.Thread):
 
 
 def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_home: str | None = None,
-             behaviours: list[str] | None = None, report: str | None = None, verbose: bool = False) -> int:
+             behaviours: list[str] | None = None, report: str | None = None, verbose: bool = False,
+             rbac_role: str | None = None) -> int:
     """Run example DAGs and print what happens; return 0 when every run succeeded."""
     dag_ids = dag_ids or list(DEFAULT_ORDER)
     home = Path(airflow_home) if airflow_home else Path(tempfile.mkdtemp(prefix="airflow-flink-demo-"))
@@ -106,9 +107,10 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
     if not real:
         from airflow_flink_operator.testing import SimulatedCluster
 
-        cluster = SimulatedCluster().start()
+        cluster = SimulatedCluster(rbac_role=rbac_role).start()
         os.environ.update(cluster.airflow_connection_env())
-        print(f"Simulated Kubernetes API with a simulated Flink operator at {cluster.api.url}", flush=True)
+        print(f"Simulated Kubernetes API with a simulated Flink operator at {cluster.api.url}"
+              + (f", Airflow limited to the Role in {rbac_role}" if rbac_role else ""), flush=True)
     else:
         print("Using the cluster of the kubernetes_default connection (or the default kubeconfig)", flush=True)
 
@@ -149,7 +151,9 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
         if cluster is not None:
             cluster.stop()
     if report:
-        Path(report).write_text(json.dumps(results, indent=2, sort_keys=True))
+        denied = cluster.api.denied if cluster is not None else []
+        Path(report).write_text(json.dumps({**results, "_denied_requests": denied} if rbac_role else results,
+                                           indent=2, sort_keys=True))
     failed = [dag_id for dag_id, result in results.items() if result["state"] != "success"]
     print(f"\n{len(results) - len(failed)}/{len(results)} example DAG runs succeeded"
           + (f"; failed: {', '.join(failed)}" if failed else ""), flush=True)

@@ -94,6 +94,7 @@ class FlinkKubernetesHook(KubernetesHook):
     :param operator_version: the operator version manifests are rendered for.
     :param request_timeout: seconds for one API request.
     :param conflict_retries: how often a 409 Conflict on update is retried with a fresh read.
+    :param transient_retries: how often one call is retried on 429/5xx or a lost connection.
     :param keep_config_maps: job-file ConfigMap generations kept per resource (older ones are
         pruned; the newest are kept so a rollback to the last stable spec still finds its files).
     :param kwargs: passed to ``KubernetesHook`` (``in_cluster``, ``config_file``, ``cluster_context``,
@@ -110,6 +111,7 @@ class FlinkKubernetesHook(KubernetesHook):
         operator_version: str = DEFAULT_OPERATOR_VERSION,
         request_timeout: float = 30.0,
         conflict_retries: int = 5,
+        transient_retries: int = 4,
         keep_config_maps: int = 3,
         **kwargs: Any,
     ) -> None:
@@ -118,6 +120,7 @@ class FlinkKubernetesHook(KubernetesHook):
         self.operator_version = operator_version
         self.request_timeout = request_timeout
         self.conflict_retries = conflict_retries
+        self.transient_retries = transient_retries
         self.keep_config_maps = keep_config_maps
         self._snapshots_served: bool | None = None
 
@@ -141,14 +144,29 @@ class FlinkKubernetesHook(KubernetesHook):
         return namespace or from_manifest or self.default_namespace or self.get_namespace() or "default"
 
     def _call(self, action: str, fn: Any, *args: Any, not_found_ok: bool = False, **kwargs: Any) -> Any:
-        from kubernetes.client.exceptions import ApiException
+        """One API call, retried with bounded backoff on transient failures (429/5xx, lost connections).
 
-        try:
-            return fn(*args, _request_timeout=self.request_timeout, **kwargs)
-        except ApiException as exc:
-            if not_found_ok and exc.status == 404:
-                return None
-            raise FlinkApiError(action, exc.status, _api_reason(exc)) from exc
+        Every call this hook makes is safe to repeat: reads, updates guarded by resourceVersion,
+        creates (a repeat answers 409 and the caller reads instead), merge patches, deletes.
+        """
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
+        for attempt in range(self.transient_retries + 1):
+            try:
+                return fn(*args, _request_timeout=self.request_timeout, **kwargs)
+            except ApiException as exc:
+                if not_found_ok and exc.status == 404:
+                    return None
+                if exc.status not in RETRYABLE_STATUS or attempt == self.transient_retries:
+                    raise FlinkApiError(action, exc.status, _api_reason(exc)) from exc
+                log.warning("%s: answered %s; retrying", action, exc.status)
+            except (Urllib3Error, OSError) as exc:
+                if attempt == self.transient_retries:
+                    raise FlinkApiError(action, None, f"no answer from the API server: {exc}") from exc
+                log.warning("%s: %s; retrying", action, type(exc).__name__)
+            time.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
+        raise AssertionError("unreachable")
 
     # --- generic custom-resource access ----------------------------------------------------
 
@@ -390,8 +408,6 @@ class FlinkKubernetesHook(KubernetesHook):
             except FlinkApiError as err:
                 if err.status not in RETRYABLE_STATUS and err.status is not None:
                     raise
-                log.warning("Reading %s %s/%s failed (%s); retrying", kind, ns, name, err)
-            except OSError as err:
                 log.warning("Reading %s %s/%s failed (%s); retrying", kind, ns, name, err)
             else:
                 phase, message, result = evaluate(mode, obj, kind=kind, name=name, target=target, nonce=nonce)

@@ -387,11 +387,16 @@ class KubeApiEmulator:
     """
 
     def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, history: int = 10_000,
-                 bookmark_interval: float = 1.0, host: str = "127.0.0.1", port: int = 0) -> None:
+                 bookmark_interval: float = 1.0, host: str = "127.0.0.1", port: int = 0,
+                 roles: dict[str, dict[str, Any]] | None = None) -> None:
         self.host, self.port = host, port
         self.serve_snapshots = serve_snapshots
         self.bookmark_interval = bookmark_interval
         self.faults = Faults()
+        #: bearer token → namespaced Role (as a dict); requests with such a token are authorised
+        #: against that Role alone; any other token is a cluster admin.
+        self.roles = roles or {}
+        self.denied: list[str] = []
         self.store = Store(history)
         self.pod_logs: dict[tuple[str, str], list[str]] = {}
         self.request_count = 0
@@ -592,6 +597,7 @@ class KubeApiEmulator:
         rt = self._types.get(plural)
         if rt is None or rt.group != group or rt.version != version or not self._served(rt):
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({request.path})")
+        self._authorize(request, rt, namespace, name, sub, is_watch)
         method = request.method
         if name is None:
             if method == "GET":
@@ -616,6 +622,28 @@ class KubeApiEmulator:
         if method == "DELETE" and sub is None:
             return await self._delete(request, rt, namespace, name)
         raise ApiError(405, "MethodNotAllowed", f"{method} not allowed here")
+
+    def _authorize(self, request: web.Request, rt: ResourceType, namespace: str | None, name: str | None,
+                   sub: str | None, is_watch: bool) -> None:
+        """RBAC for restricted tokens: the verb on (group, resource[/subresource]) in the Role's namespace."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        role = self.roles.get(token)
+        if role is None:
+            return
+        verb = {"GET": "watch" if is_watch else ("get" if name else "list"), "POST": "create", "PUT": "update",
+                "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}.get(request.method, "unknown")
+        resource = f"{rt.plural}/{sub}" if sub else rt.plural
+        role_ns = (role.get("metadata") or {}).get("namespace")
+        allowed = namespace is not None and namespace == role_ns and any(
+            (rt.group in rule.get("apiGroups", []) or "*" in rule.get("apiGroups", []))
+            and (resource in rule.get("resources", []) or "*" in rule.get("resources", []))
+            and (verb in rule.get("verbs", []) or "*" in rule.get("verbs", []))
+            for rule in role.get("rules", []))
+        if not allowed:
+            where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            self.denied.append(f"{verb} {resource} {where}")
+            raise ApiError(403, "Forbidden", f'{resource}{"." + rt.group if rt.group else ""} is forbidden: '
+                           f'User "restricted" cannot {verb} resource "{resource}" in API group "{rt.group}" {where}')
 
     def _served(self, rt: ResourceType) -> bool:
         return rt.plural != SNAPSHOT_PLURAL or self.serve_snapshots

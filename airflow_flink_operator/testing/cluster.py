@@ -25,6 +25,18 @@ from airflow_flink_operator.testing.apiserver import KubeApiEmulator
 from airflow_flink_operator.testing.operator import Behaviour, SimTimings, SimulatedFlinkOperator
 
 
+RESTRICTED_TOKEN = "airflow-restricted-token"
+
+
+def _load_role(role: dict[str, Any] | str | None) -> dict[str, Any] | None:
+    if role is None or isinstance(role, dict):
+        return role
+    import yaml
+
+    with open(role) as handle:
+        return yaml.safe_load(handle)
+
+
 class SimulatedCluster:
     """An API server on 127.0.0.1 with a simulated Flink Kubernetes Operator reconciling in it.
 
@@ -34,23 +46,31 @@ class SimulatedCluster:
     :param timings: how fast the simulated operator moves.
     :param operator_version: the operator version simulated (its validator's rules).
     :param namespace: the kubeconfig's default namespace.
+    :param rbac_role: a namespaced Role (dict or YAML file): the kubeconfig and Airflow connection
+        this cluster hands out may then do only what the Role allows, in its namespace (403 otherwise).
     """
 
     def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, snapshot_resources: bool = True,
                  timings: SimTimings | None = None, operator_version: str = "1.15", namespace: str = "default",
-                 bookmark_interval: float = 1.0) -> None:
+                 bookmark_interval: float = 1.0, rbac_role: dict[str, Any] | str | None = None) -> None:
         if crd_dir is None:
             crd_dir = os.environ.get("FLINK_CRD_DIR") or None
+        self.rbac_role = _load_role(rbac_role)
+        if self.rbac_role is not None:
+            namespace = self.rbac_role["metadata"]["namespace"]
         self.namespace = namespace
-        self.api = KubeApiEmulator(crd_dir=crd_dir, serve_snapshots=serve_snapshots, bookmark_interval=bookmark_interval)
+        roles = {RESTRICTED_TOKEN: self.rbac_role} if self.rbac_role is not None else None
+        self.api = KubeApiEmulator(crd_dir=crd_dir, serve_snapshots=serve_snapshots, bookmark_interval=bookmark_interval,
+                                   roles=roles)
         self._operator_args = {"timings": timings, "snapshot_resources": snapshot_resources,
                                "operator_version": operator_version}
         self.operator: SimulatedFlinkOperator | None = None
 
     def start(self) -> SimulatedCluster:
-        """Start the API server and the simulated operator."""
+        """Start the API server and the simulated operator (which has cluster-admin rights)."""
         self.api.start()
-        self.operator = SimulatedFlinkOperator(self.kubeconfig(), emulator=self.api, **self._operator_args).start()
+        self.operator = SimulatedFlinkOperator(self.api.kubeconfig(self.namespace), emulator=self.api,
+                                               **self._operator_args).start()
         return self
 
     def stop(self) -> None:
@@ -68,8 +88,11 @@ class SimulatedCluster:
     # -- connecting --
 
     def kubeconfig(self) -> dict[str, Any]:
-        """A kubeconfig dict for the emulator."""
-        return self.api.kubeconfig(self.namespace)
+        """A kubeconfig dict for the emulator (with the restricted token when an RBAC Role is set)."""
+        config = self.api.kubeconfig(self.namespace)
+        if self.rbac_role is not None:
+            config["users"][0]["user"]["token"] = RESTRICTED_TOKEN
+        return config
 
     def airflow_connection_env(self, conn_id: str = "kubernetes_default") -> dict[str, str]:
         """``AIRFLOW_CONN_<ID>`` environment for an Airflow Kubernetes connection to this cluster."""

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
+import yaml
+
 from airflow_flink_operator.demo import DEFAULT_ORDER, EXAMPLES
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "docs" / "rbac-role.yaml"
 
 
 def run_demo(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -26,9 +31,11 @@ def run_demo(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    result, report = run_demo(tmp_path_factory.mktemp("demo"))
+    """All example DAGs, with Airflow limited to the documented RBAC Role."""
+    result, report = run_demo(tmp_path_factory.mktemp("demo"), "--rbac-role", str(ROLE))
     assert report, f"no report written:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result, report
+    denied = report.pop("_denied_requests")
+    return result, report, denied
 
 
 def resources(report, dag_id, kind=None):
@@ -46,7 +53,7 @@ def test_every_example_dag_file_is_run():
 
 
 def test_all_example_runs_succeed(demo_run):
-    result, report = demo_run
+    result, report, _ = demo_run
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert sorted(report) == sorted(DEFAULT_ORDER)
     for dag_id, run in report.items():
@@ -61,14 +68,14 @@ def test_all_example_runs_succeed(demo_run):
     ("flink_cdc_pipeline", "shop-to-doris"),
 ])
 def test_each_job_kind_ends_running(demo_run, dag_id, name):
-    _, report = demo_run
+    _, report, _ = demo_run
     found = resource(report, dag_id, name)
     assert found["job_state"] == "RUNNING" and found["lifecycle_state"] in ("DEPLOYED", "STABLE")
     assert found["labels"]["airflow-flink-operator/dag-id"] == dag_id
 
 
 def test_jar_job_took_its_first_savepoint(demo_run):
-    _, report = demo_run
+    _, report, _ = demo_run
     snapshots = [r for r in resources(report, "flink_jar_job", "FlinkStateSnapshot")
                  if r["name"].startswith("orders-enrichment-")]
     assert [s["state"] for s in snapshots] == ["COMPLETED"]
@@ -76,7 +83,7 @@ def test_jar_job_took_its_first_savepoint(demo_run):
 
 
 def test_session_jobs_run_on_the_session_cluster(demo_run):
-    _, report = demo_run
+    _, report, _ = demo_run
     jobs = resources(report, "flink_session_jobs", "FlinkSessionJob")
     assert sorted(j["name"] for j in jobs) == ["sessionization-sql", "top-pages-python", "top-speed-windowing"]
     assert {j["job_state"] for j in jobs} == {"RUNNING"}
@@ -85,14 +92,14 @@ def test_session_jobs_run_on_the_session_cluster(demo_run):
 
 
 def test_scheduled_savepoint_run_left_a_completed_savepoint(demo_run):
-    _, report = demo_run
+    _, report, _ = demo_run
     snapshots = [r for r in resources(report, "flink_scheduled_savepoints", "FlinkStateSnapshot")
                  if r["name"].startswith("fraud-scoring-")]
     assert snapshots and {s["state"] for s in snapshots} == {"COMPLETED"}
 
 
 def test_batch_finished_and_streaming_was_upgraded_from_a_fresh_savepoint(demo_run):
-    _, report = demo_run
+    _, report, _ = demo_run
     assert resource(report, "flink_batch_then_streaming", "sessions-backfill") is None  # finished, then removed
     streaming = resource(report, "flink_batch_then_streaming", "sessions-streaming")
     assert streaming["spec"]["image"] == "registry.example.com/data/sessions:2.0.0"
@@ -103,7 +110,7 @@ def test_batch_finished_and_streaming_was_upgraded_from_a_fresh_savepoint(demo_r
 
 
 def test_upgrade_suspend_resume_teardown_ends_deleted_with_a_final_savepoint(demo_run):
-    _, report = demo_run
+    _, report, _ = demo_run
     assert resource(report, "flink_upgrade_and_teardown", "clickstream-aggregates") is None
     finals = [r for r in resources(report, "flink_upgrade_and_teardown", "FlinkStateSnapshot")
               if r["name"].startswith("clickstream-aggregates-final-")]
@@ -111,7 +118,7 @@ def test_upgrade_suspend_resume_teardown_ends_deleted_with_a_final_savepoint(dem
 
 
 def test_yaml_manifest_was_templated_and_deployed(demo_run):
-    _, report = demo_run
+    _, report, _ = demo_run
     found = resource(report, "flink_yaml_manifest", "orders-enrichment-yaml")
     assert found["job_state"] == "RUNNING"
     assert found["spec"]["job"]["parallelism"] == 4  # from params
@@ -120,7 +127,7 @@ def test_yaml_manifest_was_templated_and_deployed(demo_run):
 
 
 def test_the_demo_narrates_state_transitions(demo_run):
-    result, _ = demo_run
+    result, _, _ = demo_run
     assert "FlinkDeployment clickstream-aggregates: lifecycle=UPGRADING" in result.stdout
     assert "FlinkDeployment clickstream-aggregates: lifecycle=SUSPENDED" in result.stdout
     assert "FlinkDeployment clickstream-aggregates: deleted" in result.stdout
@@ -136,3 +143,29 @@ def test_a_job_failing_while_waited_for_fails_the_run_with_the_operator_error(tm
     assert "the Flink job FAILED" in output or "lifecycle state is FAILED" in output
     assert "Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy" in output  # the operator's status.error
     assert "switched from CREATED to FAILED" in output  # the JobManager log tail
+
+
+def test_the_documented_rbac_role_is_enough_for_every_example(demo_run):
+    result, report, denied = demo_run
+    assert denied == []
+    assert all(run["state"] == "success" for run in report.values())
+
+
+def test_nothing_broader_is_needed_and_less_is_not_enough(tmp_path):
+    role = yaml.safe_load(ROLE.read_text())
+    for rule in role["rules"]:
+        if "configmaps" in rule["resources"]:
+            rule["verbs"] = [v for v in rule["verbs"] if v != "create"]  # the SQL job ships its script in one
+    reduced = tmp_path / "role.yaml"
+    reduced.write_text(yaml.safe_dump(role))
+    result, report = run_demo(tmp_path, "--dag", "flink_sql_job", "--rbac-role", str(reduced))
+    assert result.returncode == 1
+    assert report["flink_sql_job"]["tasks"] == {"deploy": "failed"}
+    assert any(d.startswith("create configmaps") for d in report["_denied_requests"])
+    assert "403" in result.stdout + result.stderr
+
+
+def test_the_readme_shows_the_tested_role():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Pointing at a real cluster", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(block)["rules"] == yaml.safe_load(ROLE.read_text())["rules"]

@@ -1,0 +1,98 @@
+"""Secrets never leak; names and labels from DAG/task ids are valid Kubernetes names."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from specs import app
+from task_harness import TaskInstanceStub, context_for, run_task
+
+from airflow_flink_operator.models import PodTemplate, SecretEnv, SecretEnvFrom
+from airflow_flink_operator.naming import dns_name, label_value, run_scoped_name, ti_labels
+from airflow_flink_operator.operators import (
+    FlinkDeploymentOperator,
+    FlinkSavepointOperator,
+    FlinkTaskError,
+    FlinkTeardownOperator,
+)
+
+CANARY = "canary-S3cr3t-7f1c9a2e"
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+@pytest.fixture
+def cluster(emulated, monkeypatch):
+    for key, value in emulated.airflow_connection_env().items():
+        monkeypatch.setenv(key, value)
+    return emulated
+
+
+def test_a_secret_value_never_reaches_logs_xcom_templates_or_errors(cluster, caplog, capsys):
+    # The cluster holds a Secret with the canary; the job reads it through Secret-backed env vars.
+    cluster.hook().core_v1_client.create_namespaced_secret(
+        "default", {"metadata": {"name": "orders-db"}, "stringData": {"password": CANARY}})
+    spec = app(pod_template=PodTemplate(secret_env=[SecretEnv(name="DB_PASSWORD", secret="orders-db", key="password")],
+                                        secret_env_from=[SecretEnvFrom(secret="orders-db")]))
+    caplog.set_level(logging.DEBUG)
+    ti = TaskInstanceStub(task_id="deploy")
+    op = FlinkDeploymentOperator(task_id="deploy", deployment=spec, poll_interval=0.05, timeout=20)
+    outputs = [run_task(op, context_for(ti))]
+    outputs.append(run_task(FlinkSavepointOperator(task_id="sp", name="orders", deferrable=True, poll_interval=0.05,
+                                                   timeout=20)))
+    op.render_template_fields(context_for(ti))  # what Airflow shows as rendered template fields
+    rendered = repr({field: getattr(op, field) for field in op.template_fields})
+    cluster.behave("orders", savepoint="fail")
+    with pytest.raises(FlinkTaskError) as err:  # a failure path: diagnostics with events and log tail
+        run_task(FlinkTeardownOperator(task_id="teardown", name="orders", poll_interval=0.05, timeout=20))
+    stored = repr(cluster.get("FlinkDeployment", "orders"))
+    everything = "\n".join([caplog.text, capsys.readouterr().out, repr(outputs), repr(ti.xcoms), rendered,
+                            str(err.value), stored])
+    assert "DB_PASSWORD" in stored and "orders-db" in stored  # the reference travels...
+    assert CANARY not in everything  # ...the value never does
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=300))
+def test_label_values_from_any_id_are_valid(value):
+    result = label_value(value)
+    assert len(result) <= 63 and LABEL_VALUE.match(result), result
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=300))
+def test_dns_names_from_any_text_are_valid(value):
+    result = dns_name(value)
+    assert len(result) <= 63 and DNS_LABEL.match(result), result
+
+
+@settings(max_examples=100, deadline=None)
+@given(dag_id=st.from_regex(r"[A-Za-z0-9_.-]{1,250}", fullmatch=True),
+       task_id=st.from_regex(r"[A-Za-z0-9_.-]{1,250}", fullmatch=True),
+       run_id=st.text(min_size=1, max_size=250))
+def test_task_instance_labels_and_names_are_valid_and_distinct(dag_id, task_id, run_id):
+    context = context_for(TaskInstanceStub(dag_id=dag_id, task_id=task_id, run_id=run_id))
+    for value in ti_labels(context).values():
+        assert len(value) <= 63 and LABEL_VALUE.match(value)
+    name = run_scoped_name("orders", context, "savepoint")
+    assert len(name) <= 63 and DNS_LABEL.match(name)
+    other = run_scoped_name("orders", context_for(TaskInstanceStub(dag_id=dag_id, task_id=task_id,
+                                                                   run_id=run_id + "x")), "savepoint")
+    assert other != name  # another run never reattaches to this run's savepoint
+
+
+def test_long_run_ids_keep_a_distinguishing_hash():
+    a = label_value("scheduled__2026-11-26T10:00:00+00:00" + "x" * 80 + "a")
+    b = label_value("scheduled__2026-11-26T10:00:00+00:00" + "x" * 80 + "b")
+    assert a != b and len(a) <= 63
+
+
+def test_labels_from_a_real_run_id_are_accepted_by_the_api(cluster):
+    ti = TaskInstanceStub(dag_id="team.orders_v2", task_id="deploy-stream.main", run_id="manual__2026-11-26T10:00:00.123456+00:00")
+    run_task(FlinkDeploymentOperator(task_id="deploy", deployment=app(), poll_interval=0.05, timeout=20), context_for(ti))
+    labels = cluster.get("FlinkDeployment", "orders")["metadata"]["labels"]
+    assert labels["airflow-flink-operator/run-id"] == "manual__2026-11-26T10-00-00.123456-00-00"
