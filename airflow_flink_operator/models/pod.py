@@ -217,13 +217,10 @@ class PodTemplate(FlinkModel):
             main["envFrom"] = env_from
 
         pod_spec: dict[str, Any] = copy.deepcopy(self.spec or {})
-        for key in ("containers", "initContainers", "volumes"):
+        for key, field_name in (("containers", "sidecars"), ("initContainers", "init_containers"), ("volumes", "volumes")):
             if key in pod_spec:
-                raise ValueError(
-                    f"spec.{key} is set in the raw pod spec; use PodTemplate's "
-                    f"{'sidecars' if key == 'containers' else 'init_containers' if key == 'initContainers' else 'volumes'} "
-                    "field instead so flink-main-container stays first"
-                )
+                raise ValueError(f"spec.{key} is set in the raw pod spec; use PodTemplate's {field_name} field "
+                                 "instead so flink-main-container stays first")
         containers = [main, *sidecars] if (len(main) > 1 or sidecars) else []
         if containers:
             pod_spec["containers"] = containers
