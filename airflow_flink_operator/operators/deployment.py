@@ -109,8 +109,7 @@ class _ApplyOperator(FlinkBaseOperator):
             savepoint = self.latest_savepoint(self.restore_from_latest_savepoint_of, namespace)
         model = with_job_updates(model, initial_savepoint_path=savepoint,
                                  allow_non_restored_state=self.allow_non_restored_state)
-        existing = self.hook.get(self.kind, model.name, namespace)
-        if existing is not None and savepoint:
+        if savepoint and self.hook.get(self.kind, model.name, namespace) is not None:
             self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
                              self.kind, namespace, model.name)
         extra_apply = self._prepare(model, namespace)

@@ -783,9 +783,6 @@ class KubeApiEmulator:
                 merged["status"] = copy.deepcopy(current["status"])
             merged["metadata"] = {**copy.deepcopy(new.get("metadata") or {}), **keep}
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
-            if "deletionTimestamp" in current["metadata"]:
-                # Finalizers may only be removed once deletion started.
-                pass
             spec_changed = {k: v for k, v in merged.items() if k not in ("metadata", "status")} != \
                 {k: v for k, v in current.items() if k not in ("metadata", "status")}
             if spec_changed and rt.group:
@@ -853,7 +850,6 @@ class KubeApiEmulator:
 
     def delete_now(self, plural: str, namespace: str, name: str, orphan: bool = False) -> dict[str, Any] | None:
         """Delete as the API does: mark when finalizers remain, else remove and collect dependents."""
-        rt = self._types[plural]
         key = (plural, namespace, name)
         current = self.store.objects.get(key)
         if current is None:
@@ -872,7 +868,8 @@ class KubeApiEmulator:
         gone = copy.deepcopy(current)
         gone["metadata"]["resourceVersion"] = self.store.next_rv()
         self.store.record("DELETED", plural, namespace, gone, current)
-        self.pod_logs.pop((namespace, name), None) if rt.plural == "pods" else None
+        if plural == "pods":
+            self.pod_logs.pop((namespace, name), None)
         if not orphan:
             self._collect_garbage(current["metadata"]["uid"])
         return gone
