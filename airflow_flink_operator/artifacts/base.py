@@ -1,7 +1,5 @@
 """What the job kinds share: a file given inline, read from a local path, or already in the image."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 

@@ -1,7 +1,5 @@
 """A Flink CDC 3.x YAML pipeline."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 

@@ -1,7 +1,5 @@
 """A job packaged as a jar."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from airflow_flink_operator.models.base import camel_alias

@@ -1,7 +1,5 @@
 """A PyFlink job run through Flink's ``PythonDriver``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 

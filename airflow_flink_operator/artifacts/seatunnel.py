@@ -1,7 +1,5 @@
 """An Apache SeaTunnel job on the Flink engine."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 

@@ -1,7 +1,5 @@
 """A Flink SQL script run by a SQL runner jar."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, ClassVar
 

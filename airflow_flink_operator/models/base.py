@@ -1,12 +1,15 @@
 """The base every model shares: snake_case in Python, camelCase in manifests, unknown fields rejected."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, AliasGenerator, BaseModel, BeforeValidator, ConfigDict
-from pydantic.alias_generators import to_camel
+
+
+def to_camel(name: str) -> str:
+    """``savepoint_trigger_nonce`` → ``savepointTriggerNonce`` (pydantic's own ``to_camel`` compiles regexes)."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 class FlinkModel(BaseModel):

@@ -1,7 +1,5 @@
 """Parts shared by the custom resources: metadata, JobManager/TaskManager, ingress."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, Field

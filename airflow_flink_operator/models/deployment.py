@@ -1,7 +1,5 @@
 """``FlinkDeployment``: a Flink cluster, running one job (application mode) or none (session cluster)."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field, model_validator

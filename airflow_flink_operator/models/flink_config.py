@@ -5,8 +5,6 @@ key through a helper and through the raw ``flink_configuration`` dict only if bo
 value; different values are rejected (naming both sources), never silently overridden.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal, Union
 
@@ -176,7 +174,7 @@ class PeriodicSavepoints(FlinkModel):
     cron: str | None = Field(default=None, description="Quartz cron expression (6 or 7 fields).")
 
     @model_validator(mode="after")
-    def _one_of(self) -> PeriodicSavepoints:
+    def _one_of(self) -> "PeriodicSavepoints":
         if (self.interval is None) == (self.cron is None):
             raise ValueError("set exactly one of interval (e.g. '6h') or cron (e.g. '0 0 */6 * * ?')")
         if self.cron is not None:

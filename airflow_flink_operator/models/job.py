@@ -5,8 +5,6 @@
 and may add files (delivered in a ConfigMap) and Flink settings.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
@@ -139,6 +137,6 @@ class JobSpec(FlinkModel):
             ))
         return problems
 
-    def as_plain_job(self) -> JobSpec:
+    def as_plain_job(self) -> "JobSpec":
         """This job as a plain :class:`JobSpec`, with the job kind's fields resolved."""
         return JobSpec.model_validate(self.to_dict())

@@ -6,8 +6,6 @@ files from ConfigMaps, environment from Secrets); the raw fields take anything e
 Secret *values* never pass through here: only references to Secrets.
 """
 
-from __future__ import annotations
-
 import copy
 from typing import Any
 
