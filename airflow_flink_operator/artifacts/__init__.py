@@ -15,7 +15,9 @@ Each kind is imported on first use, so a DAG file pays only for the kinds it use
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
     "FlinkCdcPipeline": "flink_cdc",
@@ -34,10 +36,4 @@ if TYPE_CHECKING:
     from airflow_flink_operator.artifacts.seatunnel import SeaTunnelJob
     from airflow_flink_operator.artifacts.sql import SqlJob
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

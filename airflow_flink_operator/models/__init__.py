@@ -10,7 +10,9 @@ pydantic would otherwise evaluate every string annotation again when it creates 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
     "ArtifactDownload": "pod",
@@ -85,10 +87,4 @@ if TYPE_CHECKING:
         SavepointSpec,
     )
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

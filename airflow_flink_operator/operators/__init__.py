@@ -6,7 +6,9 @@ in a DAG file costs only what that operator needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
     "FlinkDeploymentOperator": "deployment",
@@ -34,10 +36,4 @@ if TYPE_CHECKING:
     )
     from airflow_flink_operator.operators.savepoint import FlinkSavepointOperator, FlinkSavepointRetentionOperator
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
