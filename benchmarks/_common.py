@@ -25,9 +25,16 @@ def emulator_process():
         proc.wait(10)
 
 
-def stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_emulator/stats") as response:
+def http_json(url: str, path: str, method: str = "GET", body: dict | None = None) -> dict:
+    """Plain HTTP + JSON to the emulator, without loading a Kubernetes client into the measuring process."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
         return json.loads(response.read())
+
+
+def stats(url: str) -> dict:
+    return http_json(url, "/_emulator/stats")
 
 
 def kubeconfig(url: str) -> dict:

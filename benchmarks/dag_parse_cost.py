@@ -103,10 +103,10 @@ MODES = (
 
 def measure(path: Path, runs: int, env: dict[str, str], mode: str) -> tuple[float, float] | None:
     sdk, body = [], []
-    subprocess.run([sys.executable, "-c", RUNNER, str(path), mode], capture_output=True, env=env, check=False)
+    command = [sys.executable, "-c", RUNNER, str(path), mode]
+    subprocess.run(command, capture_output=True, env=env, check=False)  # writes the bytecode cache
     for _ in range(runs):
-        result = subprocess.run([sys.executable, "-c", RUNNER, str(path), mode], capture_output=True, text=True,
-                                env=env, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if result.returncode != 0:
             print(f"  {path.stem}: failed: {result.stderr.strip().splitlines()[-1:]}")
             return None

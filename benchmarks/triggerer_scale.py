@@ -21,11 +21,10 @@ import os
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import deployment, emulator_process, kubeconfig, rss_mb, stats
+from _common import deployment, emulator_process, http_json, kubeconfig, rss_mb, stats
 
 PATH = "/apis/flink.apache.org/v1beta1/namespaces/default/flinkdeployments"
 RUNNING = {"lifecycleState": "STABLE", "observedGeneration": 1, "jobManagerDeploymentStatus": "READY",
@@ -56,14 +55,6 @@ def open_connections_to(port: int) -> int:
     return count
 
 
-def _request(url: str, path: str, method: str = "GET", body: dict | None = None) -> dict:
-    """Plain HTTP to the emulator: the measured process loads no Kubernetes client of its own for set-up."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + path, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as response:
-        return json.loads(response.read())
-
-
 def main(waits: int = 1000) -> None:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # not 2 info lines per wait on stdout
     rss_python = rss_mb()
@@ -76,7 +67,7 @@ def main(waits: int = 1000) -> None:
             {"conn_type": "kubernetes", "extra": {"kube_config": json.dumps(kubeconfig(url))}})
         names = [f"job-{i:04d}" for i in range(waits)]
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda n: _request(url, PATH, "POST", deployment(n)), names))
+            list(pool.map(lambda n: http_json(url, PATH, "POST", deployment(n)), names))
 
         # The trigger's code and the client libraries it loads on its first run (cncf.kubernetes' hooks
         # module brings both the sync and the asyncio Kubernetes clients): paid once per triggerer.
@@ -116,9 +107,9 @@ def main(waits: int = 1000) -> None:
 
             def mark_running() -> None:
                 for name in names:
-                    obj = _request(url, f"{PATH}/{name}")
+                    obj = http_json(url, f"{PATH}/{name}")
                     obj["status"] = RUNNING
-                    _request(url, f"{PATH}/{name}/status", "PUT", obj)
+                    http_json(url, f"{PATH}/{name}/status", "PUT", obj)
 
             measurements["t_release"] = time.perf_counter()
             threading.Thread(target=mark_running, daemon=True).start()
