@@ -18,46 +18,44 @@ Nothing here touches the network or loads a Kubernetes client.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 
-#: Modules whose models and operators DAG files use, in dependency order (a model's parts first).
-PARSE_TIME_MODULES = (
-    "airflow_flink_operator.models.base",
-    "airflow_flink_operator.models.pod",
-    "airflow_flink_operator.models.common",
-    "airflow_flink_operator.models.flink_config",
-    "airflow_flink_operator.models.job",
-    "airflow_flink_operator.models.deployment",
-    "airflow_flink_operator.models.session_job",
-    "airflow_flink_operator.models.snapshot",
-    "airflow_flink_operator.artifacts.base",
-    "airflow_flink_operator.artifacts.jar",
-    "airflow_flink_operator.artifacts.sql",
-    "airflow_flink_operator.artifacts.python",
-    "airflow_flink_operator.artifacts.seatunnel",
-    "airflow_flink_operator.artifacts.flink_cdc",
-    "airflow_flink_operator.operators.deployment",
-    "airflow_flink_operator.operators.savepoint",
-    "airflow_flink_operator.operators.lifecycle",
-    "airflow_flink_operator.sensors.flink",
-)
+#: The packages whose exports DAG files use; every submodule they export is loaded.
+PARSE_TIME_PACKAGES = ("models", "artifacts", "operators")
+
+
+def parse_time_modules() -> list[str]:
+    """The modules DAG files import from this package: every lazily exported submodule, and the sensor."""
+    modules = []
+    for package in PARSE_TIME_PACKAGES:
+        exports = importlib.import_module(f"airflow_flink_operator.{package}")._EXPORTS
+        modules += [f"airflow_flink_operator.{package}.{sub}" for sub in dict.fromkeys(exports.values())]
+    return [*modules, "airflow_flink_operator.sensors.flink"]
+
+
+def _model_classes(cls: type) -> Iterator[type]:
+    """``cls`` and its subclasses in creation order, each class before its own subclasses."""
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _model_classes(sub)
 
 
 def preload() -> int:
     """Import the parse-time modules and build every model's validator now rather than at first use.
 
-    Classes are built in definition order, parts before the models that contain them, so each
-    validator is generated once and reused by the models that nest it.
+    Classes are built depth-first from ``FlinkModel`` in creation order. Annotations are evaluated
+    eagerly, so a model's parts are created, and so usually built, before the model that nests them,
+    whose validator then reuses theirs.
 
     :return: how many model classes were built.
     """
     from airflow_flink_operator.models.base import FlinkModel
 
+    for name in parse_time_modules():
+        importlib.import_module(name)
     built = 0
-    for name in PARSE_TIME_MODULES:
-        module = importlib.import_module(name)
-        for value in list(vars(module).values()):
-            if (isinstance(value, type) and issubclass(value, FlinkModel) and value.__module__ == name
-                    and not value.__pydantic_complete__):
-                value.model_rebuild()
-                built += 1
+    for cls in _model_classes(FlinkModel):
+        if cls.__module__.startswith("airflow_flink_operator.") and not cls.__pydantic_complete__:
+            cls.model_rebuild()
+            built += 1
     return built
