@@ -29,12 +29,12 @@ def test_models_import_without_kubernetes_clients_or_schema_validators():
 
 def test_a_dag_using_one_deployment_builds_only_the_models_it_needs():
     code = (
-        "import sys; from airflow_flink_operator.models import FlinkDeployment; "
+        "import json, sys; from airflow_flink_operator.models import FlinkDeployment; "
         "from airflow_flink_operator.artifacts import SqlJob; "
-        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('airflow_flink_operator.')))"
+        "print(json.dumps([m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('airflow_flink_operator.')]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    loaded = set(json.loads(out.replace("'", '"')))
+    loaded = set(json.loads(out))
     assert {"deployment", "sql"} <= loaded
     assert not loaded & {"session_job", "snapshot", "status", "jar", "python", "seatunnel", "flink_cdc",
                          "hooks", "flink_kubernetes", "operators", "triggers"}
