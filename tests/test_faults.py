@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from specs import app
@@ -32,8 +33,10 @@ def cluster(emulated, monkeypatch):
     return emulated
 
 
-def chaos(cluster, actions, period=0.12):
-    """Run fault actions in turn in the background until stopped."""
+@contextmanager
+def chaos(cluster, period=0.12):
+    """Network faults in turn in the background while the block runs; all faults cleared after it."""
+    actions = network_chaos(cluster)
     stop = threading.Event()
 
     def run():
@@ -44,7 +47,12 @@ def chaos(cluster, actions, period=0.12):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    return stop, thread
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        cluster.api.faults.clear()
 
 
 def network_chaos(cluster):
@@ -71,14 +79,9 @@ def retry(op_factory, task_id, attempts=4):
 
 @deferrable_modes
 def test_deploy_wait_survives_chaos_and_sees_the_final_state(cluster, deferrable):
-    stop, thread = chaos(cluster, network_chaos(cluster))
-    try:
+    with chaos(cluster):
         result = retry(lambda: FlinkDeploymentOperator(task_id="deploy", deployment=app(), wait_for="stable",
                                                        deferrable=deferrable, **FAST), "deploy")
-    finally:
-        stop.set()
-        thread.join()
-    cluster.api.faults.clear()
     assert result["lifecycle_state"] == "STABLE"
     assert len(cluster.list("FlinkDeployment")) == 1
     assert cluster.get("FlinkDeployment", "orders")["metadata"]["generation"] == 1
@@ -87,14 +90,9 @@ def test_deploy_wait_survives_chaos_and_sees_the_final_state(cluster, deferrable
 @deferrable_modes
 def test_savepoint_under_chaos_is_taken_exactly_once(cluster, deferrable):
     run_task(FlinkDeploymentOperator(task_id="deploy", deployment=app(), **FAST))
-    stop, thread = chaos(cluster, network_chaos(cluster))
-    try:
+    with chaos(cluster):
         result = retry(lambda: FlinkSavepointOperator(task_id="savepoint", name="orders", deferrable=deferrable, **FAST),
                        "savepoint")
-    finally:
-        stop.set()
-        thread.join()
-    cluster.api.faults.clear()
     assert result["savepoint_path"]
     assert len(cluster.list("FlinkStateSnapshot")) == 1
 
@@ -113,14 +111,9 @@ def test_a_failed_snapshot_create_then_retry_leaves_one_snapshot(cluster):
 @deferrable_modes
 def test_upgrade_under_chaos_applies_one_generation_and_waits_for_stable(cluster, deferrable):
     run_task(FlinkDeploymentOperator(task_id="deploy", deployment=app(), **FAST))
-    stop, thread = chaos(cluster, network_chaos(cluster))
-    try:
+    with chaos(cluster):
         result = retry(lambda: FlinkUpgradeOperator(task_id="upgrade", name="orders", spec_patch={"job": {"parallelism": 6}},
                                                     deferrable=deferrable, **FAST), "upgrade")
-    finally:
-        stop.set()
-        thread.join()
-    cluster.api.faults.clear()
     assert result["lifecycle_state"] == "STABLE"
     obj = cluster.get("FlinkDeployment", "orders")
     assert obj["metadata"]["generation"] == 2 and obj["spec"]["job"]["parallelism"] == 6
