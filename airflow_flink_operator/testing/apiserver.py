@@ -397,6 +397,9 @@ class KubeApiEmulator:
         #: against that Role alone; any other token is a cluster admin.
         self.roles = roles or {}
         self.denied: list[str] = []
+        #: bearer tokens the server no longer accepts (``401 Unauthorized``), as when a short-lived
+        #: exec-plugin token (EKS, GKE) has expired.
+        self.expired_tokens: set[str] = set()
         self.store = Store(history)
         self.pod_logs: dict[tuple[str, str], list[str]] = {}
         self.request_count = 0
@@ -627,6 +630,8 @@ class KubeApiEmulator:
                    sub: str | None, is_watch: bool) -> None:
         """RBAC for restricted tokens: the verb on (group, resource[/subresource]) in the Role's namespace."""
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if token and token in self.expired_tokens:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
         role = self.roles.get(token)
         if role is None:
             return
