@@ -1,0 +1,139 @@
+"""The async side, for triggers: read and watch Flink resources without holding a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+
+from airflow_flink_operator.constants import GROUP, VERSION
+from airflow_flink_operator.hooks.common import RETRYABLE_STATUS, FlinkApiError, _api_reason, _plural
+
+log = logging.getLogger(__name__)
+
+
+class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
+    """The async side, for triggers: read and watch Flink resources without holding a worker.
+
+    :param namespace: default namespace.
+    :param kwargs: passed to ``AsyncKubernetesHook`` (``conn_id``, ``config_dict``, ``in_cluster``...).
+    """
+
+    def __init__(self, *, namespace: str | None = None, request_timeout: float = 30.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.default_namespace = namespace
+        self.request_timeout = request_timeout
+
+    async def get_object(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+        """The resource, or ``None`` if it does not exist."""
+        from kubernetes_asyncio import client
+        from kubernetes_asyncio.client.exceptions import ApiException
+
+        async with self.get_conn() as api:
+            try:
+                return await client.CustomObjectsApi(api).get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, _plural(kind), name, _request_timeout=self.request_timeout)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise FlinkApiError(f"get {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
+
+    async def watch_object(
+        self,
+        kind: str,
+        name: str,
+        namespace: str,
+        *,
+        watch_timeout: int = 300,
+        max_backoff: float = 5.0,
+        max_failures: int | None = None,
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """Yield the resource on every change, starting with its current state; ``None`` once deleted.
+
+        Resumes from the last ``resourceVersion`` after a dropped connection or a server-side watch
+        timeout, re-lists on ``410 Gone`` (so the latest state is never missed), and backs off
+        (bounded, with jitter) on connection errors and 429/5xx answers.
+
+        :param watch_timeout: seconds a single watch request may stay open before it is renewed.
+        :param max_backoff: longest wait between reconnection attempts.
+        :param max_failures: give up (re-raise) after this many consecutive failures; ``None`` = never.
+        """
+        async for event, payload in self.watch_kind(kind, namespace, field_selector=f"metadata.name={name}",
+                                                     watch_timeout=watch_timeout, max_backoff=max_backoff,
+                                                     max_failures=max_failures):
+            if event == "LIST":
+                yield payload[0] if payload else None
+            elif event == "DELETED":
+                yield None
+            else:
+                yield payload
+
+    async def watch_kind(
+        self,
+        kind: str,
+        namespace: str,
+        *,
+        field_selector: str | None = None,
+        watch_timeout: int = 300,
+        max_backoff: float = 5.0,
+        max_failures: int | None = None,
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """LIST then WATCH every resource of a kind in a namespace, for ever.
+
+        Yields ``("LIST", [objects])`` after every (re)list — first, and again after a ``410 Gone`` —
+        then ``("ADDED" | "MODIFIED" | "DELETED", object)`` for each change. Resumes from the last
+        ``resourceVersion`` (bookmarks included) after dropped connections and watch timeouts.
+        """
+        from kubernetes_asyncio import client, watch
+        from kubernetes_asyncio.client.exceptions import ApiException
+
+        plural = _plural(kind)
+        selector = {"field_selector": field_selector} if field_selector else {}
+        resource_version: str | None = None
+        failures = 0
+        async with self.get_conn() as api:
+            custom = client.CustomObjectsApi(api)
+            while True:
+                try:
+                    if resource_version is None:
+                        listing = await custom.list_namespaced_custom_object(
+                            GROUP, VERSION, namespace, plural, _request_timeout=self.request_timeout, **selector)
+                        resource_version = listing["metadata"]["resourceVersion"]
+                        failures = 0
+                        yield "LIST", list(listing.get("items") or [])
+                    stream = watch.Watch().stream(
+                        custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural,
+                        resource_version=resource_version, allow_watch_bookmarks=True,
+                        timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10, **selector)
+                    async with stream as events:
+                        async for event in events:
+                            obj = event["object"]
+                            resource_version = obj["metadata"]["resourceVersion"]
+                            failures = 0
+                            if event["type"] != "BOOKMARK":
+                                yield event["type"], obj
+                except ApiException as exc:
+                    if exc.status == 410:
+                        log.info("Watch of %s in %s expired (410); re-listing", kind, namespace)
+                        resource_version = None
+                        continue
+                    if exc.status not in RETRYABLE_STATUS:
+                        raise FlinkApiError(f"watch {kind} in {namespace}", exc.status, _api_reason(exc)) from exc
+                    failures += 1
+                except (OSError, asyncio.TimeoutError) as exc:
+                    log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
+                    failures += 1
+                except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
+                    if type(exc).__module__.split(".")[0] != "aiohttp":
+                        raise
+                    log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
+                    failures += 1
+                if failures:
+                    if max_failures is not None and failures > max_failures:
+                        raise FlinkApiError(f"watch {kind} in {namespace}", None,
+                                            f"gave up after {failures} consecutive failures")
+                    await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
