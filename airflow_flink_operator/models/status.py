@@ -364,7 +364,7 @@ def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, 
 
 # --- one evaluation for every wait (operators, sensor, trigger) -------------------------------
 
-WAIT_MODES = ("resource", "snapshot", "nonce", "deleted")
+WAIT_MODES = ("resource", "snapshot", "nonce", "deleted", "bluegreen")
 
 
 def summary(obj: dict[str, Any] | None, kind: str | None = None) -> dict[str, Any]:
@@ -422,6 +422,10 @@ def evaluate(mode: str, obj: dict[str, Any] | None, *, kind: str, name: str, tar
             result["savepoint_path"] = path
         result["nonce"] = nonce
         return phase, message, result
+    if mode == "bluegreen":
+        from airflow_flink_operator.models.status_bluegreen import bluegreen_phase
+
+        return bluegreen_phase(obj, target)
     if mode != "resource":
         raise ValueError(f"unknown wait mode {mode!r}; use one of {', '.join(WAIT_MODES)}")
     phase, message = FlinkResourceStatus.from_object(obj).phase(Target(target or Target.RUNNING))
