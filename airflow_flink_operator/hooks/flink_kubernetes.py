@@ -273,7 +273,11 @@ class FlinkKubernetesHook(KubernetesHook):
                     raise
             desired = copy.deepcopy(current)
             desired.pop("status", None)
-            desired["spec"] = body.get("spec")
+            if body.get("spec") != current.get("spec"):
+                desired["spec"] = body.get("spec")
+            # Else keep the stored spec byte for byte: the API server compares specs type-strictly
+            # (``1.0`` sent vs ``1`` stored is a change and a new generation, so a redeploy), while
+            # Python sees them equal. A spec that is semantically unchanged is never sent.
             for key in ("labels", "annotations"):
                 merged = {**(current["metadata"].get(key) or {}), **(body["metadata"].get(key) or {})}
                 if merged:
