@@ -42,6 +42,20 @@ from airflow_flink_operator.hooks.common import (
 log = logging.getLogger(__name__)
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON documents mean the same to the API server: ``1.0`` equals ``1`` (it stores
+    both as ``1``), but ``true`` never equals ``1`` (Python's ``True == 1`` would say so)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
 def owner_reference(obj: dict[str, Any]) -> dict[str, Any]:
     """An ownerReference to ``obj`` that makes Kubernetes delete dependents with it."""
     return {
@@ -273,7 +287,8 @@ class FlinkKubernetesHook(KubernetesHook):
                     raise
             desired = copy.deepcopy(current)
             desired.pop("status", None)
-            if body.get("spec") != current.get("spec"):
+            spec_changed = not same_json(body.get("spec"), current.get("spec"))
+            if spec_changed:
                 desired["spec"] = body.get("spec")
             # Else keep the stored spec byte for byte: the API server compares specs type-strictly
             # (``1.0`` sent vs ``1`` stored is a change and a new generation, so a redeploy), while
@@ -282,7 +297,7 @@ class FlinkKubernetesHook(KubernetesHook):
                 merged = {**(current["metadata"].get(key) or {}), **(body["metadata"].get(key) or {})}
                 if merged:
                     desired["metadata"][key] = merged
-            unchanged = desired["spec"] == current.get("spec") and all(
+            unchanged = not spec_changed and all(
                 desired["metadata"].get(k) == current["metadata"].get(k) for k in ("labels", "annotations"))
             if unchanged:
                 log.info("%s %s/%s is already up to date (generation %s)", kind, ns, name,
