@@ -29,6 +29,7 @@ from airflow_flink_operator.constants import (
     MANAGED_BY,
 )
 from airflow_flink_operator.errors import FlinkSpecError, SpecProblem
+from airflow_flink_operator.models.bluegreen import KIND_BLUE_GREEN, FlinkBlueGreenDeployment
 from airflow_flink_operator.models.deployment import FlinkDeployment
 from airflow_flink_operator.models.pod import add_main_container_mount
 from airflow_flink_operator.models.session_job import FlinkSessionJob
@@ -36,11 +37,12 @@ from airflow_flink_operator.models.snapshot import FlinkStateSnapshot
 from airflow_flink_operator.validation import validate_deployment, validate_session_job, validate_snapshot
 from airflow_flink_operator.versions import OperatorVersion
 
-FlinkResource = Union[FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot]
+FlinkResource = Union[FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot, FlinkBlueGreenDeployment]
 MODELS: dict[str, type[FlinkResource]] = {
     KIND_DEPLOYMENT: FlinkDeployment,
     KIND_SESSION_JOB: FlinkSessionJob,
     KIND_STATE_SNAPSHOT: FlinkStateSnapshot,
+    KIND_BLUE_GREEN: FlinkBlueGreenDeployment,
 }
 
 
@@ -68,6 +70,12 @@ def render(
         problems, conf = validate_deployment(model, version)
         _raise(model, problems)
         return _render_deployment(model, conf)
+    if isinstance(model, FlinkBlueGreenDeployment):
+        from airflow_flink_operator.models.bluegreen import render_blue_green, validate_blue_green
+
+        problems, conf = validate_blue_green(model, version)
+        _raise(model, problems)
+        return render_blue_green(model, conf)
     if isinstance(model, FlinkSessionJob):
         schemes = frozenset(allowed_jar_schemes) if allowed_jar_schemes is not None else None
         problems, conf = validate_session_job(model, version, schemes, session_cluster)

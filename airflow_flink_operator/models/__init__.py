@@ -16,11 +16,15 @@ from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
     "ArtifactDownload": "pod",
+    "BlueGreenConfiguration": "bluegreen",
+    "BlueGreenTemplate": "bluegreen",
     "Checkpointing": "flink_config",
     "ConfigMapFile": "pod",
     "ExponentialDelayRestart": "flink_config",
     "FailureRateRestart": "flink_config",
     "FixedDelayRestart": "flink_config",
+    "FlinkBlueGreenDeployment": "bluegreen",
+    "FlinkBlueGreenDeploymentSpec": "bluegreen",
     "FlinkDeployment": "deployment",
     "FlinkDeploymentSpec": "deployment",
     "FlinkSessionJob": "session_job",
@@ -50,6 +54,12 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from airflow_flink_operator.models.bluegreen import (
+        BlueGreenConfiguration,
+        BlueGreenTemplate,
+        FlinkBlueGreenDeployment,
+        FlinkBlueGreenDeploymentSpec,
+    )
     from airflow_flink_operator.models.common import (
         IngressSpec,
         JobManagerSpec,
