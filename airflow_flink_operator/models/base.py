@@ -31,6 +31,21 @@ class FlinkModel(BaseModel):
         """This model as it appears in a manifest (camelCase keys, unset fields left out)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
+    def serialize(self) -> str:
+        """YAML of what will be applied: the rendered manifests of a resource (its ConfigMaps
+        included), else this part as it appears in one.
+
+        Airflow calls ``serialize()`` to show a template field (the rendered-template view, with
+        the ``yaml`` renderer), so a typed model shows as the YAML a kubectl user would read,
+        not as a Python repr.
+        """
+        from airflow_flink_operator.manifests import render, to_yaml
+
+        try:
+            return to_yaml(render(self))  # type: ignore[arg-type]
+        except Exception:  # not a resource, or not valid yet: show what there is
+            return to_yaml([self.to_dict()])
+
 
 def camel_alias(name: str, camel: str) -> dict[str, Any]:
     """Field aliases for a camelCase name ``to_camel`` cannot produce (``jar_uri`` ↔ ``jarURI``)."""
