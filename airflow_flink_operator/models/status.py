@@ -15,8 +15,10 @@ Failure signals: lifecycle ``FAILED``, JobManager ``ERROR``, job ``FAILED``, ``R
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
@@ -24,6 +26,42 @@ TERMINAL_LIFECYCLE = frozenset({"SUSPENDED", "STABLE", "ROLLED_BACK", "FAILED", 
 GLOBALLY_TERMINAL_JOB = frozenset({"FAILED", "CANCELED", "FINISHED"})
 #: ``FlinkResourceException.type`` values meaning "this spec will not be deployed as it is".
 SPEC_REJECTION_ERRORS = frozenset({"ValidationException", "UpgradeFailureException", "DeploymentFailedException"})
+#: What ``jobStatus.upgradeSavepointPath`` holds after a last-state (re)deploy: a marker, not a
+#: savepoint (``AbstractJobReconciler.LAST_STATE_DUMMY_SP_PATH``; reference, section h).
+LAST_STATE_DUMMY_SAVEPOINT = "KUBERNETES_OPERATOR_LAST_STATE"
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A status timestamp as an aware UTC datetime, whichever form the operator wrote.
+
+    FlinkStateSnapshot ``triggerTimestamp``/``resultTimestamp`` are ISO-8601 in the operator JVM's
+    zone (``2026-11-26T21:00:00.123Z``, or with an offset); ``jobStatus.startTime``/``updateTime``
+    are epoch-millisecond strings; ``savepointInfo`` times are epoch-millisecond numbers
+    (reference, section h). ``None`` when empty or unreadable.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def error_fingerprint(error: Any) -> str | None:
+    """A short digest of ``status.error`` as it stood when a wait began (to tell a new error from an
+    old one while the operator has not picked up the new generation). No error text is kept."""
+    if not error:
+        return None
+    raw = error if isinstance(error, str) else json.dumps(error, sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 class Target(str, Enum):
@@ -125,6 +163,8 @@ class FlinkResourceStatus:
     last_reconciled_job_state: str | None
     rollback_enabled: bool
     deleting: bool
+    uid: str | None = None
+    job_start_time: datetime | None = None
     raw_status: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
@@ -156,6 +196,8 @@ class FlinkResourceStatus:
             last_reconciled_job_state=(last_spec.get("job") or {}).get("state"),
             rollback_enabled=rollback,
             deleting=bool(metadata.get("deletionTimestamp")),
+            uid=metadata.get("uid"),
+            job_start_time=parse_timestamp(job_status.get("startTime")),
             raw_status=status,
         )
 
@@ -221,11 +263,36 @@ class FlinkResourceStatus:
         """A bounded job finished on the latest spec."""
         return self.latest_generation_reconciled and self.job_state == "FINISHED" and self.lifecycle_state != "SUSPENDED"
 
-    def failure(self) -> str | None:
-        """Why the resource has failed, or ``None``. Transient states are not failures."""
+    def reached(self, generation: int | None) -> bool:
+        """The operator has reconciled ``generation`` (or a later one); ``None``: no generation to wait for.
+
+        Until then every failure field (lifecycle ``FAILED``, job ``FAILED``, JobManager ``ERROR``,
+        ``ROLLED_BACK``, ``error``) may be left over from an older generation (reference, section h,
+        "Failure fields outlive a fix").
+        """
+        if generation is None:
+            return True
+        return self.observed_generation is not None and self.observed_generation >= generation
+
+    def failure(self, generation: int | None = None, stale_error: str | None = None) -> str | None:
+        """Why the resource has failed for ``generation``, or ``None``. Transient states are not failures.
+
+        :param generation: the generation a wait waits for; failure fields count only once the
+            operator has reconciled it, except a new spec rejection (the operator rejects a spec
+            without advancing ``observedGeneration``).
+        :param stale_error: :func:`error_fingerprint` of ``status.error`` when the wait began: an
+            unchanged error is the old generation's, not a rejection of the new one.
+        """
         if self.deleting:
             return None
         error = f" Operator error: {self.error}" if self.error else ""
+        rejected = self.spec_rejected and (
+            generation is None or error_fingerprint(self.error.raw if self.error else None) != stale_error)
+        rejection = f"the operator rejected the spec (generation {self.generation}).{error}" if rejected else None
+        if not self.reached(generation):
+            return rejection
+        if self.lifecycle_state == "UPGRADING" or self.reconciliation_state == "UPGRADING":
+            return rejection  # the old job's state is still on the object while the new one deploys
         if self.lifecycle_state == "FAILED":
             return f"lifecycle state is FAILED (job {self.job_state or 'unknown'}).{error}"
         if self.job_state == "FAILED":
@@ -234,9 +301,7 @@ class FlinkResourceStatus:
             return f"the JobManager deployment is in ERROR; it needs a spec change.{error}"
         if self.is_rolled_back:
             return f"the upgrade was ROLLED_BACK to the last stable spec.{error}"
-        if self.spec_rejected:
-            return f"the operator rejected the latest spec (generation {self.generation}).{error}"
-        return None
+        return rejection
 
     @property
     def spec_rejected(self) -> bool:
@@ -258,12 +323,21 @@ class FlinkResourceStatus:
         # deployed, any error means its spec was refused.
         return self.error.type is None and not self.observed_generation
 
-    def phase(self, target: Target | str) -> tuple[Phase, str]:
-        """Where this resource stands relative to ``target``, with a message for people."""
+    def phase(self, target: Target | str, generation: int | None = None,
+              stale_error: str | None = None) -> tuple[Phase, str]:
+        """Where this resource stands relative to ``target``, with a message for people.
+
+        :param generation: the generation the wait is for (from its own apply, or the current one):
+            success and failure are judged only once the operator has reconciled it.
+        :param stale_error: see :meth:`failure`.
+        """
         target = Target(target)
-        failed = self.failure()
+        failed = self.failure(generation, stale_error)
         if failed and not (target is Target.SUSPENDED and self.lifecycle_state == "SUSPENDED"):
             return Phase.FAILED, f"{self.kind} {self.name}: {failed}"
+        if not self.reached(generation):
+            return Phase.WAITING, (f"{self.kind} {self.name}: waiting for the operator to pick up generation "
+                                   f"{generation}: {self.describe()}")
         done = {
             Target.RUNNING: self.is_running,
             Target.STABLE: self.is_stable,
@@ -308,36 +382,161 @@ class SnapshotStatus:
     failures: int
     trigger_id: str | None
     backoff_limit: int = -1
+    is_savepoint: bool = True
+    trigger_type: str | None = None
+    trigger_time: datetime | None = None
+    result_time: datetime | None = None
+    dispose_on_delete: bool = True
+    job_name: str | None = None
+    job_kind: str | None = None
+    labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_object(cls, obj: dict[str, Any]) -> SnapshotStatus:
         """Read a FlinkStateSnapshot object."""
+        metadata = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
         status = obj.get("status") or {}
-        limit = (obj.get("spec") or {}).get("backoffLimit")
+        labels = metadata.get("labels") or {}
+        limit = spec.get("backoffLimit")
+        savepoint = spec.get("savepoint")
+        dispose = (savepoint or {}).get("disposeOnDelete")
+        reference = spec.get("jobReference") or {}
         return cls(
             backoff_limit=-1 if limit is None else int(limit),
-            name=(obj.get("metadata") or {}).get("name", ""),
+            name=metadata.get("name", ""),
             state=status.get("state"),
             path=status.get("path") or None,
             error=parse_status_error(status.get("error")),
             failures=int(status.get("failures") or 0),
             trigger_id=status.get("triggerId") or None,
+            is_savepoint=savepoint is not None,
+            trigger_type=(labels.get("snapshot.trigger-type") or "").upper() or None,
+            trigger_time=parse_timestamp(status.get("triggerTimestamp")),
+            result_time=parse_timestamp(status.get("resultTimestamp")),
+            # SavepointSpec.disposeOnDelete defaults to true (reference, section h).
+            dispose_on_delete=True if dispose is None else bool(dispose),
+            job_name=reference.get("name") or labels.get("job-reference.name"),
+            job_kind=reference.get("kind") or labels.get("job-reference.kind"),
+            labels=dict(labels),
         )
+
+    @property
+    def taken_at(self) -> datetime | None:
+        """When the snapshot was taken: its result time, else its trigger time."""
+        return self.result_time or self.trigger_time
 
     @property
     def will_retry(self) -> bool:
         """A FAILED snapshot is retried while ``failures <= backoffLimit`` (``-1``: forever)."""
         return self.state == "FAILED" and (self.backoff_limit == -1 or self.failures <= self.backoff_limit)
 
-    def phase(self) -> tuple[Phase, str]:
-        """DONE when COMPLETED, FAILED when ABANDONED or FAILED for good, else WAITING (retries included)."""
+    def phase(self, pickup_deadline: float | None = None, now: float | None = None) -> tuple[Phase, str]:
+        """DONE when COMPLETED, FAILED when ABANDONED or FAILED for good, else WAITING (retries included).
+
+        :param pickup_deadline: epoch seconds by which the operator must have given the snapshot a
+            status; past it, a snapshot without status means no snapshot controller runs
+            (``kubernetes.operator.snapshot.resource.enabled: false`` with the CRD installed;
+            reference, section h) and the wait fails instead of hanging.
+        :param now: the current epoch seconds (for ``pickup_deadline``).
+        """
         if self.state == "COMPLETED":
             return Phase.DONE, f"snapshot {self.name} completed at {self.path}"
         if self.state == "ABANDONED" or (self.state == "FAILED" and not self.will_retry):
             attempts = f" after {self.failures} attempt(s)" if self.failures else ""
             return Phase.FAILED, f"snapshot {self.name} {self.state}{attempts}: {self.error or 'no error reported'}"
+        if self.state is None and pickup_deadline is not None and now is not None and now >= pickup_deadline:
+            return Phase.FAILED, (f"snapshot {self.name} got no status from the Flink operator: its snapshot controller "
+                                  "is not running (kubernetes.operator.snapshot.resource.enabled is false while the "
+                                  "FlinkStateSnapshot CRD is installed)")
         retry = f" after {self.failures} failed attempt(s): {self.error}" if self.failures and self.error else ""
         return Phase.WAITING, f"snapshot {self.name} is {self.state or 'not yet picked up'}{retry}"
+
+
+# --- savepoints as records: which one is whose ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavepointRecord:
+    """A completed savepoint the operator recorded, wherever it recorded it.
+
+    :param path: the savepoint's location.
+    :param taken_at: when it completed (operator clock), if known.
+    :param trigger_type: ``MANUAL``, ``PERIODIC``, ``UPGRADE`` or ``UNKNOWN``, if known.
+    :param source: ``snapshot`` (a FlinkStateSnapshot) or ``savepointInfo`` (the job's status).
+    :param snapshot: the FlinkStateSnapshot's name, for ``snapshot``.
+    """
+
+    path: str
+    taken_at: datetime | None
+    trigger_type: str | None
+    source: str
+    snapshot: str | None = None
+
+
+def savepoint_records(job: dict[str, Any] | None, snapshots: list[dict[str, Any]] = ()) -> list[SavepointRecord]:
+    """Every completed savepoint of a job the operator recorded, newest first.
+
+    From COMPLETED savepoint FlinkStateSnapshots (operator 1.10+) and the job's
+    ``savepointInfo.lastSavepoint`` / ``savepointHistory`` (older operators, or snapshot
+    resources disabled). Never ``jobStatus.upgradeSavepointPath``: it can hold
+    ``KUBERNETES_OPERATOR_LAST_STATE`` or an older real path (reference, section h), so it proves
+    nothing about a savepoint having been taken.
+    """
+    records: dict[str, SavepointRecord] = {}
+    for obj in snapshots:
+        snap = SnapshotStatus.from_object(obj)
+        if snap.state == "COMPLETED" and snap.is_savepoint and snap.path:
+            records[snap.path] = SavepointRecord(snap.path, snap.taken_at, snap.trigger_type, "snapshot", snap.name)
+    info = ((((job or {}).get("status") or {}).get("jobStatus") or {}).get("savepointInfo")) or {}
+    for item in [*(info.get("savepointHistory") or []), info.get("lastSavepoint") or {}]:
+        location = item.get("location") if isinstance(item, dict) else None
+        if location and location != LAST_STATE_DUMMY_SAVEPOINT and location not in records:
+            records[location] = SavepointRecord(location, parse_timestamp(item.get("timeStamp")),
+                                                (item.get("triggerType") or None), "savepointInfo")
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(records.values(), key=lambda r: r.taken_at or oldest, reverse=True)
+
+
+def savepoint_baseline(job: dict[str, Any] | None, snapshots: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """What a stop must differ from to have taken a savepoint: the recorded savepoint paths and
+    ``upgradeSavepointPath`` before it began (small and JSON-able, carried through a deferral)."""
+    job_status = (((job or {}).get("status") or {}).get("jobStatus")) or {}
+    return {"paths": sorted(r.path for r in savepoint_records(job, snapshots)),
+            "upgrade_path": job_status.get("upgradeSavepointPath")}
+
+
+def stop_savepoint(job: dict[str, Any] | None, snapshots: list[dict[str, Any]], baseline: dict[str, Any]) -> str | None:
+    """The savepoint the operator took for a stop (suspend or upgrade) begun at ``baseline``, or ``None``.
+
+    It is a savepoint recorded after the stop began (an UPGRADE snapshot or ``lastSavepoint``
+    that was not there before), or an ``upgradeSavepointPath`` the stop changed to a real path.
+    A last-state or stateless stop leaves neither, so it reports no savepoint.
+    """
+    before = set(baseline.get("paths") or ())
+    for record in savepoint_records(job, snapshots):
+        if record.path not in before and (record.trigger_type in (None, "UPGRADE", "UNKNOWN")):
+            return record.path
+    job_status = (((job or {}).get("status") or {}).get("jobStatus")) or {}
+    path = job_status.get("upgradeSavepointPath")
+    if path and path != LAST_STATE_DUMMY_SAVEPOINT and path != baseline.get("upgrade_path"):
+        return path
+    return None
+
+
+def current_job_savepoint(job: dict[str, Any] | None, snapshots: list[dict[str, Any]] = ()) -> SavepointRecord | None:
+    """The newest savepoint taken of the job incarnation that runs (or last ran) now, or ``None``.
+
+    A savepoint counts only if it completed after the current Flink job started
+    (``jobStatus.startTime``): one taken of an earlier incarnation (before a redeploy, or of a
+    deleted and re-created resource of the same name) is not this job's state.
+    """
+    status = FlinkResourceStatus.from_object(job) if job else None
+    started = status.job_start_time if status else None
+    for record in savepoint_records(job, snapshots):
+        if started is None or (record.taken_at is not None and record.taken_at >= started):
+            return record
+    return None
 
 
 def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, str | None]:
@@ -389,18 +588,21 @@ def summary(obj: dict[str, Any] | None, kind: str | None = None) -> dict[str, An
         job_id=job_status.get("jobId"),
         jobmanager_status=status.get("jobManagerDeploymentStatus"),
     )
-    if job_status.get("upgradeSavepointPath"):
-        result["savepoint_path"] = job_status["upgradeSavepointPath"]
     return result
 
 
 def evaluate(mode: str, obj: dict[str, Any] | None, *, kind: str, name: str, target: str | None = None,
-             nonce: int | None = None) -> tuple[Phase, str, dict[str, Any]]:
+             nonce: int | None = None, generation: int | None = None, stale_error: str | None = None,
+             pickup_deadline: float | None = None, now: float | None = None) -> tuple[Phase, str, dict[str, Any]]:
     """Where a wait stands: the single decision used by operators, sensors and triggers.
 
     :param mode: ``resource`` (a FlinkDeployment/FlinkSessionJob reaching ``target``), ``snapshot``
         (a FlinkStateSnapshot completing), ``nonce`` (a legacy savepoint with ``nonce``), or
         ``deleted`` (the resource is gone).
+    :param generation: for ``resource``: the generation waited for (see :meth:`FlinkResourceStatus.phase`).
+    :param stale_error: for ``resource``: :func:`error_fingerprint` of the error when the wait began.
+    :param pickup_deadline: for ``snapshot``: epoch seconds by which the operator must have picked it up.
+    :param now: the current epoch seconds (for ``pickup_deadline``).
     :return: phase, message for people, and a result dict (see :func:`summary`).
     """
     if mode == "deleted":
@@ -411,8 +613,12 @@ def evaluate(mode: str, obj: dict[str, Any] | None, *, kind: str, name: str, tar
         return Phase.FAILED, f"{kind} {name} does not exist (deleted while waiting?)", {"kind": kind, "name": name,
                                                                                       "exists": False}
     if mode == "snapshot":
-        phase, message = SnapshotStatus.from_object(obj).phase()
-        return phase, message, summary(obj)
+        snapshot = SnapshotStatus.from_object(obj)
+        phase, message = snapshot.phase(pickup_deadline, now)
+        result = summary(obj)
+        if phase is Phase.FAILED and snapshot.state is None:
+            result["no_snapshot_controller"] = True
+        return phase, message, result
     if mode == "nonce":
         if nonce is None:
             raise ValueError("mode 'nonce' needs the nonce")
@@ -428,5 +634,6 @@ def evaluate(mode: str, obj: dict[str, Any] | None, *, kind: str, name: str, tar
         return bluegreen_phase(obj, target)
     if mode != "resource":
         raise ValueError(f"unknown wait mode {mode!r}; use one of {', '.join(WAIT_MODES)}")
-    phase, message = FlinkResourceStatus.from_object(obj).phase(Target(target or Target.RUNNING))
+    phase, message = FlinkResourceStatus.from_object(obj).phase(Target(target or Target.RUNNING), generation,
+                                                                stale_error)
     return phase, message, summary(obj)
