@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 from specs import NS, app
@@ -29,14 +28,31 @@ async def watch_until(hook, predicate, timeout=15.0, name="orders", on_first=Non
     return seen
 
 
-def in_background(action, delay: float) -> threading.Thread:
-    def run():
-        time.sleep(delay)
-        action()
+class Background:
+    """Run ``action`` in a thread; :meth:`join` re-raises what it raised (a failed step fails the test)."""
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
+    def __init__(self, action) -> None:
+        self.error: BaseException | None = None
+
+        def run():
+            try:
+                action()
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the background step did not finish"
+        if self.error is not None:
+            raise self.error
+
+
+def open_watch(cluster) -> None:
+    """Block until a watch stream is open on the emulator (events, not wall-clock moments)."""
+    cluster.wait_for(lambda: cluster.api.stats()["open_watches"] >= 1, what="an open watch stream")
 
 
 def stable(obj):
@@ -46,7 +62,7 @@ def stable(obj):
 def test_watch_sees_every_step_to_stable(k8s):
     appliers = []
     seen = asyncio.run(watch_until(k8s.async_hook(), stable,
-                                   on_first=lambda: appliers.append(in_background(lambda: k8s.hook().apply(app()), 0))))
+                                   on_first=lambda: appliers.append(Background(lambda: k8s.hook().apply(app())))))
     appliers[0].join()
     assert seen[0] is None  # watched before it existed
     versions = [int(o["metadata"]["resourceVersion"]) for o in seen if o]
@@ -56,52 +72,75 @@ def test_watch_sees_every_step_to_stable(k8s):
 
 
 def test_watch_survives_dropped_connections(emulated):
-    hook = emulated.hook()
-    hook.apply(app())
-    emulated.operator.timings.stable_after = 0.6
-    droppers = [in_background(emulated.api.drop_watches, d) for d in (0.15, 0.3, 0.45)]
-    seen = asyncio.run(watch_until(emulated.async_hook(), stable))
-    for thread in droppers:
-        thread.join()
-    assert stable(seen[-1])
-    assert emulated.api.requests_by_verb.get("WATCH", 0) >= 3  # it reconnected
+    """Three drops, each once a watch stream is open, then the job is deployed: the watch sees it stable."""
+    steps = []
+
+    def drop_three_times_then_deploy():
+        for _ in range(3):
+            open_watch(emulated)
+            emulated.api.drop_watches()
+        emulated.hook().apply(app())
+
+    seen = asyncio.run(watch_until(emulated.async_hook(), stable,
+                                   on_first=lambda: steps.append(Background(drop_three_times_then_deploy))))
+    steps[0].join()
+    assert seen[0] is None and stable(seen[-1])
+    assert emulated.api.requests_by_verb.get("WATCH", 0) >= 4  # the first watch and three reconnections
 
 
 def test_watch_relists_after_410_gone(emulated):
-    hook = emulated.hook()
-    hook.apply(app())
-    emulated.operator.timings.stable_after = 0.5
+    """History expired while the watch was down: it re-lists (a second LIST event) and still sees the end."""
+    steps = []
 
-    def expire_and_drop():
+    def expire_and_drop_then_deploy():
+        open_watch(emulated)
         emulated.api.expire_history()
         emulated.api.faults.fail(410, times=1, watch=True)
         emulated.api.drop_watches()
+        open_watch(emulated)  # reconnected: after the 410 and the re-list
+        emulated.hook().apply(app())
 
-    thread = in_background(expire_and_drop, 0.2)
-    lists_before = emulated.api.requests_by_verb.get("GET", 0)
-    seen = asyncio.run(watch_until(emulated.async_hook(), stable))
-    thread.join()
-    assert stable(seen[-1])
-    # One LIST to start and at least one more after the 410 (plus the hook's own GETs: none here).
-    assert emulated.api.requests_by_verb["GET"] - lists_before >= 2
+    events = []
+
+    async def run():
+        async for event, payload in emulated.async_hook().watch_kind("FlinkDeployment", NS, watch_timeout=5,
+                                                                     max_backoff=0.2):
+            events.append(event)
+            if len(events) == 1:
+                steps.append(Background(expire_and_drop_then_deploy))
+            if event != "LIST" and stable(payload):
+                return
+
+    asyncio.run(asyncio.wait_for(run(), 15))
+    steps[0].join()
+    assert events.count("LIST") >= 2  # listed at the start and again after the 410
 
 
 def test_watch_survives_an_api_server_restart(emulated):
-    hook = emulated.hook()
-    hook.apply(app())
-    emulated.operator.timings.stable_after = 0.6
-    thread = in_background(lambda: emulated.api.restart(downtime=0.2), 0.2)
-    seen = asyncio.run(watch_until(emulated.async_hook(), stable))
-    thread.join()
-    assert stable(seen[-1])
+    steps = []
+
+    def restart_then_deploy():
+        open_watch(emulated)
+        emulated.api.restart(downtime=0.2)
+        emulated.hook().apply(app())
+
+    seen = asyncio.run(watch_until(emulated.async_hook(), stable,
+                                   on_first=lambda: steps.append(Background(restart_then_deploy))))
+    steps[0].join()
+    assert seen[0] is None and stable(seen[-1])
+    assert emulated.api.requests_by_verb.get("WATCH", 0) >= 2  # it reconnected after the restart
 
 
 def test_watch_reports_deletion(emulated):
     hook = emulated.hook()
     hook.apply(app())
     emulated.wait_for_lifecycle("orders", "STABLE")
-    in_background(lambda: hook.delete("FlinkDeployment", "orders", NS, wait=False), 0.1)
-    seen = asyncio.run(watch_until(emulated.async_hook(), lambda obj: obj is None))
+    steps = []
+    seen = asyncio.run(watch_until(
+        emulated.async_hook(), lambda obj: obj is None,
+        on_first=lambda: steps.append(Background(lambda: hook.delete("FlinkDeployment", "orders", NS, wait=False)))))
+    steps[0].join()
+    assert seen[0] is not None  # the watch started while it existed (the delete waits for the first state)
     assert seen[-1] is None
     assert any(o and (o.get("status") or {}).get("lifecycleState") == "DELETING" for o in seen)
 
