@@ -9,11 +9,14 @@ API_VERSION = f"{GROUP}/{VERSION}"
 KIND_DEPLOYMENT = "FlinkDeployment"
 KIND_SESSION_JOB = "FlinkSessionJob"
 KIND_STATE_SNAPSHOT = "FlinkStateSnapshot"
+#: Blue/green deployments (CRD flinkbluegreendeployments.flink.apache.org, in the operator 1.15.0 helm chart).
+KIND_BLUE_GREEN = "FlinkBlueGreenDeployment"
 
 PLURALS = {
     KIND_DEPLOYMENT: "flinkdeployments",
     KIND_SESSION_JOB: "flinksessionjobs",
     KIND_STATE_SNAPSHOT: "flinkstatesnapshots",
+    KIND_BLUE_GREEN: "flinkbluegreendeployments",
 }
 
 #: The container name the operator merges pod templates into; it must never change.

@@ -1,12 +1,19 @@
 """A small, faithful Kubernetes API server on 127.0.0.1 for tests, over real HTTP.
 
 The official ``kubernetes`` and ``kubernetes_asyncio`` clients talk to it unchanged through the
-kubeconfig it hands out. It serves the three Flink kinds plus ConfigMaps, Secrets, Events and Pods
-(with a log endpoint), and behaves as the real API server does where our code depends on it:
+kubeconfig it hands out. It serves the Flink kinds (FlinkDeployment, FlinkSessionJob,
+FlinkStateSnapshot, FlinkBlueGreenDeployment) plus ConfigMaps, Secrets, Events and Pods (with a log
+endpoint), and behaves as the real API server does where our code depends on it:
 
+- numbers decoded and stored as the API server does for custom resources: ``1.0`` in a request is a
+  float64, ``1`` an int64, and what is stored and returned is Go's JSON (``1.0`` comes back as ``1``);
 - ``resourceVersion`` on every write, ``409 Conflict`` on a stale update, ``409 AlreadyExists``;
-- ``metadata.generation`` bumped by spec changes only; a ``status`` subresource that alone writes status;
-- finalizers and ``deletionTimestamp``; owner references garbage-collected on delete;
+- ``metadata.generation`` bumped when the spec is not semantically DeepEqual (type-strict: ``1.0`` is
+  not ``1``, ``true`` is not ``1``); a ``status`` subresource that alone writes status;
+- finalizers and ``deletionTimestamp``; ``propagationPolicy`` Foreground / Background / Orphan with the
+  ``foregroundDeletion`` and ``orphan`` finalizers, and a garbage collector for ``ownerReferences``
+  that can be switched off (a bare kube-apiserver, as envtest runs it, has none);
+- ``GET /version`` as a real kube-apiserver answers it;
 - list/watch with label and field selectors, ``resourceVersion`` resume, bookmarks, and
   ``410 Gone`` (an ERROR event) once a version has left the retained history;
 - discovery (``/api``, ``/apis``...), so a client can detect whether FlinkStateSnapshot is served;
@@ -24,6 +31,7 @@ import asyncio
 import copy
 import functools
 import json
+import math
 import re
 import threading
 import time
@@ -32,11 +40,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
-from airflow_flink_operator.constants import GROUP, VERSION
+from airflow_flink_operator.constants import GROUP, KIND_BLUE_GREEN, PLURALS, VERSION
 from airflow_flink_operator.manifests import merge_patch
 
 # --- what is served ---------------------------------------------------------------------------
@@ -69,13 +78,112 @@ FLINK_TYPES = (
     ResourceType(GROUP, VERSION, "flinkdeployments", "FlinkDeployment", ("flinkdep",), status_subresource=True),
     ResourceType(GROUP, VERSION, "flinksessionjobs", "FlinkSessionJob", ("sessionjob",), status_subresource=True),
     ResourceType(GROUP, VERSION, "flinkstatesnapshots", "FlinkStateSnapshot", ("flinksnp",), status_subresource=True),
+    # CRD flinkbluegreendeployments.flink.apache.org (in the operator 1.15.0 helm chart and on main):
+    # shortName flinkbgdep, served version v1beta1, ``subresources: status: {}``.
+    ResourceType(GROUP, VERSION, PLURALS[KIND_BLUE_GREEN], KIND_BLUE_GREEN, ("flinkbgdep",), status_subresource=True),
 )
 SNAPSHOT_PLURAL = "flinkstatesnapshots"
+BLUE_GREEN_PLURAL = PLURALS[KIND_BLUE_GREEN]
+
+#: What ``GET /version`` answers: a real kube-apiserver's ``version.Info`` (k8s.io/apimachinery
+#: pkg/version/types.go), here the v1.34.1 release build as ``kubectl version -o json`` prints it.
+#: Since 1.33 the server also reports its emulation and minimum compatibility versions
+#: (KEP-4330, compatibility versions).
+SERVER_VERSION: dict[str, str] = {
+    "major": "1",
+    "minor": "34",
+    "emulationMajor": "1",
+    "emulationMinor": "34",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "33",
+    "gitVersion": "v1.34.1",
+    "gitCommit": "93248f9ae092f571eb870b7664c534bfc7d00f03",
+    "gitTreeState": "clean",
+    "buildDate": "2025-09-09T19:44:50Z",
+    "goVersion": "go1.24.6",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+#: Finalizers the API server adds for the garbage collector (metav1.FinalizerDeleteDependents and
+#: metav1.FinalizerOrphanDependents).
+FOREGROUND_FINALIZER = "foregroundDeletion"
+ORPHAN_FINALIZER = "orphan"
+PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 
 
 def now_iso() -> str:
     """The current time as Kubernetes writes timestamps."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- JSON as the API server decodes, stores and compares it ------------------------------------
+#
+# A custom resource is unstructured JSON in the API server (map[string]interface{}). Its request
+# body is decoded by k8s.io/apimachinery pkg/util/json (``convertNumber``; sigs.k8s.io/json
+# ``UnmarshalCaseSensitivePreserveInts`` in newer releases): a number is an int64 when
+# ``json.Number.Int64()`` parses it, else a float64 — so ``1`` is int64(1) and ``1.0`` or ``1e3`` are
+# float64. What is stored in etcd and returned is Go's ``encoding/json`` output, which writes
+# float64(1) as ``1``; read back, that is int64(1). Python's ``json`` keeps ``1.0`` a float and
+# Python's ``==`` says ``1 == 1.0`` and ``True == 1``: neither is what the API server does.
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _go_int(text: str) -> int | float:
+    """A JSON integer literal as convertNumber makes it: int64 when it fits, else float64."""
+    value = int(text)
+    return value if _INT64_MIN <= value <= _INT64_MAX else _go_float(text)
+
+
+def _go_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text} is out of the float64 range")
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"invalid character in JSON: {text}")
+
+
+def decode_json(data: str | bytes) -> Any:
+    """Decode a request body as the API server decodes a custom resource (int64 or float64)."""
+    return json.loads(data, parse_int=_go_int, parse_float=_go_float, parse_constant=_no_constant)
+
+
+def stored_form(value: Any) -> Any:
+    """``value`` after a round trip through Go's JSON encoder and the decoder above, as etcd holds it.
+
+    Go writes a float64 below 1e21 without exponent and without a fraction when it has none
+    (strconv 'f' format, shortest repr), so an integral float64 comes back as an int64 if it fits.
+    """
+    if isinstance(value, dict):
+        return {key: stored_form(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [stored_form(item) for item in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return _go_int(format(Decimal(repr(value)).to_integral_value(), "f"))
+    return value
+
+
+def semantically_equal(a: Any, b: Any) -> bool:
+    """``apiequality.Semantic.DeepEqual`` on unstructured content: equal values of the same Go type.
+
+    int64(1) and float64(1) differ, as do bool and int64; maps compare by keys, lists in order.
+    """
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(semantically_equal(a[key], b[key]) for key in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(semantically_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _non_metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    """customResourceStrategy's ``copyNonMetadata``: everything but ``metadata``."""
+    return {key: value for key, value in obj.items() if key != "metadata"}
 
 
 # --- selectors and patches -------------------------------------------------------------------
@@ -313,6 +421,7 @@ class _Event:
 
 
 _CLOSE = object()  # put in a watch's queue to end its stream
+_UNRESOLVABLE = object()  # an owner reference to a kind the server does not serve
 
 
 class _Watch:
@@ -384,13 +493,24 @@ class KubeApiEmulator:
         without that CRD, so clients must fall back to ``savepointTriggerNonce``.
     :param history: how many events to keep for watches resuming from a resourceVersion.
     :param bookmark_interval: seconds between BOOKMARK events on watches that allow them.
+    :param garbage_collector: run a garbage collector (kube-controller-manager's) next to the API:
+        dependents of deleted owners are collected, and ``foregroundDeletion`` / ``orphan`` finalizers
+        are processed and removed. ``False`` is a bare kube-apiserver with etcd, as envtest runs it:
+        the API server still adds those finalizers on delete, but nobody ever removes them, and
+        ``ownerReferences`` are never collected.
     """
 
     def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, history: int = 10_000,
                  bookmark_interval: float = 1.0, host: str = "127.0.0.1", port: int = 0,
-                 roles: dict[str, dict[str, Any]] | None = None) -> None:
+                 roles: dict[str, dict[str, Any]] | None = None, garbage_collector: bool = True) -> None:
         self.host, self.port = host, port
         self.serve_snapshots = serve_snapshots
+        self.garbage_collector = garbage_collector
+        #: one entry per DELETE request: plural, namespace, name (``None`` for a collection) and the
+        #: ``propagationPolicy`` asked for (``None`` when the request named none).
+        self.deletions: list[dict[str, Any]] = []
+        self._gc_scheduled = False
+        self._in_gc = False
         self.bookmark_interval = bookmark_interval
         self.faults = Faults()
         #: bearer token → namespaced Role (as a dict); requests with such a token are authorised
@@ -574,16 +694,24 @@ class KubeApiEmulator:
             return web.json_response(err.status(), status=err.code)
 
     def stats(self) -> dict[str, Any]:
-        """Request counts by verb and currently open watch streams (also served at ``/_emulator/stats``)."""
+        """Request counts by verb, open watch streams and DELETE requests with their propagation policy
+        (also served at ``/_emulator/stats``)."""
+        by_policy: dict[str, int] = {}
+        for deletion in self.deletions:
+            policy = deletion["propagationPolicy"] or "unset"
+            by_policy[policy] = by_policy.get(policy, 0) + 1
         return {"requests": self.request_count, "by_verb": dict(self.requests_by_verb),
-                "open_watches": len(self._streams), "objects": len(self.store.objects)}
+                "open_watches": len(self._streams), "objects": len(self.store.objects),
+                "deletions": [dict(d) for d in self.deletions], "deletions_by_propagation": by_policy}
 
     async def _dispatch(self, request: web.Request, is_watch: bool) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
         if parts == ["_emulator", "stats"]:
             return web.json_response(self.stats())
-        if not parts or parts == ["version"]:
-            return web.json_response({"major": "1", "minor": "31", "gitVersion": "v1.31.0-emulator"})
+        if parts == ["version"]:
+            return web.json_response(SERVER_VERSION)
+        if not parts:
+            return web.json_response({"paths": ["/api", "/api/v1", "/apis", "/version"]})
         discovery = self._discovery(parts)
         if discovery is not None:
             return web.json_response(discovery)
@@ -651,7 +779,12 @@ class KubeApiEmulator:
                            f'User "restricted" cannot {verb} resource "{resource}" in API group "{rt.group}" {where}')
 
     def _served(self, rt: ResourceType) -> bool:
-        return rt.plural != SNAPSHOT_PLURAL or self.serve_snapshots
+        if rt.plural == SNAPSHOT_PLURAL:
+            return self.serve_snapshots
+        if rt.plural == BLUE_GREEN_PLURAL and self._schemas is not None:
+            # with a CRD folder, served only when that operator version has the CRD
+            return (rt.api_version, rt.kind) in self._schemas.kinds
+        return True
 
     def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
         served = [rt for rt in self._types.values() if self._served(rt)]
@@ -695,7 +828,7 @@ class KubeApiEmulator:
 
     async def _body(self, request: web.Request) -> Any:
         try:
-            return await request.json(loads=json.loads)
+            return await request.json(loads=decode_json)
         except ValueError as exc:
             raise ApiError(400, "BadRequest", f"invalid JSON body: {exc}") from None
 
@@ -716,21 +849,29 @@ class KubeApiEmulator:
         return web.json_response({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                                   "metadata": {"resourceVersion": str(self.store.rv)}, "items": items})
 
-    def _validate(self, rt: ResourceType, obj: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    def _prune(self, rt: ResourceType, obj: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        """Drop fields the CRD schema does not declare, as the API server's decoder does."""
         if self._schemas is None or not rt.group:
             return obj
         pruned, dropped = self._schemas.prune(obj)
         if dropped and request.query.get("fieldValidation") == "Strict":
             raise ApiError(400, "BadRequest", "strict decoding error: " + ", ".join(
                 f'unknown field "{path}"' for path in dropped))
-        problems = self._schemas.errors(pruned, strict=False)
+        return pruned
+
+    def _check_schema(self, rt: ResourceType, obj: dict[str, Any]) -> None:
+        """``422 Invalid`` naming each field that breaks the CRD schema."""
+        if self._schemas is None or not rt.group:
+            return
+        # kube-openapi takes an integral float64 (``2.0``) for ``type: integer`` (go-openapi
+        # swag.IsFloat64AJSONInteger); the stored form turns it into the int the Python validator wants.
+        problems = self._schemas.errors(stored_form(obj), strict=False)
         if problems:
             name = obj["metadata"].get("name", "")
             causes = [{"reason": "FieldValueInvalid", "message": p.message, "field": p.field} for p in problems]
             raise ApiError(422, "Invalid", f'{rt.kind}.{rt.group} "{name}" is invalid: '
                            + "; ".join(f"{p.field}: {p.message}" for p in problems),
                            {"name": name, "group": rt.group, "kind": rt.kind, "causes": causes})
-        return pruned
 
     async def _create(self, request: web.Request, rt: ResourceType, namespace: str) -> web.Response:
         body = await self._body(request)
@@ -758,10 +899,14 @@ class KubeApiEmulator:
         obj["metadata"] = metadata
         if rt.status_subresource and rt.group:
             obj.pop("status", None)
-        obj = self._validate(rt, obj, request)
+        obj = self._prune(rt, obj, request)
+        self._check_schema(rt, obj)
+        obj = stored_form(obj)
         obj["metadata"]["resourceVersion"] = self.store.next_rv()
         self.store.objects[key] = obj
         self.store.record("ADDED", rt.plural, namespace, obj, None)
+        if obj["metadata"].get("ownerReferences"):
+            self._schedule_gc()  # the collector also deletes dependents whose owners do not exist
         return web.json_response(obj, status=201)
 
     def _check_rv(self, current: dict[str, Any], body: dict[str, Any], rt: ResourceType, name: str) -> None:
@@ -774,43 +919,85 @@ class KubeApiEmulator:
 
     def _store_update(self, rt: ResourceType, namespace: str, current: dict[str, Any], new: dict[str, Any],
                       request: web.Request, status: bool) -> dict[str, Any]:
-        """Write an update: main resource or status subresource semantics, generation, finalizers."""
-        merged = copy.deepcopy(current)
+        """Write an update with the main resource's or the status subresource's semantics.
+
+        As customResourceStrategy.PrepareForUpdate (k8s.io/apiextensions-apiserver
+        pkg/registry/customresource/strategy.go): an update of the main resource keeps the stored
+        status, and ``metadata.generation`` goes up by one when everything but ``metadata`` is not
+        ``apiequality.Semantic.DeepEqual`` to the stored object — compared as decoded, so ``1.0`` sent
+        against ``1`` stored is a change. The status subresource's strategy copies the stored object
+        and takes only ``status`` from the request (no generation change). A write whose stored form
+        is the stored object's is a no-op (the same resourceVersion), as the storage layer's
+        byte comparison of the encoded objects makes it.
+        """
         if status:
+            merged = copy.deepcopy(current)
             merged["status"] = copy.deepcopy(new.get("status"))
             if merged["status"] is None:
                 merged.pop("status")
         else:
             keep = {k: current["metadata"][k] for k in ("uid", "creationTimestamp", "namespace", "name", "generation",
-                                                        "deletionTimestamp") if k in current["metadata"]}
+                                                        "deletionTimestamp", "deletionGracePeriodSeconds")
+                    if k in current["metadata"]}
             merged = {k: copy.deepcopy(v) for k, v in new.items() if k != "status" or not rt.status_subresource}
             if rt.status_subresource and "status" in current:
                 merged["status"] = copy.deepcopy(current["status"])
             merged["metadata"] = {**copy.deepcopy(new.get("metadata") or {}), **keep}
             merged["apiVersion"], merged["kind"] = rt.api_version, rt.kind
-            spec_changed = {k: v for k, v in merged.items() if k not in ("metadata", "status")} != \
-                {k: v for k, v in current.items() if k not in ("metadata", "status")}
-            if spec_changed and rt.group:
+            self._check_new_finalizers(rt, current, merged)
+            merged = self._prune(rt, merged, request)
+            if rt.group and not semantically_equal(_non_metadata(merged), _non_metadata(current)):
                 merged["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
-            merged = self._validate(rt, merged, request)
+            self._check_schema(rt, merged)
         merged["metadata"].pop("managedFields", None)
+        merged = stored_form(merged)
         if self._same(merged, current):
             return current
-        merged["metadata"]["resourceVersion"] = self.store.next_rv()
-        key = (rt.plural, namespace, current["metadata"]["name"])
-        if merged["metadata"].get("deletionTimestamp") and not merged["metadata"].get("finalizers"):
-            self.store.objects.pop(key, None)
-            self.store.record("DELETED", rt.plural, namespace, merged, current)
-            self._collect_garbage(merged["metadata"]["uid"])
-            return merged
-        self.store.objects[key] = merged
-        self.store.record("MODIFIED", rt.plural, namespace, merged, current)
-        return merged
+        return self._commit(rt.plural, namespace, current, merged)
+
+    @staticmethod
+    def _check_new_finalizers(rt: ResourceType, current: dict[str, Any], new: dict[str, Any]) -> None:
+        """ValidateObjectMetaUpdate: no finalizer may be added to an object that is being deleted."""
+        if not current["metadata"].get("deletionTimestamp"):
+            return
+        before = set(current["metadata"].get("finalizers") or [])
+        added = [f for f in new["metadata"].get("finalizers") or [] if f not in before]
+        if added:
+            name = current["metadata"]["name"]
+            raise ApiError(422, "Invalid", f'{rt.kind} "{name}" is invalid: metadata.finalizers: Forbidden: '
+                           "no new finalizers can be added if the object is being deleted, found new finalizers "
+                           + "[]string{" + ", ".join(json.dumps(f) for f in added) + "}",
+                           {"name": name, "group": rt.group, "kind": rt.kind})
+
+    def _commit(self, plural: str, namespace: str, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """Store ``new`` over ``current`` with a new resourceVersion and tell the watches.
+
+        An object that is being deleted and has no finalizer left is removed instead.
+        """
+        new["metadata"]["resourceVersion"] = self.store.next_rv()
+        key = (plural, namespace, current["metadata"]["name"])
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            self._remove(key, new, current)
+            return new
+        self.store.objects[key] = new
+        self.store.record("MODIFIED", plural, namespace, new, current)
+        if new["metadata"].get("deletionTimestamp") or (
+                new["metadata"].get("ownerReferences") != current["metadata"].get("ownerReferences")):
+            self._schedule_gc()
+        return new
+
+    def _remove(self, key: tuple[str, str, str], gone: dict[str, Any], before: dict[str, Any]) -> None:
+        plural, namespace, name = key
+        self.store.objects.pop(key, None)
+        self.store.record("DELETED", plural, namespace, gone, before)
+        if plural == "pods":
+            self.pod_logs.pop((namespace, name), None)
+        self._schedule_gc()
 
     @staticmethod
     def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
         strip = lambda o: {**o, "metadata": {k: v for k, v in o["metadata"].items() if k != "resourceVersion"}}  # noqa: E731
-        return strip(a) == strip(b)
+        return semantically_equal(strip(a), strip(b))
 
     async def _replace(self, request: web.Request, rt: ResourceType, namespace: str, name: str,
                        status: bool) -> web.Response:
@@ -821,6 +1008,10 @@ class KubeApiEmulator:
 
     async def _patch(self, request: web.Request, rt: ResourceType, namespace: str, name: str,
                      status: bool) -> web.Response:
+        """Merge and JSON patches. The values a patch carries are decoded as a request body is, the
+        rest of the object is the stored form — as the API server applies the patch to the stored
+        object's JSON and decodes the result — so ``{"spec": {"cpu": 1.0}}`` over a stored ``1`` is a
+        spec change."""
         content_type = request.content_type
         body = await self._body(request)
         current = self._get(rt, namespace, name)
@@ -842,54 +1033,222 @@ class KubeApiEmulator:
             new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         return web.json_response(self._store_update(rt, namespace, current, new, request, status))
 
-    async def _delete(self, request: web.Request, rt: ResourceType, namespace: str, name: str) -> web.Response:
-        current = self._get(rt, namespace, name)
-        policy = request.query.get("propagationPolicy")
-        if request.can_read_body:
-            try:
-                options = await request.json()
-                policy = (options or {}).get("propagationPolicy") or policy
-            except ValueError:
-                pass
-        return web.json_response(self.delete_now(rt.plural, namespace, name, orphan=policy == "Orphan") or current)
+    # -- deletion and the garbage collector --
 
-    def delete_now(self, plural: str, namespace: str, name: str, orphan: bool = False) -> dict[str, Any] | None:
-        """Delete as the API does: mark when finalizers remain, else remove and collect dependents."""
+    @staticmethod
+    def _propagation(query: Any, options: dict[str, Any] | None) -> str | None:
+        """The propagation policy a DELETE asks for: DeleteOptions in the body win over the query;
+        the deprecated ``orphanDependents`` maps to Orphan / Background."""
+        policy = query.get("propagationPolicy")
+        orphan = query.get("orphanDependents")
+        if options:
+            policy = options.get("propagationPolicy") or policy
+            if options.get("orphanDependents") is not None:
+                orphan = str(options["orphanDependents"]).lower()
+        if policy is None and orphan is not None:
+            policy = "Orphan" if orphan in ("true", "1") else "Background"
+        if policy is not None and policy not in PROPAGATION_POLICIES:
+            raise ApiError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
+                           f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"')
+        return policy
+
+    async def _delete_options(self, request: web.Request) -> dict[str, Any] | None:
+        if not request.can_read_body:
+            return None
+        raw = await request.read()
+        if not raw.strip():
+            return None
+        try:
+            options = decode_json(raw)
+        except ValueError as exc:
+            raise ApiError(400, "BadRequest", f"invalid DeleteOptions: {exc}") from None
+        return options if isinstance(options, dict) else None
+
+    async def _delete(self, request: web.Request, rt: ResourceType, namespace: str, name: str) -> web.Response:
+        options = await self._delete_options(request)
+        policy = self._propagation(request.query, options)
+        current = self._get(rt, namespace, name)
+        preconditions = (options or {}).get("preconditions") or {}
+        for field_name in ("uid", "resourceVersion"):
+            wanted = preconditions.get(field_name)
+            if wanted and wanted != current["metadata"].get(field_name):
+                raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {rt.plural}.{rt.group or "core"} '
+                               f'"{name}": Precondition failed: {field_name}: {wanted}, '
+                               f'ObjectMeta.{field_name[0].upper() + field_name[1:]}: {current["metadata"].get(field_name)}',
+                               {"name": name, "group": rt.group, "kind": rt.plural})
+        self.deletions.append({"plural": rt.plural, "namespace": namespace, "name": name, "propagationPolicy": policy})
+        return web.json_response(self.delete_now(rt.plural, namespace, name, policy) or current)
+
+    def delete_now(self, plural: str, namespace: str, name: str, policy: str | None = None) -> dict[str, Any] | None:
+        """Delete as the API server does (k8s.io/apiserver pkg/registry/generic/registry/store.go,
+        ``Delete`` and ``deletionFinalizersForGarbageCollection``).
+
+        ``Foreground`` adds the ``foregroundDeletion`` finalizer and ``Orphan`` the ``orphan``
+        finalizer (replacing whichever of the two was there); with no policy, one already on the
+        object is kept, and the default for every kind served here is Background. An object with
+        finalizers gets ``deletionTimestamp`` and stays until they are gone; one without is removed
+        at once. Dependents are the garbage collector's business (:meth:`_collect_garbage`). Call on
+        the server's loop (:meth:`call`) when not in a request.
+
+        :param policy: ``Foreground``, ``Background``, ``Orphan`` or ``None`` (the request named none).
+        :return: the object as it is after the request, or ``None`` when there was none.
+        """
         key = (plural, namespace, name)
         current = self.store.objects.get(key)
         if current is None:
             return None
-        if current["metadata"].get("finalizers"):
-            if current["metadata"].get("deletionTimestamp"):
-                return current
-            new = copy.deepcopy(current)
-            new["metadata"]["deletionTimestamp"] = now_iso()
-            new["metadata"]["deletionGracePeriodSeconds"] = 0
-            new["metadata"]["resourceVersion"] = self.store.next_rv()
-            self.store.objects[key] = new
-            self.store.record("MODIFIED", plural, namespace, new, current)
-            return new
-        self.store.objects.pop(key)
-        gone = copy.deepcopy(current)
-        gone["metadata"]["resourceVersion"] = self.store.next_rv()
-        self.store.record("DELETED", plural, namespace, gone, current)
-        if plural == "pods":
-            self.pod_logs.pop((namespace, name), None)
-        if not orphan:
-            self._collect_garbage(current["metadata"]["uid"])
-        return gone
+        finalizers = list(current["metadata"].get("finalizers") or [])
+        orphan = policy == "Orphan" or (policy is None and ORPHAN_FINALIZER in finalizers)
+        foreground = policy == "Foreground" or (policy is None and not orphan and FOREGROUND_FINALIZER in finalizers)
+        wanted = [f for f in finalizers if f not in (ORPHAN_FINALIZER, FOREGROUND_FINALIZER)]
+        wanted += [ORPHAN_FINALIZER] * orphan + [FOREGROUND_FINALIZER] * foreground
+        if not wanted:
+            gone = copy.deepcopy(current)
+            gone["metadata"].pop("finalizers", None)  # a GC finalizer dropped by this request's policy
+            gone["metadata"]["resourceVersion"] = self.store.next_rv()
+            self._remove(key, gone, current)
+            return gone
+        if current["metadata"].get("deletionTimestamp") and set(wanted) == set(finalizers):
+            return current
+        new = copy.deepcopy(current)
+        new["metadata"]["finalizers"] = wanted
+        new["metadata"].setdefault("deletionTimestamp", now_iso())
+        new["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+        return self._commit(plural, namespace, current, new)
 
-    def _collect_garbage(self, owner_uid: str) -> None:
-        for (plural, namespace, name), obj in list(self.store.objects.items()):
-            refs = obj["metadata"].get("ownerReferences") or []
-            if any(ref.get("uid") == owner_uid for ref in refs):
-                self.delete_now(plural, namespace, name)
+    def _schedule_gc(self) -> None:
+        if not self.garbage_collector or self._gc_scheduled or self._in_gc or self._loop is None:
+            return
+        self._gc_scheduled = True
+        self._loop.call_soon_threadsafe(self._collect_garbage)
+
+    def _collect_garbage(self) -> None:
+        """The garbage collector of kube-controller-manager, run after the writes that concern it
+        (k8s.io/kubernetes pkg/controller/garbagecollector/garbagecollector.go and the
+        "Garbage Collection" concept page, kubernetes.io/docs/concepts/architecture/garbage-collection/).
+
+        It acts as a separate client would, after the request that triggered it has been answered,
+        until nothing is left to do:
+
+        - an owner with ``deletionTimestamp`` and the ``orphan`` finalizer: its ownerReferences are
+          removed from its dependents, then the finalizer (``attemptToOrphan``);
+        - an owner with ``deletionTimestamp`` and ``foregroundDeletion``: its dependents are deleted;
+          once no dependent with ``blockOwnerDeletion: true`` exists any more, the finalizer is removed
+          (``processDeletingDependentsItem``);
+        - a dependent (``attemptToDeleteItem`` / ``classifyReferences``): owners resolved by kind, name
+          and uid in its namespace are *solid*, *dangling* (absent, or another uid) or *waiting*
+          (deleting in foreground). With a solid owner it stays and loses its dangling and waiting
+          references; otherwise it is deleted — in Foreground if an owner waits and it has dependents
+          itself, else with the policy its own finalizers name, else Background. An owner of a kind
+          the server does not serve cannot be resolved, and the dependent is left alone.
+        """
+        self._gc_scheduled = False
+        self._in_gc = True
+        try:
+            for _ in range(10_000):
+                if not self._gc_step():
+                    break
+        finally:
+            self._in_gc = False
+
+    def _gc_step(self) -> bool:
+        """One change by the garbage collector; ``False`` when there is nothing to do."""
+        objects = list(self.store.objects.items())
+        dependents: dict[str, list[tuple[tuple[str, str, str], dict[str, Any]]]] = {}
+        for key, obj in objects:
+            for uid in {ref.get("uid") for ref in obj["metadata"].get("ownerReferences") or []}:
+                dependents.setdefault(uid, []).append((key, obj))
+        for key, obj in objects:
+            meta = obj["metadata"]
+            if meta.get("deletionTimestamp") and ORPHAN_FINALIZER in (meta.get("finalizers") or []):
+                for dep_key, dep in dependents.get(meta["uid"], []):
+                    self._drop_owner_refs(dep_key, dep, {meta["uid"]})
+                self._drop_finalizer(key, obj, ORPHAN_FINALIZER)
+                return True
+        for key, obj in objects:
+            if obj["metadata"].get("ownerReferences") and self._attempt_to_delete(key, obj, dependents):
+                return True
+        for key, obj in objects:
+            if self._deleting_dependents(obj):
+                blocking = [dep for _, dep in dependents.get(obj["metadata"]["uid"], [])
+                            if any(ref.get("uid") == obj["metadata"]["uid"] and ref.get("blockOwnerDeletion")
+                                   for ref in dep["metadata"].get("ownerReferences") or [])]
+                if not blocking:
+                    self._drop_finalizer(key, obj, FOREGROUND_FINALIZER)
+                    return True
+        return False
+
+    @staticmethod
+    def _deleting_dependents(obj: dict[str, Any]) -> bool:
+        meta = obj["metadata"]
+        return bool(meta.get("deletionTimestamp")) and FOREGROUND_FINALIZER in (meta.get("finalizers") or [])
+
+    def _attempt_to_delete(self, key: tuple[str, str, str], obj: dict[str, Any],
+                           dependents: dict[str, list[Any]]) -> bool:
+        meta = obj["metadata"]
+        if meta.get("deletionTimestamp"):
+            return False  # being deleted already (its own foreground deletion is handled apart)
+        solid, gone = [], set()
+        for ref in meta["ownerReferences"]:
+            owner = self._resolve_owner(ref, key[1])
+            if owner is _UNRESOLVABLE:
+                return False  # the collector retries such an item, it never deletes it
+            if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+                gone.add(ref.get("uid"))  # dangling
+            elif self._deleting_dependents(owner):
+                gone.add(ref.get("uid"))  # waiting for its dependents' deletion
+            else:
+                solid.append(ref)
+        if solid:
+            if gone:
+                self._drop_owner_refs(key, obj, gone)
+                return True
+            return False
+        waiting = any(self._deleting_dependents(o) for ref in meta["ownerReferences"]
+                      if (o := self._resolve_owner(ref, key[1])) not in (None, _UNRESOLVABLE))
+        finalizers = meta.get("finalizers") or []
+        if waiting and dependents.get(meta["uid"]):
+            policy = "Foreground"
+        elif ORPHAN_FINALIZER in finalizers:
+            policy = "Orphan"
+        elif FOREGROUND_FINALIZER in finalizers:
+            policy = "Foreground"
+        else:
+            policy = "Background"
+        self.delete_now(key[0], key[1], key[2], policy)
+        return True
+
+    def _resolve_owner(self, ref: dict[str, Any], namespace: str) -> Any:
+        group, _, version = (ref.get("apiVersion") or "").rpartition("/")
+        for rt in self._types.values():
+            if (rt.group, rt.version, rt.kind) == (group, version, ref.get("kind")) and self._served(rt):
+                return self.store.objects.get((rt.plural, namespace, ref.get("name")))
+        return _UNRESOLVABLE
+
+    def _drop_owner_refs(self, key: tuple[str, str, str], obj: dict[str, Any], uids: set[str]) -> None:
+        new = copy.deepcopy(obj)
+        refs = [ref for ref in new["metadata"].get("ownerReferences") or [] if ref.get("uid") not in uids]
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        self._commit(key[0], key[1], obj, new)
+
+    def _drop_finalizer(self, key: tuple[str, str, str], obj: dict[str, Any], finalizer: str) -> None:
+        new = copy.deepcopy(obj)
+        new["metadata"]["finalizers"] = [f for f in new["metadata"].get("finalizers") or [] if f != finalizer]
+        if not new["metadata"]["finalizers"]:
+            new["metadata"].pop("finalizers")
+        self._commit(key[0], key[1], obj, new)
 
     async def _delete_collection(self, request: web.Request, rt: ResourceType, namespace: str) -> web.Response:
+        options = await self._delete_options(request)
+        policy = self._propagation(request.query, options)
+        self.deletions.append({"plural": rt.plural, "namespace": namespace, "name": None, "propagationPolicy": policy})
         labels = label_selector_matcher(request.query.get("labelSelector"))
         for (plural, ns, name), obj in list(self.store.objects.items()):
             if plural == rt.plural and ns == namespace and labels(obj["metadata"].get("labels") or {}):
-                self.delete_now(plural, ns, name)
+                self.delete_now(plural, ns, name, policy)
         return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}})
 
     def _log(self, request: web.Request, namespace: str, name: str) -> web.Response:
