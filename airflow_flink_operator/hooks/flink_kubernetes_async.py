@@ -19,28 +19,70 @@ log = logging.getLogger(__name__)
 class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
     """The async side, for triggers: read and watch Flink resources without holding a worker.
 
+    Reads the connection like the sync hook does: ``config_file`` and ``cluster_context`` given
+    here win over the connection's ``kube_config_path`` and ``cluster_context`` (cncf's
+    ``AsyncKubernetesHook`` ignores ``config_file``). A ``401 Unauthorized`` reloads the
+    credentials once (re-running an exec plugin, re-reading a rotated token) and retries.
+
     :param namespace: default namespace.
-    :param kwargs: passed to ``AsyncKubernetesHook`` (``conn_id``, ``config_dict``, ``in_cluster``...).
+    :param request_timeout: seconds for one API request.
+    :param kwargs: passed to ``AsyncKubernetesHook`` (``conn_id``, ``config_file``, ``cluster_context``,
+        ``in_cluster``, ``config_dict``...).
     """
 
     def __init__(self, *, namespace: str | None = None, request_timeout: float = 30.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.default_namespace = namespace
         self.request_timeout = request_timeout
+        self._given_client_configuration = self.client_configuration
+        self._given_extras = self._extras
+        #: how often the credentials were reloaded after a 401 (for logs and tests).
+        self.credential_reloads = 0
+
+    async def _get_field(self, field_name: str) -> Any:
+        """A connection extra, with this hook's own ``config_file`` in place of ``kube_config_path``.
+
+        cncf's ``AsyncKubernetesHook._load_config`` reads ``kube_config_path`` from the connection
+        only, so a ``config_file`` given to the hook was dropped and the default kubeconfig loaded
+        instead ("Invalid kube-config file. Expected key current-context" where there is none).
+        Empty values count as unset, as in the sync ``KubernetesHook._get_field``.
+        """
+        if field_name == "kube_config_path" and self.config_file:
+            return self.config_file
+        return await super()._get_field(field_name) or None
+
+    def reload_credentials(self) -> None:
+        """Forget the loaded configuration: the next connection reads the connection and kubeconfig
+        again (re-running an exec plugin, re-reading a service-account token)."""
+        self._config_loaded = False
+        self._is_exec_auth = None
+        self.client_configuration = self._given_client_configuration
+        self._extras = self._given_extras
+        self.credential_reloads += 1
+
+    async def resolve_namespace(self, namespace: str | None = None) -> str:
+        """The namespace to use: explicit, the hook's, the connection's ``namespace`` extra, ``default``."""
+        return namespace or self.default_namespace or await self._get_field("namespace") or "default"
 
     async def get_object(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
-        """The resource, or ``None`` if it does not exist."""
+        """The resource, or ``None`` if it does not exist (one credential reload on ``401``)."""
         from kubernetes_asyncio import client
         from kubernetes_asyncio.client.exceptions import ApiException
 
-        async with self.get_conn() as api:
-            try:
-                return await client.CustomObjectsApi(api).get_namespaced_custom_object(
-                    GROUP, VERSION, namespace, _plural(kind), name, _request_timeout=self.request_timeout)
-            except ApiException as exc:
-                if exc.status == 404:
-                    return None
-                raise FlinkApiError(f"get {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
+        for attempt in range(2):
+            async with self.get_conn() as api:
+                try:
+                    return await client.CustomObjectsApi(api).get_namespaced_custom_object(
+                        GROUP, VERSION, namespace, _plural(kind), name, _request_timeout=self.request_timeout)
+                except ApiException as exc:
+                    if exc.status == 404:
+                        return None
+                    if exc.status == 401 and attempt == 0:
+                        log.info("get %s %s/%s: 401 Unauthorized; reloading credentials", kind, namespace, name)
+                        self.reload_credentials()
+                        continue
+                    raise FlinkApiError(f"get {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
+        raise AssertionError("unreachable")
 
     async def watch_object(
         self,
@@ -87,6 +129,10 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
         Yields ``("LIST", [objects])`` after every (re)list — first, and again after a ``410 Gone`` —
         then ``("ADDED" | "MODIFIED" | "DELETED", object)`` for each change. Resumes from the last
         ``resourceVersion`` (bookmarks included) after dropped connections and watch timeouts.
+
+        A ``401 Unauthorized`` (an expired exec-plugin or rotated service-account token) reloads the
+        credentials and reconnects from the same ``resourceVersion``; a second ``401`` in a row (the
+        fresh credentials are refused too) raises :class:`FlinkApiError`.
         """
         from kubernetes_asyncio import client, watch
         from kubernetes_asyncio.client.exceptions import ApiException
@@ -95,45 +141,53 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
         selector = {"field_selector": field_selector} if field_selector else {}
         resource_version: str | None = None
         failures = 0
-        async with self.get_conn() as api:
-            custom = client.CustomObjectsApi(api)
-            while True:
-                try:
-                    if resource_version is None:
-                        listing = await custom.list_namespaced_custom_object(
-                            GROUP, VERSION, namespace, plural, _request_timeout=self.request_timeout, **selector)
-                        resource_version = listing["metadata"]["resourceVersion"]
-                        failures = 0
-                        yield "LIST", list(listing.get("items") or [])
-                    stream = watch.Watch().stream(
-                        custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural,
-                        resource_version=resource_version, allow_watch_bookmarks=True,
-                        timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10, **selector)
-                    async with stream as events:
-                        async for event in events:
-                            obj = event["object"]
-                            resource_version = obj["metadata"]["resourceVersion"]
-                            failures = 0
-                            if event["type"] != "BOOKMARK":
-                                yield event["type"], obj
-                except ApiException as exc:
-                    if exc.status == 410:
-                        log.info("Watch of %s in %s expired (410); re-listing", kind, namespace)
-                        resource_version = None
-                        continue
-                    if exc.status not in RETRYABLE_STATUS:
-                        raise FlinkApiError(f"watch {kind} in {namespace}", exc.status, _api_reason(exc)) from exc
-                    failures += 1
-                except (OSError, asyncio.TimeoutError) as exc:
-                    log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
-                    failures += 1
-                except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
-                    if type(exc).__module__.split(".")[0] != "aiohttp":
-                        raise
-                    log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
-                    failures += 1
-                if failures:
-                    if max_failures is not None and failures > max_failures:
-                        raise FlinkApiError(f"watch {kind} in {namespace}", None,
-                                            f"gave up after {failures} consecutive failures")
-                    await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
+        reloaded = False  # credentials reloaded after a 401, and no answer since
+        while True:
+            async with self.get_conn() as api:
+                custom = client.CustomObjectsApi(api)
+                while True:
+                    try:
+                        if resource_version is None:
+                            listing = await custom.list_namespaced_custom_object(
+                                GROUP, VERSION, namespace, plural, _request_timeout=self.request_timeout,
+                                **selector)
+                            resource_version = listing["metadata"]["resourceVersion"]
+                            failures, reloaded = 0, False
+                            yield "LIST", list(listing.get("items") or [])
+                        stream = watch.Watch().stream(
+                            custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural,
+                            resource_version=resource_version, allow_watch_bookmarks=True,
+                            timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10, **selector)
+                        async with stream as events:
+                            async for event in events:
+                                obj = event["object"]
+                                resource_version = obj["metadata"]["resourceVersion"]
+                                failures, reloaded = 0, False
+                                if event["type"] != "BOOKMARK":
+                                    yield event["type"], obj
+                    except ApiException as exc:
+                        if exc.status == 410:
+                            log.info("Watch of %s in %s expired (410); re-listing", kind, namespace)
+                            resource_version = None
+                            continue
+                        if exc.status == 401 and not reloaded:
+                            log.info("Watch of %s in %s: 401 Unauthorized; reloading credentials", kind, namespace)
+                            self.reload_credentials()
+                            reloaded = True
+                            break  # leave this client; reconnect with the fresh credentials
+                        if exc.status not in RETRYABLE_STATUS:
+                            raise FlinkApiError(f"watch {kind} in {namespace}", exc.status, _api_reason(exc)) from exc
+                        failures += 1
+                    except (OSError, asyncio.TimeoutError) as exc:
+                        log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
+                        failures += 1
+                    except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
+                        if type(exc).__module__.split(".")[0] != "aiohttp":
+                            raise
+                        log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
+                        failures += 1
+                    if failures:
+                        if max_failures is not None and failures > max_failures:
+                            raise FlinkApiError(f"watch {kind} in {namespace}", None,
+                                                f"gave up after {failures} consecutive failures")
+                        await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
