@@ -168,3 +168,142 @@ def test_watch_fails_fast_on_a_non_retryable_answer(emulated):
     with pytest.raises(FlinkApiError) as err:
         asyncio.run(asyncio.wait_for(run(), 10))
     assert err.value.status == 403
+
+
+# --- the shared watch (WatchHub) ------------------------------------------------------------------
+
+
+def hub_for(cluster, kind="FlinkDeployment", **kwargs):
+    """A shared watch of ``kind`` in the test namespace, built on the emulator (call inside the event loop)."""
+    from airflow_flink_operator.triggers.watch_hub import WatchHub
+
+    return WatchHub(cluster.async_hook, kind, NS, **kwargs)
+
+
+async def next_state(states, timeout: float = 10.0):
+    return await asyncio.wait_for(anext(states), timeout)
+
+
+async def until(states, predicate, timeout: float = 15.0):
+    """The first state of the subscription that satisfies ``predicate``."""
+    async def run():
+        async for obj in states:
+            if predicate(obj):
+                return obj
+
+    return await asyncio.wait_for(run(), timeout)
+
+
+def test_hub_reads_an_object_missing_from_its_cache_instead_of_calling_it_absent(emulated):
+    """The shared watch is behind (its reconnections fail) when a job is deployed and a wait starts:
+    the subscriber gets the object from a fresh GET, not "does not exist"."""
+
+    async def run():
+        hub = hub_for(emulated)
+        other = hub.subscribe("other")
+        assert await next_state(other) is None  # listed after the subscription: confirmed absent
+        emulated.api.faults.fail(503, for_seconds=60, watch=True)
+        await asyncio.to_thread(emulated.api.drop_watches)
+        await asyncio.to_thread(emulated.hook().apply, app())
+        states = hub.subscribe("orders")
+        first = await next_state(states)
+        assert first is not None and first["metadata"]["name"] == "orders"
+        assert "orders" not in hub.cache  # it really came from the GET, the watch is still down
+        emulated.api.faults.clear()
+        assert stable(await until(states, stable))  # and the recovered watch streams what follows
+        await states.aclose()
+        await other.aclose()
+
+    asyncio.run(run())
+
+
+def test_hub_reports_absent_only_after_a_fresh_read(emulated):
+    """A wait on an object that does not exist gets None; one on an existing object never does."""
+    emulated.hook().apply(app())
+
+    async def run():
+        hub = hub_for(emulated)
+        states = hub.subscribe("orders")
+        assert await next_state(states) is not None
+        missing = hub.subscribe("nope")
+        assert await next_state(missing) is None
+        await missing.aclose()
+        await states.aclose()
+
+    asyncio.run(run())
+
+
+def test_hub_subscriber_arriving_while_the_idle_watch_stops_gets_a_live_watch(emulated):
+    """The idle grace expires (the shared watch is being cancelled) just as a new wait subscribes: the
+    new subscriber must see the next change at once, not wait on a dying watch."""
+    hook = emulated.hook()
+    hook.apply(app())
+    emulated.wait_for_lifecycle("orders", "STABLE")
+
+    async def run():
+        hub = hub_for(emulated, idle_grace=60)
+        first = hub.subscribe("orders")
+        await next_state(first)
+        await first.aclose()  # the last subscriber left: the idle timer runs
+        hub._stop_if_idle()  # ...and fires now, as it does after idle_grace
+        second = hub.subscribe("orders")
+        assert (await next_state(second))["metadata"]["name"] == "orders"
+        await asyncio.to_thread(hook.patch_metadata, "FlinkDeployment", "orders", {"labels": {"seen": "yes"}})
+        changed = await until(second, lambda o: o and o["metadata"].get("labels", {}).get("seen") == "yes", 10)
+        assert changed is not None
+        await second.aclose()
+
+    asyncio.run(run())
+
+
+def test_hub_cancelled_watch_wakes_its_waiters_with_an_error(emulated):
+    emulated.hook().apply(app())
+    emulated.wait_for_lifecycle("orders", "STABLE")
+
+    async def run():
+        hub = hub_for(emulated)
+        states = hub.subscribe("orders")
+        await next_state(states)
+        waiting = asyncio.ensure_future(until(states, lambda obj: False, timeout=10))
+        await asyncio.sleep(0)  # the subscriber is now waiting for the next state
+        hub.task.cancel()
+        with pytest.raises(FlinkApiError, match="cancelled"):
+            await waiting
+
+    asyncio.run(run())
+
+
+def test_hub_non_retryable_failure_reaches_every_waiter_as_flink_api_error(emulated):
+    """403 on a reconnection (RBAC changed) ends every wait with a clear error; a later wait works again."""
+    emulated.hook().apply(app())
+    emulated.wait_for_lifecycle("orders", "STABLE")
+
+    async def run():
+        hub = hub_for(emulated)
+        first, second = hub.subscribe("orders"), hub.subscribe("orders")
+        await next_state(first)
+        await next_state(second)
+        emulated.api.faults.fail(403, for_seconds=60, watch=True)
+        await asyncio.to_thread(emulated.api.drop_watches)
+        for states in (first, second):
+            with pytest.raises(FlinkApiError) as err:
+                await until(states, lambda obj: False)  # states still on the way, then the error
+            assert err.value.status == 403
+        emulated.api.faults.clear()
+        again = hub.subscribe("orders")
+        assert (await next_state(again))["metadata"]["name"] == "orders"
+        await again.aclose()
+
+    asyncio.run(run())
+
+
+def test_hub_unserved_kind_is_a_clear_error(legacy_cluster):
+    """FlinkStateSnapshot without its CRD (operator < 1.10): 404 of the kind, raised to the subscriber."""
+
+    async def run():
+        hub = hub_for(legacy_cluster, "FlinkStateSnapshot")
+        with pytest.raises(FlinkApiError) as err:
+            await next_state(hub.subscribe("sp-1"))
+        assert err.value.status == 404
+
+    asyncio.run(run())
