@@ -42,17 +42,23 @@ class SimulatedCluster:
 
     :param crd_dir: CRD folder for API-side schema validation (default: ``$FLINK_CRD_DIR`` if set).
     :param serve_snapshots: whether the FlinkStateSnapshot CRD is installed (operator 1.10+).
-    :param snapshot_resources: whether the operator creates FlinkStateSnapshots for nonce/upgrade savepoints.
+    :param snapshot_resources: ``kubernetes.operator.snapshot.resource.enabled``: whether the operator runs its
+        FlinkStateSnapshot controller and creates FlinkStateSnapshots for nonce/upgrade savepoints. With
+        ``serve_snapshots=True, snapshot_resources=False`` the CRD is installed but nothing reconciles it
+        (snapshots stay without status) and savepoints go the legacy ``savepointInfo`` way.
     :param timings: how fast the simulated operator moves.
     :param operator_version: the operator version simulated (its validator's rules).
     :param namespace: the kubeconfig's default namespace.
     :param rbac_role: a namespaced Role (dict or YAML file): the kubeconfig and Airflow connection
         this cluster hands out may then do only what the Role allows, in its namespace (403 otherwise).
+    :param clock_digits: precision of the simulated operator's clock in FlinkStateSnapshot timestamps
+        (3, 6 or 9 fraction digits; see :func:`~.operator.kubernetes_timestamp`).
     """
 
     def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, snapshot_resources: bool = True,
                  timings: SimTimings | None = None, operator_version: str = "1.15", namespace: str = "default",
-                 bookmark_interval: float = 1.0, rbac_role: dict[str, Any] | str | None = None) -> None:
+                 bookmark_interval: float = 1.0, rbac_role: dict[str, Any] | str | None = None,
+                 clock_digits: int = 9) -> None:
         if crd_dir is None:
             crd_dir = os.environ.get("FLINK_CRD_DIR") or None
         self.rbac_role = _load_role(rbac_role)
@@ -63,7 +69,7 @@ class SimulatedCluster:
         self.api = KubeApiEmulator(crd_dir=crd_dir, serve_snapshots=serve_snapshots, bookmark_interval=bookmark_interval,
                                    roles=roles)
         self._operator_args = {"timings": timings, "snapshot_resources": snapshot_resources,
-                               "operator_version": operator_version}
+                               "operator_version": operator_version, "clock_digits": clock_digits}
         self.operator: SimulatedFlinkOperator | None = None
 
     def start(self) -> SimulatedCluster:

@@ -2,18 +2,24 @@
 
 It talks to the API only over HTTP with the official client, so the same simulation runs against
 the emulator (:mod:`.apiserver`) and against a real kube-apiserver. What it mimics (see the
-reference, sections c-e):
+reference, sections c-e and h):
 
 - FlinkDeployment: finalizer; validation errors written to ``status.error`` as the operator's
   ``FlinkResourceException`` JSON; CREATED → DEPLOYED → STABLE with the JobManager going
-  DEPLOYING → DEPLOYED_NOT_READY → READY and the job CREATED → RUNNING; bounded jobs FINISHED;
-  spec changes through UPGRADING per upgrade mode (savepoint taken, ``upgradeSavepointPath``,
+  DEPLOYING → DEPLOYED_NOT_READY → READY and the job RECONCILING → CREATED → RUNNING; bounded jobs
+  FINISHED; spec changes through UPGRADING per upgrade mode (savepoint taken, ``upgradeSavepointPath``
+  — a real path, or ``KUBERNETES_OPERATOR_LAST_STATE`` after a last-state deploy —,
   ``lastReconciledSpec``, ``observedGeneration``); suspend and resume; rollback to the last stable
   spec when enabled; deletion through the finalizer (session clusters wait for their jobs).
+  A fresh Flink job id per deployment, except a last-state redeploy, which keeps it.
 - FlinkSessionJob: runs only on an existing, ready session cluster.
-- Savepoints by ``savepointTriggerNonce`` (legacy ``savepointInfo``) or, when snapshot resources are
-  on and the CRD is served, by FlinkStateSnapshot: TRIGGER_PENDING → IN_PROGRESS → COMPLETED with a
-  path, or FAILED (retried up to ``backoffLimit``) / ABANDONED with an error.
+- Savepoints by ``savepointTriggerNonce`` (legacy ``savepointInfo``, epoch-ms numbers) or, when
+  snapshot resources are on and the CRD is served, by FlinkStateSnapshot: TRIGGER_PENDING →
+  IN_PROGRESS → COMPLETED with a path and ISO-8601 timestamps, or FAILED (retried up to
+  ``backoffLimit``) / ABANDONED with an error. Deleting a COMPLETED savepoint snapshot with
+  ``disposeOnDelete`` disposes its data through the referenced job (:attr:`disposed_savepoints`),
+  or hangs on the finalizer when that job is gone or not running. With snapshot resources
+  disabled, nothing reconciles FlinkStateSnapshots even if the CRD is installed.
 - Kubernetes Events for what happens, and a JobManager pod whose log (on the emulator) tells the story.
 
 Fault knobs per resource: :meth:`SimulatedFlinkOperator.behave`.
@@ -42,6 +48,10 @@ FINALIZERS = {
 }
 EXC = "org.apache.flink.kubernetes.operator.exception."
 NONCE_FIELDS = ("savepointTriggerNonce", "checkpointTriggerNonce")
+#: ``AbstractJobReconciler.LAST_STATE_DUMMY_SP_PATH``: what ``upgradeSavepointPath`` says after a last-state deploy.
+LAST_STATE_DUMMY_SP_PATH = "KUBERNETES_OPERATOR_LAST_STATE"
+#: ``JobStatus.isGloballyTerminalState`` (``ReconciliationUtils.isJobInTerminalState``).
+TERMINAL_JOB_STATES = ("FAILED", "CANCELED", "FINISHED")
 
 
 @dataclass
@@ -77,6 +87,7 @@ class Behaviour:
     savepoint_failures: int | None = None  # with "fail": fail this many times, then succeed
     upgrade: str = "ok"                   # "ok" | "never-ready" (with rollback enabled: rolled back)
     failed_savepoints: int = 0            # how many savepoints of this job failed so far
+    pickup_delay: float = 0.0             # seconds before the operator reconciles a new generation
 
 
 @dataclass
@@ -90,10 +101,52 @@ class _Memory:
     previous: tuple[str | None, int | None] = (None, None)  # lastReconciledSpec, observedGeneration before
     pending_savepoint_path: str | None = None
     unready_since: float | None = None
+    # How the job was last stopped (``JobUpgrade.restoreMode``, which the real operator records as the
+    # upgrade mode of ``lastReconciledSpec``): decides how the next start restores.
+    restore_mode: str | None = None
+    upgrade_plan: tuple[str, str] | None = None  # (suspend mode, restore mode) of the change in progress
+    checkpointed: bool = False  # the current Flink job has completed a checkpoint (HA metadata has one)
+    checkpoints: int = 0
+    cancel_ts: int | None = None  # when the stop-with-savepoint of the change in progress was triggered
+    seen_generation: int | None = None  # a new generation noticed at seen_at, not yet reconciled
+    seen_at: float = 0.0
+    cleanup_message: str | None = None  # the last CleanupFailed event recorded for a snapshot
 
 
 def _ms() -> str:
+    """Epoch milliseconds as a string: ``jobStatus.startTime`` / ``updateTime`` (``String.valueOf``, reference h)."""
     return str(int(time.time() * 1000))
+
+
+def _epoch_ms() -> int:
+    """Epoch milliseconds as a number: ``savepointInfo.triggerTimestamp``, ``lastSavepoint.timeStamp`` (reference h)."""
+    return int(time.time() * 1000)
+
+
+def kubernetes_timestamp(epoch_ns: int | None = None, digits: int = 9) -> str:
+    """``DateTimeUtils.kubernetes(Instant.now())``, the FlinkStateSnapshot ``triggerTimestamp`` / ``resultTimestamp``.
+
+    The operator formats with ``DateTimeFormatter.ISO_INSTANT`` (``flink-autoscaler`` ``DateTimeUtils``), which
+    prints the instant in UTC with ``Z`` whatever the JVM's zone, and the fraction in groups of three digits,
+    only as many as the value needs (none for a whole second): ``2026-11-26T21:00:00Z``,
+    ``2026-11-26T21:00:00.123Z``, ``...00.123456Z`` or ``...00.123456789Z``. ``Instant.now()`` on JDK 15+ on
+    Linux (the operator image runs JDK 17) reads the clock to the nanosecond.
+
+    :param epoch_ns: the instant (default: now).
+    :param digits: the clock's precision in fraction digits: 3 (milliseconds), 6 or 9.
+    """
+    if epoch_ns is None:
+        epoch_ns = time.time_ns()
+    epoch_ns -= epoch_ns % 10 ** (9 - digits)
+    seconds, nanos = divmod(epoch_ns, 1_000_000_000)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    if nanos % 1_000_000 == 0:
+        fraction = f".{nanos // 1_000_000:03d}" if nanos else ""
+    elif nanos % 1000 == 0:
+        fraction = f".{nanos // 1000:06d}"
+    else:
+        fraction = f".{nanos:09d}"
+    return f"{text}{fraction}Z"
 
 
 def _exception(kind: str, message: str) -> str:
@@ -153,18 +206,31 @@ class SimulatedFlinkOperator:
 
     :param kubeconfig: a kubeconfig dict for the API server.
     :param timings: how fast things move.
-    :param snapshot_resources: ``kubernetes.operator.snapshot.resource.enabled``; savepoints by
-        nonce then create FlinkStateSnapshots (if the CRD is served).
+    :param snapshot_resources: ``kubernetes.operator.snapshot.resource.enabled``. On (and the CRD served):
+        FlinkStateSnapshots are reconciled and savepoints by nonce / upgrade create them. Off: nothing
+        reconciles FlinkStateSnapshots, even with the CRD installed (``FlinkOperator.registerSnapshotController``
+        skips the controller; reference h), and savepoints go the legacy ``savepointInfo`` way.
     :param operator_version: the version it pretends to be (its validator's rules).
     :param emulator: the emulator, if that is the API server: JobManager logs are written there.
+    :param clock_digits: precision of the operator JVM's clock in fraction digits (3, 6 or 9), as it
+        shows in FlinkStateSnapshot timestamps (see :func:`kubernetes_timestamp`).
+
+    :attr:`disposed_savepoints` lists the savepoint paths whose data the operator disposed of
+    (through the referenced job's REST API) when their FlinkStateSnapshot was deleted.
     """
 
     def __init__(self, kubeconfig: dict[str, Any], *, timings: SimTimings | None = None,
-                 snapshot_resources: bool = True, operator_version: str = "1.15", emulator: Any = None) -> None:
+                 snapshot_resources: bool = True, operator_version: str = "1.15", emulator: Any = None,
+                 clock_digits: int = 9) -> None:
         from kubernetes import client, config
 
+        if clock_digits not in (3, 6, 9):
+            raise ValueError(f"clock_digits must be 3, 6 or 9, not {clock_digits!r}")
         self.timings = timings or SimTimings()
         self.snapshot_resources = snapshot_resources
+        self.clock_digits = clock_digits
+        self.disposed_savepoints: list[str] = []
+        self.passes = 0  # completed reconcile passes over all resources: lets a test wait for "nothing happened"
         self.operator_version = operator_version
         self.emulator = emulator
         self._api_client = config.new_client_from_config_dict(kubeconfig)
@@ -313,7 +379,9 @@ class SimulatedFlinkOperator:
         """One pass over every Flink resource."""
         deployments = self._list(KIND_DEPLOYMENT)
         session_jobs = self._list(KIND_SESSION_JOB)
-        snapshots = self._list(KIND_STATE_SNAPSHOT) if self._snapshots_served() else []
+        # The snapshot controller runs only when snapshot resources are enabled (and the CRD exists):
+        # FlinkOperator.registerSnapshotController, FlinkConfigManager (reference h).
+        snapshots = self._list(KIND_STATE_SNAPSHOT) if self.snapshot_resources and self._snapshots_served() else []
         for dep in deployments:
             self._reconcile_deployment(dep, session_jobs)
         by_name = {(d["metadata"]["namespace"], d["metadata"]["name"]): d for d in deployments}
@@ -323,9 +391,27 @@ class SimulatedFlinkOperator:
                      for o in deployments + session_jobs}
         for snapshot in snapshots:
             self._reconcile_snapshot(snapshot, resources)
+        self.passes += 1
 
     def _mem(self, obj: dict[str, Any]) -> _Memory:
         return self._memory.setdefault(obj["metadata"]["uid"], _Memory())
+
+    def _snapshot_resources_for(self, obj: dict[str, Any]) -> bool:
+        """``FlinkStateSnapshotUtils.isSnapshotResourceEnabled``: the operator's setting and the job's own."""
+        enabled = _flat_conf(obj.get("spec") or {}).get("kubernetes.operator.snapshot.resource.enabled", "true")
+        return self.snapshot_resources and enabled.strip().lower() != "false" and self._snapshots_served()
+
+    def _now_iso(self) -> str:
+        return kubernetes_timestamp(digits=self.clock_digits)
+
+    def _picked_up(self, mem: _Memory, generation: int, behaviour: Behaviour) -> bool:
+        """Whether the operator has got round to a new generation (``pickup_delay`` after first seeing it)."""
+        if behaviour.pickup_delay <= 0:
+            return True
+        if mem.seen_generation != generation:
+            mem.seen_generation, mem.seen_at = generation, time.monotonic()
+            return False
+        return time.monotonic() - mem.seen_at >= behaviour.pickup_delay
 
     def _behaviour(self, obj: dict[str, Any]) -> Behaviour:
         return self._behaviours.get(obj["metadata"]["name"], Behaviour())
@@ -407,6 +493,11 @@ class SimulatedFlinkOperator:
         retrying = status.get("error") and "UpgradeFailureException" in status["error"]
         if status.get("observedGeneration") != generation and mem.pending_change is None and not (
                 retrying and not self._elapsed(mem, t.step * 3)):
+            # Until the operator reconciles the new generation, the status (failure fields included)
+            # stays as it was: errors are cleared only when the new spec is recorded
+            # (ReconciliationUtils.updateStatusForSpecReconciliation; reference h, last bullet).
+            if not self._picked_up(mem, generation, behaviour):
+                return
             error = self._validation_error(dep)
             if error is None and last_spec is None and (spec.get("job") or {}).get("state") == "suspended":
                 error = "Job must start in running state"
@@ -435,30 +526,52 @@ class SimulatedFlinkOperator:
         self._progress_deployment(dep, status, mem, behaviour, t)
 
     def _deploy(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory, first: bool,
-                restore_from: str | None = None) -> None:
+                restore_from: str | None = None, require_ha: bool = False) -> None:
+        """``ApplicationReconciler.deploy``: submit the spec, from a savepoint, the last state or empty.
+
+        - first deployment with ``initialSavepointPath``: ``upgradeSavepointPath`` is set to it
+          (``AbstractFlinkResourceReconciler.updateStatusBeforeFirstDeployment``);
+        - ``restore_from`` (a savepoint): the path was recorded when it was taken; nothing changes here;
+        - ``require_ha`` (last-state) with a checkpoint in the HA metadata: ``upgradeSavepointPath``
+          becomes the literal ``KUBERNETES_OPERATOR_LAST_STATE``;
+        - otherwise (stateless) ``upgradeSavepointPath`` is left as it was, an older real path included.
+
+        The Flink job id is rotated on every deployment except a last-state one that already has an id
+        (``ApplicationReconciler.setJobIdIfNecessary``), and recorded before the submission.
+        """
         spec = dep["spec"]
         recon = status.setdefault("reconciliationStatus", {})
         recon["lastReconciledSpec"] = _spec_json(spec, first)
         recon["state"] = "DEPLOYED"
-        recon["reconciliationTimestamp"] = int(time.time() * 1000)
+        recon["reconciliationTimestamp"] = _epoch_ms()
         status["observedGeneration"] = dep["metadata"].get("generation", 1)
         status["jobManagerDeploymentStatus"] = "DEPLOYING"
+        rotate = False
         if spec.get("job"):
             job_status = status.setdefault("jobStatus", {})
+            initial = (spec["job"].get("initialSavepointPath") if first else None)
+            if initial:
+                job_status["upgradeSavepointPath"] = restore_from = initial
+            if not restore_from and require_ha and mem.checkpointed:
+                job_status["upgradeSavepointPath"] = LAST_STATE_DUMMY_SP_PATH
+            rotate = not job_status.get("jobId") or not require_ha
+            if rotate:
+                job_status["jobId"] = uuid.uuid4().hex
             job_status.update(state="RECONCILING", jobName=dep["metadata"]["name"])
-            job_status.pop("jobId", None)
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         if self._write_status(dep, status):
             self._touch(mem)
             mem.running_since = None
             mem.unready_since = time.monotonic()
+            if rotate:
+                mem.checkpointed, mem.checkpoints = False, 0  # a new job: no checkpoint of its own yet
             self._create_jm_pod(dep)
             self._jm_log(dep, f"Starting JobManager for {dep['metadata']['name']} (generation "
                               f"{dep['metadata'].get('generation')})")
             if restore_from:
                 self._jm_log(dep, f"Restoring job from savepoint {restore_from}")
-            elif spec.get("job", {}).get("initialSavepointPath") and first:
-                self._jm_log(dep, f"Restoring job from savepoint {spec['job']['initialSavepointPath']}")
+            elif require_ha and mem.checkpointed:
+                self._jm_log(dep, "Restoring job from the latest checkpoint in the HA metadata")
             self.event(dep, "Submit", "Starting deployment")
 
     def _progress_deployment(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
@@ -484,7 +597,10 @@ class SimulatedFlinkOperator:
         elif jm == "DEPLOYED_NOT_READY" and self._elapsed(mem, t.step) and not never_ready:
             status["jobManagerDeploymentStatus"] = "READY"
             if job_status is not None:
-                job_status.update(state="CREATED", jobId=uuid.uuid4().hex, startTime=_ms(), updateTime=_ms())
+                # The job id was assigned at deployment; startTime is the Flink job's start, observed
+                # (JobStatusObserver: epoch-ms strings).
+                job_status.setdefault("jobId", uuid.uuid4().hex)
+                job_status.update(state="CREATED", startTime=_ms(), updateTime=_ms())
             changed = True
         elif jm == "READY" and job_status is not None and job_status.get("state") == "CREATED" and self._elapsed(mem, t.step):
             if behaviour.fail_after == 0:
@@ -492,6 +608,7 @@ class SimulatedFlinkOperator:
             else:
                 job_status.update(state="RUNNING", updateTime=_ms())
                 mem.running_since = time.monotonic()
+                mem.checkpointed, mem.checkpoints = True, mem.checkpoints + 1  # simplification: checkpoints at once
                 self._jm_log(dep, f"Job {job_status.get('jobId')} switched from CREATED to RUNNING")
                 self.event(dep, "JobStatusChanged", "Job status changed from CREATED to RUNNING")
             changed = True
@@ -506,6 +623,7 @@ class SimulatedFlinkOperator:
                 changed = True
             elif behaviour.bounded is not None and running_for >= behaviour.bounded:
                 job_status.update(state="FINISHED", updateTime=_ms())
+                self._observe_latest_checkpoint(dep["spec"], job_status, mem)
                 self._jm_log(dep, f"Job {job_status.get('jobId')} switched from RUNNING to FINISHED")
                 self.event(dep, "JobStatusChanged", "Job status changed from RUNNING to FINISHED")
                 changed = True
@@ -541,9 +659,18 @@ class SimulatedFlinkOperator:
         self._write_status(dep, status)
         self._maybe_progress_legacy_savepoint(dep, status, mem, behaviour)
 
+    def _observe_latest_checkpoint(self, spec: dict[str, Any], job_status: dict[str, Any], mem: _Memory) -> None:
+        """``SnapshotObserver.observeLatestCheckpoint``: once the job is globally terminal, the latest
+        checkpoint's location becomes ``upgradeSavepointPath`` (the next start restores from it)."""
+        conf = _flat_conf(spec)
+        base = conf.get("state.checkpoints.dir") or conf.get("execution.checkpointing.dir")
+        if mem.checkpointed and base:
+            job_status["upgradeSavepointPath"] = f"{base.rstrip('/')}/{job_status.get('jobId')}/chk-{mem.checkpoints}"
+
     def _fail_job(self, dep: dict[str, Any], status: dict[str, Any], job_status: dict[str, Any],
                   behaviour: Behaviour, previous: str) -> None:
         job_status.update(state="FAILED", updateTime=_ms())
+        self._observe_latest_checkpoint(dep["spec"], job_status, self._mem(dep))
         status["error"] = json.dumps({
             "type": "org.apache.flink.runtime.JobException", "message": behaviour.failure_message,
             "additionalMetadata": {}, "throwableList": [
@@ -559,18 +686,45 @@ class SimulatedFlinkOperator:
         base = (self._savepoint_dir(spec) or "file:///flink-data/savepoints").rstrip("/")
         return f"{base}/savepoint-{(job_id or 'unknown')[:6]}-{uuid.uuid4().hex[:12]}"
 
+    @staticmethod
+    def _job_upgrade(mode: str, job_state: str | None) -> tuple[str, str]:
+        """``AbstractJobReconciler.getJobUpgrade`` simplified: (suspend mode, restore mode) for a change.
+
+        Stateless cancels; a globally terminal job is not stopped again and restores from the state recorded
+        in the status (``useStatusSavepoint``); a running savepoint-mode job stops with a savepoint; anything
+        else stateful goes the last-state way (``last-state-fallback.enabled`` defaults to true; HA assumed).
+        """
+        terminal = job_state in TERMINAL_JOB_STATES
+        if mode == "stateless":
+            return ("noop" if terminal else "stateless"), "stateless"
+        if terminal:
+            return "noop", "savepoint"
+        if mode == "savepoint" and job_state == "RUNNING":
+            return "savepoint", "savepoint"
+        return "last-state", "last-state"
+
+    @staticmethod
+    def _status_savepoint(job_status: dict[str, Any]) -> str | None:
+        """``AbstractJobReconciler.restoreJob``: a savepoint restore uses ``upgradeSavepointPath``, else the
+        legacy ``savepointInfo.lastSavepoint.location``."""
+        last = (job_status.get("savepointInfo") or {}).get("lastSavepoint") or {}
+        return job_status.get("upgradeSavepointPath") or last.get("location")
+
     def _start_change(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
                       spec: dict[str, Any], last_spec: dict[str, Any]) -> None:
         """A spec change: upgrade, suspend or resume, per the upgrade mode."""
         job, last_job = spec.get("job") or {}, last_spec.get("job") or {}
         recon = status["reconciliationStatus"]
+        job_status = status.get("jobStatus") or {}
         if job.get("state") == "suspended" and last_job.get("state") != "suspended":
             mem.pending_change = "suspend"
         elif job.get("state") != "suspended" and last_job.get("state") == "suspended":
-            restore = None
-            if (job.get("upgradeMode") or "stateless") != "stateless":
-                restore = (status.get("jobStatus") or {}).get("upgradeSavepointPath")
-            self._deploy(dep, status, mem, first=False, restore_from=restore)
+            # Resume: the upgrade mode is inherited from how the job was stopped unless stateless is asked
+            # for, and HA is required when it was stopped the last-state way (reconcileSpecChange, restoreJob).
+            stopped_as = mem.restore_mode or last_job.get("upgradeMode") or "stateless"
+            mode = "stateless" if (job.get("upgradeMode") or "stateless") == "stateless" else stopped_as
+            restore = self._status_savepoint(status.setdefault("jobStatus", {})) if mode == "savepoint" else None
+            self._deploy(dep, status, mem, first=False, restore_from=restore, require_ha=stopped_as == "last-state")
             self.event(dep, "SpecChanged", "Resuming the suspended job")
             return
         elif job.get("state") == "suspended":
@@ -582,6 +736,12 @@ class SimulatedFlinkOperator:
             return
         else:
             mem.pending_change = "upgrade"
+        mem.upgrade_plan = self._job_upgrade(job.get("upgradeMode") or "stateless", job_status.get("state")) \
+            if job else ("stateless", "stateless")
+        if job and mem.upgrade_plan[0] == "noop":
+            # An already terminal job is "cancelled" in the same reconcile that records the new spec
+            # (AbstractFlinkService.cancelJob ends with FINISHED).
+            status["jobStatus"].update(state="FINISHED", updateTime=_ms())
         # Write the new spec with UPGRADING before acting (controller flow).
         mem.previous = (recon.get("lastReconciledSpec"), status.get("observedGeneration"))
         recon["lastReconciledSpec"] = _spec_json(spec, False)
@@ -602,7 +762,6 @@ class SimulatedFlinkOperator:
         job = spec.get("job") or {}
         recon = status["reconciliationStatus"]
         job_status = status.setdefault("jobStatus", {}) if job else {}
-        mode = job.get("upgradeMode") or "stateless"
         if mem.pending_change == "rollback":
             if not self._elapsed(mem, t.step):
                 return
@@ -611,7 +770,18 @@ class SimulatedFlinkOperator:
             recon["state"] = "ROLLED_BACK"
             status["jobManagerDeploymentStatus"] = "READY"
             if stable.get("job"):
-                job_status.update(state="RUNNING", jobId=uuid.uuid4().hex, updateTime=_ms())
+                # The last stable spec is redeployed as an upgrade: the unready new job is not running, so a
+                # stateful mode goes the last-state way (same job id, dummy path); stateless gets a new job.
+                _, restore_mode = self._job_upgrade(stable["job"].get("upgradeMode") or "stateless",
+                                                    job_status.get("state"))
+                if restore_mode == "last-state" and job_status.get("jobId"):
+                    if mem.checkpointed:
+                        job_status["upgradeSavepointPath"] = LAST_STATE_DUMMY_SP_PATH
+                else:
+                    job_status["jobId"] = uuid.uuid4().hex
+                    mem.checkpointed, mem.checkpoints = False, 0
+                job_status.update(state="RUNNING", startTime=_ms(), updateTime=_ms())
+                mem.running_since = time.monotonic()
             status["error"] = _exception("UpgradeFailureException",
                                          "Deployment did not become stable in time; rolled back to the last stable spec")
             status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
@@ -619,11 +789,12 @@ class SimulatedFlinkOperator:
                 mem.pending_change = None
                 self.event(dep, "Rollback", "Rolled back to the last stable spec", "Warning")
             return
-        was_running = job_status.get("state") == "RUNNING"
-        # Phase 1: savepoint (savepoint mode, job running), else straight on.
-        if mode == "savepoint" and was_running and mem.pending_savepoint_path is None:
+        suspend_mode, restore_mode = mem.upgrade_plan or ("stateless", "stateless")
+        # Phase 1: stop-with-savepoint (savepoint mode, job running), else straight on.
+        if suspend_mode == "savepoint" and mem.pending_savepoint_path is None:
             if mem.savepoint_started is None:
                 mem.savepoint_started = time.monotonic()
+                mem.cancel_ts = _epoch_ms()
                 self._jm_log(dep, "Triggering savepoint for upgrade")
                 return
             if behaviour.savepoint == "hang" or time.monotonic() - mem.savepoint_started < t.savepoint:
@@ -643,13 +814,13 @@ class SimulatedFlinkOperator:
                     self._touch(mem)
                 return
             mem.pending_savepoint_path = self._savepoint_path(spec, job_status.get("jobId"))
-            self._record_upgrade_savepoint(dep, status, mem.pending_savepoint_path)
+            self._record_upgrade_savepoint(dep, status, mem.pending_savepoint_path, mem.cancel_ts)
         path = mem.pending_savepoint_path
         if mem.pending_change == "suspend":
             if job:
-                job_status.update(state="FINISHED" if path else "CANCELED", updateTime=_ms())
-                if path:
-                    job_status["upgradeSavepointPath"] = path
+                # AbstractFlinkService.cancelJob ends with the job FINISHED whatever the suspend mode; a
+                # last-state or stateless stop leaves upgradeSavepointPath as it was (reference h).
+                job_status.update(state="FINISHED", updateTime=_ms())
             status["jobManagerDeploymentStatus"] = "MISSING"
             recon["state"] = "DEPLOYED"
             status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
@@ -659,14 +830,14 @@ class SimulatedFlinkOperator:
                 mem.pending_change = None
                 mem.pending_savepoint_path = None
                 mem.running_since = None
+                mem.restore_mode = restore_mode
             return
-        # Upgrade: tear down, then deploy the new spec restoring from the savepoint.
-        if path:
-            job_status["upgradeSavepointPath"] = path
-        restore = path if mode == "savepoint" else (job_status.get("upgradeSavepointPath") if mode == "last-state" else None)
+        # Upgrade: tear down, then deploy the new spec restoring per the restore mode.
+        restore = self._status_savepoint(job_status) if restore_mode == "savepoint" else None
         mem.pending_change = None
         mem.pending_savepoint_path = None
-        self._deploy(dep, status, mem, first=False, restore_from=restore)
+        mem.restore_mode = restore_mode
+        self._deploy(dep, status, mem, first=False, restore_from=restore, require_ha=restore_mode == "last-state")
 
     def _savepoint_should_fail(self, behaviour: Behaviour, mem: _Memory) -> bool:
         """With ``savepoint_failures=N`` the job's first N savepoints fail (counted per job)."""
@@ -677,26 +848,39 @@ class SimulatedFlinkOperator:
             return True
         return False
 
-    def _record_upgrade_savepoint(self, dep: dict[str, Any], status: dict[str, Any], path: str) -> None:
+    def _record_upgrade_savepoint(self, obj: dict[str, Any], status: dict[str, Any], path: str,
+                                  cancel_ts: int | None = None) -> None:
+        """``AbstractJobReconciler.setUpgradeSavepointPath``: the path goes to ``upgradeSavepointPath``, and an
+        UPGRADE snapshot is recorded — a FlinkStateSnapshot where snapshot resources are on, else
+        ``savepointInfo.lastSavepoint`` (timeStamp: when the stop was triggered, epoch-ms number)."""
         job_status = status.setdefault("jobStatus", {})
-        if self.snapshot_resources and self._snapshots_served():
-            self._create_operator_snapshot(dep, "upgrade", path=path)
+        if self._snapshot_resources_for(obj):
+            self._create_operator_snapshot(obj, "upgrade", path=path)
         else:
             info = job_status.setdefault("savepointInfo", {})
-            savepoint = {"timeStamp": int(time.time() * 1000), "location": path, "triggerType": "UPGRADE",
+            savepoint = {"timeStamp": cancel_ts or _epoch_ms(), "location": path, "triggerType": "UPGRADE",
                          "formatType": "CANONICAL", "triggerNonce": None}
             info["lastSavepoint"] = savepoint
             info.setdefault("savepointHistory", []).append(savepoint)
-        self._jm_log(dep, f"Savepoint completed at {path}")
+        job_status["upgradeSavepointPath"] = path
+        if obj["kind"] == KIND_DEPLOYMENT:
+            self._jm_log(obj, f"Savepoint completed at {path}")
 
     def _create_operator_snapshot(self, obj: dict[str, Any], trigger: str, path: str | None = None) -> str:
+        """``FlinkStateSnapshotUtils.createSavepointResource``: ``<name>-savepoint-<trigger>-<epochMillis>``,
+        labelled with its trigger type only (the snapshot controller adds the rest); ``disposeOnDelete`` from
+        ``kubernetes.operator.savepoint.dispose-on-delete`` (default false); an upgrade savepoint already exists."""
+        conf = _flat_conf(obj.get("spec") or {})
+        dispose = conf.get("kubernetes.operator.savepoint.dispose-on-delete", "false").strip().lower() == "true"
+        savepoint: dict[str, Any] = {"path": path or self._savepoint_dir(obj.get("spec") or {}),
+                                     "formatType": conf.get("kubernetes.operator.savepoint.format.type", "CANONICAL"),
+                                     "disposeOnDelete": dispose, "alreadyExists": trigger == "upgrade"}
         name = f"{obj['metadata']['name']}-savepoint-{trigger}-{_ms()}"
         body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND_STATE_SNAPSHOT,
                 "metadata": {"name": name, "namespace": obj["metadata"]["namespace"],
-                             "labels": {"job-reference.kind": obj["kind"], "job-reference.name": obj["metadata"]["name"],
-                                        "snapshot.trigger-type": trigger.upper(), "snapshot.type": "SAVEPOINT"}},
+                             "labels": {"snapshot.trigger-type": trigger.upper()}},
                 "spec": {"jobReference": {"kind": obj["kind"], "name": obj["metadata"]["name"]},
-                         "savepoint": {"path": path, "alreadyExists": True} if path else {}, "backoffLimit": 0}}
+                         "savepoint": {k: v for k, v in savepoint.items() if v is not None}}}
         self._custom.create_namespaced_custom_object(GROUP, VERSION, obj["metadata"]["namespace"],
                                                      PLURALS[KIND_STATE_SNAPSHOT], body, _request_timeout=5)
         return name
@@ -714,11 +898,11 @@ class SimulatedFlinkOperator:
         status["observedGeneration"] = dep["metadata"]["generation"]
         job_status = status.setdefault("jobStatus", {})
         if new_nonce is not None and new_nonce != old_nonce:
-            if self.snapshot_resources and self._snapshots_served():
+            if self._snapshot_resources_for(dep):
                 self._create_operator_snapshot(dep, "manual")
             elif job_status.get("state") == "RUNNING":
                 info = job_status.setdefault("savepointInfo", {})
-                info.update(triggerId=uuid.uuid4().hex, triggerTimestamp=int(time.time() * 1000),
+                info.update(triggerId=uuid.uuid4().hex, triggerTimestamp=_epoch_ms(),
                             triggerType="MANUAL", formatType="CANONICAL")
                 mem.savepoint_started = time.monotonic()
                 mem.pending_savepoint_path = None
@@ -737,6 +921,7 @@ class SimulatedFlinkOperator:
         status = copy.deepcopy(status)
         info = status["jobStatus"]["savepointInfo"]
         nonce = (dep["spec"].get("job") or {}).get("savepointTriggerNonce")
+        triggered_at = info.get("triggerTimestamp")
         for key in ("triggerId", "triggerTimestamp", "triggerType", "formatType"):
             info.pop(key, None)
         mem.savepoint_started = None
@@ -749,7 +934,8 @@ class SimulatedFlinkOperator:
             self.event(dep, "SavepointError", "Savepoint failed: simulated checkpoint coordinator failure", "Warning")
             return
         path = self._savepoint_path(dep["spec"], status["jobStatus"].get("jobId"))
-        savepoint = {"timeStamp": int(time.time() * 1000), "location": path, "triggerType": "MANUAL",
+        # SnapshotObserver.observeTriggeredSavepoint: the savepoint's timeStamp is its trigger timestamp.
+        savepoint = {"timeStamp": triggered_at or _epoch_ms(), "location": path, "triggerType": "MANUAL",
                      "formatType": "CANONICAL", "triggerNonce": nonce}
         info["lastSavepoint"] = savepoint
         info.setdefault("savepointHistory", []).append(savepoint)
@@ -784,6 +970,8 @@ class SimulatedFlinkOperator:
         generation = meta.get("generation", 1)
         cluster = deployments.get((meta["namespace"], spec.get("deploymentName") or ""))
         if status.get("observedGeneration") != generation:
+            if not self._picked_up(mem, generation, behaviour):
+                return  # the status, failure fields included, stays until the new generation is reconciled
             error = self._validation_error(job)
             if error is None and cluster is not None and (cluster.get("spec") or {}).get("job"):
                 error = "Can not submit session job to application cluster"
@@ -804,16 +992,19 @@ class SimulatedFlinkOperator:
             last = json.loads(recon["lastReconciledSpec"])["spec"] if recon.get("lastReconciledSpec") else None
             status.pop("error", None)
             recon.update(lastReconciledSpec=_spec_json(spec, last is None), state="DEPLOYED",
-                         reconciliationTimestamp=int(time.time() * 1000))
+                         reconciliationTimestamp=_epoch_ms())
             status["observedGeneration"] = generation
             job_status = status.setdefault("jobStatus", {})
             if job_spec.get("state") == "suspended":
                 if job_status.get("state") == "RUNNING" and (job_spec.get("upgradeMode") or "stateless") == "savepoint":
-                    job_status["upgradeSavepointPath"] = self._savepoint_path({**cluster["spec"], **spec},
-                                                                              job_status.get("jobId"))
-                job_status.update(state="FINISHED" if job_status.get("upgradeSavepointPath") else "CANCELED")
+                    path = self._savepoint_path({**cluster["spec"], **spec}, job_status.get("jobId"))
+                    self._record_upgrade_savepoint(job, status, path, _epoch_ms())
+                # AbstractFlinkService.cancelSessionJob: FINISHED and no job id, whatever the mode.
+                job_status["state"] = "FINISHED"
+                job_status.pop("jobId", None)  # null: the operator's JSON leaves it out
             else:
-                job_status.update(state="RECONCILING", jobName=meta["name"], jobId=None)
+                # SessionJobReconciler.deploy: a new job id for every submission, recorded before it.
+                job_status.update(state="RECONCILING", jobName=meta["name"], jobId=uuid.uuid4().hex)
             status["lifecycleState"] = compute_lifecycle(KIND_SESSION_JOB, status, False)
             if self._write_status(job, status):
                 self._touch(mem)
@@ -823,17 +1014,17 @@ class SimulatedFlinkOperator:
         job_status = status.setdefault("jobStatus", {})
         changed = False
         if job_status.get("state") == "RECONCILING" and self._elapsed(mem, t.step):
-            job_status.update(state="RUNNING", jobId=uuid.uuid4().hex, startTime=_ms(), updateTime=_ms())
+            job_status.update(state="RUNNING", startTime=_ms(), updateTime=_ms())
             mem.running_since = time.monotonic()
             changed = True
         elif job_status.get("state") == "RUNNING" and mem.running_since is not None:
             running_for = time.monotonic() - mem.running_since
             if behaviour.fail_after is not None and running_for >= behaviour.fail_after:
-                job_status.update(state="FAILED")
+                job_status.update(state="FAILED", updateTime=_ms())
                 status["error"] = _exception("org.apache.flink.runtime.JobException", behaviour.failure_message)
                 changed = True
             elif behaviour.bounded is not None and running_for >= behaviour.bounded:
-                job_status.update(state="FINISHED")
+                job_status.update(state="FINISHED", updateTime=_ms())
                 changed = True
         if job_status.get("state") in ("RUNNING", "FINISHED") and recon.get("lastStableSpec") != recon.get("lastReconciledSpec"):
             if mem.running_since and time.monotonic() - mem.running_since >= t.stable_after:
@@ -846,6 +1037,79 @@ class SimulatedFlinkOperator:
 
     # -- FlinkStateSnapshot --
 
+    def _snapshot_target(self, snap: dict[str, Any], resources: dict[tuple[str, str, str], dict[str, Any]]
+                         ) -> dict[str, Any] | None:
+        ref = (snap.get("spec") or {}).get("jobReference") or {}
+        return resources.get((ref.get("kind", KIND_DEPLOYMENT), snap["metadata"]["namespace"], ref.get("name") or ""))
+
+    def _update_snapshot_labels(self, snap: dict[str, Any], state: str | None,
+                                target: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``FlinkStateSnapshotController.updateLabels`` (``FlinkStateSnapshotUtils.getSnapshotLabels``).
+
+        :return: the updated object, or ``None`` if nothing changed (or it could not be updated).
+        """
+        spec = snap.get("spec") or {}
+        labels = dict(snap["metadata"].get("labels") or {})
+        labels["snapshot.type"] = "SAVEPOINT" if spec.get("savepoint") is not None else "CHECKPOINT"
+        labels.setdefault("snapshot.trigger-type", "MANUAL")
+        if state:
+            labels["snapshot.state"] = state
+        if target is not None:
+            labels.update({"job-reference.kind": target["kind"], "job-reference.name": target["metadata"]["name"]})
+        if labels == (snap["metadata"].get("labels") or {}):
+            return None
+        fresh = self._get(snap)
+        if fresh is None or fresh["metadata"].get("deletionTimestamp"):
+            return None
+        fresh["metadata"]["labels"] = {**(fresh["metadata"].get("labels") or {}), **labels}
+        try:
+            return self._custom.replace_namespaced_custom_object(
+                GROUP, VERSION, snap["metadata"]["namespace"], PLURALS[KIND_STATE_SNAPSHOT], snap["metadata"]["name"],
+                fresh, _request_timeout=5)
+        except Exception as exc:
+            self.errors.append(f"labels: {exc!r}")
+            return None
+
+    def _cleanup_snapshot(self, snap: dict[str, Any], target: dict[str, Any] | None) -> None:
+        """``StateSnapshotReconciler.cleanup``, behind the snapshot's finalizer (reference h).
+
+        Checkpoints, savepoints with ``disposeOnDelete: false`` (default true, ``SavepointSpec``) and ones
+        without a job reference just go. IN_PROGRESS keeps the finalizer — and since JOSDK only calls
+        ``cleanup`` for a resource being deleted, the observer that would complete it never runs again: the
+        delete hangs until someone removes the finalizer. FAILED / TRIGGER_PENDING / ABANDONED go without
+        disposal. A COMPLETED savepoint is disposed of through the referenced job, which must
+        exist and be RUNNING; otherwise the cleanup throws, the operator records a ``CleanupFailed``
+        Warning Event with the message (``FlinkStateSnapshotController.cleanup``; the status is not
+        touched) and keeps the finalizer: the delete hangs and is retried every reconcile interval.
+        """
+        spec = snap.get("spec") or {}
+        savepoint = spec.get("savepoint")
+        state = (snap.get("status") or {}).get("state")
+        mem = self._mem(snap)
+        if savepoint is None or savepoint.get("disposeOnDelete", True) is False \
+                or not (spec.get("jobReference") or {}).get("name"):
+            self._finish_deletion(snap)
+            return
+        if state == "IN_PROGRESS":
+            return
+        if state != "COMPLETED":
+            self._finish_deletion(snap)
+            return
+        if target is None:
+            message = "Cannot dispose of snapshot because referenced Flink job cannot be found!"
+        elif ((target.get("status") or {}).get("jobStatus") or {}).get("state") != "RUNNING":
+            message = "Cannot dispose of snapshot because referenced Flink job is not running!"
+        else:
+            path = (snap.get("status") or {}).get("path")
+            if path and path not in self.disposed_savepoints:
+                self.disposed_savepoints.append(path)
+                self._jm_log(target, f"Disposing savepoint {path}")
+            self._finish_deletion(snap)
+            return
+        if mem.cleanup_message != message:
+            mem.cleanup_message = message
+            self.event(snap, "CleanupFailed", message, "Warning")
+
     def _reconcile_snapshot(self, snap: dict[str, Any], resources: dict[tuple[str, str, str], dict[str, Any]]) -> None:
         meta, spec = snap["metadata"], snap.get("spec") or {}
         status = copy.deepcopy(snap.get("status") or {})
@@ -853,12 +1117,15 @@ class SimulatedFlinkOperator:
         behaviour_name = (spec.get("jobReference") or {}).get("name") or ""
         behaviour = self._behaviours.get(behaviour_name, Behaviour())
         t = self.timings
+        target = self._snapshot_target(snap, resources)
         if meta.get("deletionTimestamp"):
-            self._finish_deletion(snap)
+            if FINALIZERS[KIND_STATE_SNAPSHOT] in (meta.get("finalizers") or []):
+                self._cleanup_snapshot(snap, target)
             return
         if not self._ensure_finalizer(snap):
             return
         state = status.get("state")
+        snap = self._update_snapshot_labels(snap, state, target) or snap
         if state in ("COMPLETED", "ABANDONED") or (state == "FAILED" and not self._retry(snap, status, mem, t)):
             return
         ref = spec.get("jobReference") or {}
@@ -870,27 +1137,31 @@ class SimulatedFlinkOperator:
                 self._write_status(snap, status)
                 return
             if savepoint and savepoint.get("alreadyExists"):
-                status.update(state="COMPLETED", path=savepoint.get("path"), resultTimestamp=_ms(), failures=0)
+                # FlinkStateSnapshotUtils.snapshotSuccessful(..., setTriggerTimestamp=true): one instant for both.
+                now = self._now_iso()
+                status.update(state="COMPLETED", path=savepoint.get("path"), triggerTimestamp=now,
+                              resultTimestamp=now, failures=0)
                 self._write_status(snap, status)
                 return
             status.update(state="TRIGGER_PENDING", failures=status.get("failures", 0))
             if self._write_status(snap, status):
                 self._touch(mem)
             return
-        target = resources.get((ref.get("kind", KIND_DEPLOYMENT), meta["namespace"], ref.get("name", "")))
         job_state = ((target or {}).get("status") or {}).get("jobStatus", {}).get("state")
         if state == "TRIGGER_PENDING":
             if target is None:
                 status.update(state="FAILED", error=_exception("ValidationException",
                               f"Target for snapshot {meta['namespace']}/{ref.get('name')} was not found"))
             elif job_state != "RUNNING":
-                status.update(state="ABANDONED", error=_exception(
+                # FlinkStateSnapshotUtils.snapshotAbandoned: no path, the error, a result timestamp.
+                status.pop("path", None)
+                status.update(state="ABANDONED", resultTimestamp=self._now_iso(), error=_exception(
                     "ReconciliationException", f"Job {ref.get('name')} is not running (state {job_state}); snapshot abandoned"))
             elif savepoint is not None and not (savepoint.get("path") or self._savepoint_dir(target["spec"])):
                 status.update(state="FAILED", error=_exception(
                     "ReconciliationException", "Savepoint path was not given and state.savepoints.dir is not set"))
             else:
-                status.update(state="IN_PROGRESS", triggerId=uuid.uuid4().hex, triggerTimestamp=_ms())
+                status.update(state="IN_PROGRESS", triggerId=uuid.uuid4().hex, triggerTimestamp=self._now_iso())
                 status.pop("error", None)
             if self._write_status(snap, status):
                 self._touch(mem)
@@ -899,7 +1170,8 @@ class SimulatedFlinkOperator:
             return
         if state == "IN_PROGRESS":
             if job_state not in ("RUNNING", None) and target is not None:
-                status.update(state="ABANDONED", error=_exception(
+                status.pop("path", None)
+                status.update(state="ABANDONED", resultTimestamp=self._now_iso(), error=_exception(
                     "ReconciliationException", f"Job {ref.get('name')} stopped while the snapshot was in progress"))
                 self._write_status(snap, status)
                 return
@@ -915,20 +1187,10 @@ class SimulatedFlinkOperator:
                 return
             base = (savepoint or {}).get("path") or self._savepoint_dir(target["spec"]) if target else None
             path = f"{(base or 'file:///flink-data/checkpoints').rstrip('/')}/savepoint-{uuid.uuid4().hex[:12]}"
-            status.update(state="COMPLETED", path=path, resultTimestamp=_ms())
+            status.update(state="COMPLETED", path=path, resultTimestamp=self._now_iso())
             status.pop("error", None)
-            labels = {**(meta.get("labels") or {}), "snapshot.state": "COMPLETED",
-                      "snapshot.type": "SAVEPOINT" if savepoint is not None else "CHECKPOINT"}
             if self._write_status(snap, status):
-                fresh = self._get(snap)
-                if fresh is not None and fresh["metadata"].get("labels") != labels:
-                    fresh["metadata"]["labels"] = labels
-                    try:
-                        self._custom.replace_namespaced_custom_object(GROUP, VERSION, meta["namespace"],
-                                                                      PLURALS[KIND_STATE_SNAPSHOT], meta["name"], fresh,
-                                                                      _request_timeout=5)
-                    except Exception as exc:
-                        self.errors.append(f"labels: {exc!r}")
+                self._update_snapshot_labels(snap, "COMPLETED", target)
                 if target is not None:
                     self._jm_log(target, f"Savepoint completed at {path}")
                     self.event(snap, "SavepointCompleted", f"Savepoint completed at {path}")
