@@ -150,8 +150,8 @@ class WatchHub:
 
     def _on_pump_done(self, task: asyncio.Task[None]) -> None:
         """Wake every subscriber of a shared watch that ended other than by an idle stop."""
-        if task is not self.task:
-            return  # stopped while idle and already replaced (or not needed): nobody waits on it
+        if task is not self.task or not self.subscribers:
+            return  # stopped while idle, or ended with the event loop: nobody waits on it
         from airflow_flink_operator.hooks.common import FlinkApiError
 
         action = f"watch {self.kind} in {self.namespace}"
