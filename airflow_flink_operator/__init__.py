@@ -8,9 +8,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+#: The integration every operator, sensor, hook and trigger of this provider belongs to.
+INTEGRATION = "Flink Kubernetes Operator"
+
 
 def get_provider_info() -> dict:
-    """Describe this package to Airflow's provider manager (``airflow providers list``).
+    """Describe this package to Airflow's provider manager (``airflow providers list``, ``get``,
+    ``triggers``, ``hooks``...).
+
+    Only strings: nothing named here is imported until Airflow needs it (never at DAG parse time).
+    The documentation URL is not part of this dictionary: Airflow reads it from the distribution's
+    ``Project-URL: Documentation`` metadata (``[project.urls] Documentation`` in ``pyproject.toml``).
 
     :return: the provider-info dictionary Airflow reads through the
         ``apache_airflow_provider`` entry point.
@@ -24,5 +32,37 @@ def get_provider_info() -> dict:
             "savepoints, safe upgrades and teardown."
         ),
         "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://nightlies.apache.org/flink/flink-kubernetes-operator-docs-stable/",
+                "tags": ["software"],
+            },
+        ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_flink_operator.operators.deployment",
+                    "airflow_flink_operator.operators.lifecycle",
+                    "airflow_flink_operator.operators.savepoint",
+                ],
+            },
+        ],
+        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_flink_operator.sensors.flink"]}],
+        # Listed by module only. No "connection-types": the hooks use the cncf.kubernetes provider's
+        # ``kubernetes`` connection type, and the provider manager keeps one hook class per connection
+        # type, the first one registered in package-name order, so declaring it here would make this
+        # package's hook the ``kubernetes`` type's hook in place of cncf.kubernetes' KubernetesHook.
+        "hooks": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_flink_operator.hooks.flink_kubernetes",
+                    "airflow_flink_operator.hooks.flink_kubernetes_async",
+                ],
+            },
+        ],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_flink_operator.triggers.flink"]}],
         "extra-links": ["airflow_flink_operator.operators.base.FlinkWebUILink"],
     }

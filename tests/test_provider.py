@@ -81,3 +81,99 @@ def test_preload_from_airflow_local_settings_builds_every_model_before_any_dag_f
     assert result["classes"] > 30
     assert result["incomplete"] == []  # no parse builds a validator
     assert result["heavy"] == []  # and no Airflow process pays for Kubernetes clients
+
+
+# --- what Airflow's provider manager makes of get_provider_info() ----------------------------
+
+def airflow_cli(tmp_path, *args: str) -> list | dict:
+    """``airflow <args> --output json`` in a throwaway home; the decoded answer."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    result = subprocess.run([sys.executable, "-m", "airflow", *args, "--output", "json"], capture_output=True,
+                            text=True, env=env, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    start = min(i for i in (result.stdout.find("["), result.stdout.find("{")) if i >= 0)
+    return json.loads(result.stdout[start:])
+
+
+def test_airflow_providers_triggers_lists_the_flink_trigger(tmp_path):
+    listed = airflow_cli(tmp_path, "providers", "triggers")
+    ours = [t for t in listed if t["package_name"] == "airflow-flink-operator"]
+    assert ours == [{"package_name": "airflow-flink-operator", "class": "airflow_flink_operator.triggers.flink",
+                     "integration_name": "Flink Kubernetes Operator"}]
+
+
+def test_airflow_providers_get_shows_integration_hooks_triggers_operators_and_sensor(tmp_path):
+    (info,) = airflow_cli(tmp_path, "providers", "get", "airflow-flink-operator", "--full")
+    assert info["package-name"] == "airflow-flink-operator"
+    assert [i["integration-name"] for i in info["integrations"]] == ["Flink Kubernetes Operator"]
+    modules = {section: [m for entry in info[section] for m in entry["python-modules"]]
+               for section in ("hooks", "triggers", "operators", "sensors")}
+    assert modules["hooks"] == ["airflow_flink_operator.hooks.flink_kubernetes",
+                                "airflow_flink_operator.hooks.flink_kubernetes_async"]
+    assert modules["triggers"] == ["airflow_flink_operator.triggers.flink"]
+    assert "airflow_flink_operator.operators.savepoint" in modules["operators"]
+    assert modules["sensors"] == ["airflow_flink_operator.sensors.flink"]
+    for section in ("hooks", "triggers", "operators", "sensors"):
+        assert {entry["integration-name"] for entry in info[section]} == {"Flink Kubernetes Operator"}
+
+
+def test_the_kubernetes_connection_type_stays_cncf_kubernetes(tmp_path):
+    """Our hooks use the ``kubernetes`` connection type; the provider manager keeps one hook per type
+    (the first registered, in package-name order), so we must not claim it."""
+    hooks = {h["connection_type"]: h for h in airflow_cli(tmp_path, "providers", "hooks")}
+    assert hooks["kubernetes"]["class"] == "airflow.providers.cncf.kubernetes.hooks.kubernetes.KubernetesHook"
+    assert hooks["kubernetes"]["package_name"] == "apache-airflow-providers-cncf-kubernetes"
+    assert not [h for h in hooks.values() if h["package_name"] == "airflow-flink-operator"]
+
+
+def test_every_module_named_in_provider_info_holds_our_classes():
+    code = (
+        "import importlib, inspect, json\n"
+        "from airflow_flink_operator import get_provider_info\n"
+        "info = get_provider_info()\n"
+        "found = {}\n"
+        "for section in ('hooks', 'triggers', 'operators', 'sensors'):\n"
+        "    for entry in info[section]:\n"
+        "        for name in entry['python-modules']:\n"
+        "            module = importlib.import_module(name)\n"
+        "            found[name] = sorted(n for n, c in vars(module).items()\n"
+        "                                 if inspect.isclass(c) and c.__module__ == name)\n"
+        "for path in info['extra-links']:\n"
+        "    module, _, cls = path.rpartition('.')\n"
+        "    found[path] = [cls] if hasattr(importlib.import_module(module), cls) else []\n"
+        "print(json.dumps(found))\n"
+    )
+    found = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                      check=True).stdout.strip().splitlines()[-1])
+    assert "FlinkKubernetesHook" in found["airflow_flink_operator.hooks.flink_kubernetes"]
+    assert "AsyncFlinkKubernetesHook" in found["airflow_flink_operator.hooks.flink_kubernetes_async"]
+    assert "FlinkWaitTrigger" in found["airflow_flink_operator.triggers.flink"]
+    assert "FlinkDeploymentOperator" in found["airflow_flink_operator.operators.deployment"]
+    assert "FlinkJobSensor" in found["airflow_flink_operator.sensors.flink"]
+    assert all(found.values()), found
+
+
+def test_provider_info_is_only_strings_and_imports_nothing():
+    code = (
+        "import json, sys\n"
+        "import airflow_flink_operator\n"
+        "before = set(sys.modules)\n"
+        "info = airflow_flink_operator.get_provider_info()\n"
+        "print(json.dumps({'info': info, 'loaded': sorted(set(sys.modules) - before)}))\n"
+    )
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout.strip().splitlines()[-1])
+    assert out["loaded"] == []
+
+    def leaves(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from leaves(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from leaves(item)
+        else:
+            yield value
+
+    assert all(isinstance(leaf, str) for leaf in leaves(out["info"]))
