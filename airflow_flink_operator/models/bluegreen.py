@@ -49,6 +49,55 @@ CONFIG_DEFAULTS = {
 }
 
 
+#: Fields of a FlinkDeployment spec whose change alone is ``DiffType.IGNORE`` in the operator's
+#: ``ReflectiveDiffBuilder`` (``@SpecDiff(IGNORE)`` on ``JobSpec``; config prefixes on ``AbstractFlinkSpec``):
+#: such a template change patches the active child (``PATCH_CHILD``) instead of a blue/green transition.
+IGNORED_JOB_FIELDS = ("savepointTriggerNonce", "initialSavepointPath", "checkpointTriggerNonce", "upgradeMode",
+                      "allowNonRestoredState", "autoscalerResetNonce")
+IGNORED_CONFIG_PREFIXES = ("job.autoscaler", "parallelism.default", "kubernetes.operator",
+                           "pipeline.jobvertex-parallelism-overrides")
+
+
+def diff_type(last: dict[str, Any], new: dict[str, Any]) -> str:
+    """How the operator will treat a change of a blue/green spec (``FlinkBlueGreenDeploymentSpecDiff.compare``).
+
+    Only ``template.spec`` counts. ``SUSPEND``/``RESUME`` (``job.state``), ``SAVEPOINT_REDEPLOY``
+    (``job.savepointRedeployNonce``), ``IGNORE`` (equal), ``PATCH_CHILD`` (only fields the diff builder
+    ignores: the active child is patched in place) or ``TRANSITION`` (the other colour is deployed).
+
+    :param last: the spec the operator acted on last (manifest form).
+    :param new: the desired spec (manifest form).
+    """
+    left = ((last.get("template") or {}).get("spec")) or {}
+    right = ((new.get("template") or {}).get("spec")) or {}
+    left_state = ((left.get("job") or {}).get("state") or "running").lower()
+    right_state = ((right.get("job") or {}).get("state") or "running").lower()
+    if left_state != right_state:
+        if right_state == "suspended":
+            return "SUSPEND"
+        if left_state == "suspended" and right_state == "running":
+            return "RESUME"
+    if (left.get("job") or {}).get("savepointRedeployNonce") != (right.get("job") or {}).get("savepointRedeployNonce"):
+        return "SAVEPOINT_REDEPLOY"
+    if left == right:
+        return "IGNORE"
+    return "PATCH_CHILD" if _without_ignored(left) == _without_ignored(right) else "TRANSITION"
+
+
+def _without_ignored(spec: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    stripped = copy.deepcopy(spec)
+    job = stripped.get("job") or {}
+    for key in IGNORED_JOB_FIELDS:
+        job.pop(key, None)
+    conf = stripped.get("flinkConfiguration") or {}
+    for key in list(conf):
+        if key.startswith(IGNORED_CONFIG_PREFIXES):
+            conf.pop(key)
+    return stripped
+
+
 def child_name(name: str, colour: str) -> str:
     """The child FlinkDeployment of colour ``blue``/``green``, as the operator names it (``<name>-<colour>``)."""
     colour = colour.lower()

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
+    "FlinkBlueGreenDeployOperator": "bluegreen",
+    "FlinkBlueGreenTeardownOperator": "bluegreen",
+    "FlinkBlueGreenUpgradeOperator": "bluegreen",
     "FlinkDeploymentOperator": "deployment",
     "FlinkSessionJobOperator": "deployment",
     "FlinkSavepointOperator": "savepoint",
@@ -26,6 +29,11 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from airflow_flink_operator.operators.bluegreen import (
+        FlinkBlueGreenDeployOperator,
+        FlinkBlueGreenTeardownOperator,
+        FlinkBlueGreenUpgradeOperator,
+    )
     from airflow_flink_operator.operators.base import FlinkTaskError, FlinkWebUILink
     from airflow_flink_operator.operators.deployment import FlinkDeploymentOperator, FlinkSessionJobOperator
     from airflow_flink_operator.operators.lifecycle import (

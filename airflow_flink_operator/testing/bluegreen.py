@@ -61,21 +61,13 @@ from airflow_flink_operator.models.bluegreen import (
     CONFIG_KEYS,
     KIND_BLUE_GREEN,
     child_name,
+    diff_type,
 )
 
 BLUE_GREEN_PLURAL = "flinkbluegreendeployments"
 DEPLOYMENT_PLURAL = "flinkdeployments"
 #: ``resetTransitionMarkers`` writes ``millisToInstantStr(0)``: the epoch, read back as "not set".
 EPOCH = "1970-01-01T00:00:00Z"
-#: Fields of a FlinkDeployment spec whose change alone is ``DiffType.IGNORE`` in the operator's
-#: ``ReflectiveDiffBuilder`` (``@SpecDiff(IGNORE)`` on ``JobSpec``; config prefixes on ``AbstractFlinkSpec``):
-#: such a template change patches the active child (``PATCH_CHILD``) instead of a blue/green transition.
-IGNORED_JOB_FIELDS = ("savepointTriggerNonce", "initialSavepointPath", "checkpointTriggerNonce", "upgradeMode",
-                      "allowNonRestoredState", "autoscalerResetNonce")
-IGNORED_CONFIG_PREFIXES = ("job.autoscaler", "parallelism.default", "kubernetes.operator",
-                           "pipeline.jobvertex-parallelism-overrides")
-
-
 def instant_now() -> str:
     """``Instant.now().toString()``: UTC, ``Z``, the fraction to the microsecond."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -106,36 +98,6 @@ def duration_seconds(text: str) -> float:
     if not digits or unit not in _UNITS:
         raise ValueError(f"{text!r} is not a Flink duration")
     return int(raw[:digits]) * _UNITS[unit]
-
-
-def diff_type(last: dict[str, Any], new: dict[str, Any]) -> str:
-    """``FlinkBlueGreenDeploymentSpecDiff.compare`` on two blue/green specs (only ``template.spec`` counts)."""
-    left = ((last.get("template") or {}).get("spec")) or {}
-    right = ((new.get("template") or {}).get("spec")) or {}
-    left_state = ((left.get("job") or {}).get("state") or "running").lower()
-    right_state = ((right.get("job") or {}).get("state") or "running").lower()
-    if left_state != right_state:
-        if right_state == "suspended":
-            return "SUSPEND"
-        if left_state == "suspended" and right_state == "running":
-            return "RESUME"
-    if (left.get("job") or {}).get("savepointRedeployNonce") != (right.get("job") or {}).get("savepointRedeployNonce"):
-        return "SAVEPOINT_REDEPLOY"
-    if left == right:
-        return "IGNORE"
-    return "PATCH_CHILD" if _strip_ignored(left) == _strip_ignored(right) else "TRANSITION"
-
-
-def _strip_ignored(spec: dict[str, Any]) -> dict[str, Any]:
-    stripped = copy.deepcopy(spec)
-    job = stripped.get("job") or {}
-    for key in IGNORED_JOB_FIELDS:
-        job.pop(key, None)
-    conf = stripped.get("flinkConfiguration") or {}
-    for key in list(conf):
-        if key.startswith(IGNORED_CONFIG_PREFIXES):
-            conf.pop(key)
-    return stripped
 
 
 @dataclass
