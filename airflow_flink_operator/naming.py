@@ -11,6 +11,10 @@ from airflow_flink_operator.constants import LABEL_PREFIX
 LABEL_DAG_ID = f"{LABEL_PREFIX}/dag-id"
 LABEL_TASK_ID = f"{LABEL_PREFIX}/task-id"
 LABEL_RUN_ID = f"{LABEL_PREFIX}/run-id"
+#: On FlinkStateSnapshots we create: what the savepoint is for (``final``, ``pre-upgrade``...) and
+#: the uid of the job resource it was taken of.
+LABEL_PURPOSE = f"{LABEL_PREFIX}/purpose"
+LABEL_JOB_UID = f"{LABEL_PREFIX}/job-uid"
 
 _LABEL_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 _NAME_BAD = re.compile(r"[^a-z0-9-]+")
@@ -50,12 +54,16 @@ def ti_labels(context: Any) -> dict[str, str]:
     return {LABEL_DAG_ID: label_value(dag_id), LABEL_TASK_ID: label_value(task_id), LABEL_RUN_ID: label_value(run_id)}
 
 
-def run_scoped_name(prefix: str, context: Any, purpose: str) -> str:
-    """A resource name stable across retries of one task instance, distinct between runs."""
-    digest = _digest(purpose, *ti_identity(context))[:10]
+def run_scoped_name(prefix: str, context: Any, purpose: str, *scope: Any) -> str:
+    """A resource name stable across retries of one task instance, distinct between runs.
+
+    :param scope: more that the name must change with (e.g. the job incarnation a savepoint is
+        taken of: a re-run against a redeployed job then gets a new savepoint, never the old one).
+    """
+    digest = _digest(purpose, *ti_identity(context), *scope)[:10]
     return dns_name(f"{prefix}-{purpose}-{digest}", max_length=63)
 
 
-def run_scoped_nonce(context: Any, purpose: str) -> int:
+def run_scoped_nonce(context: Any, purpose: str, *scope: Any) -> int:
     """A savepoint trigger nonce stable across retries of one task instance (a positive Long)."""
-    return int(_digest(purpose, *ti_identity(context))[:15], 16)
+    return int(_digest(purpose, *ti_identity(context), *scope)[:15], 16)

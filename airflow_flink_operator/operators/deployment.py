@@ -82,26 +82,25 @@ class _ApplyOperator(FlinkBaseOperator):
         return {}
 
     def latest_savepoint(self, job_name: str, namespace: str) -> str:
-        """The newest completed savepoint of a job: FlinkStateSnapshots first, then the job's status."""
+        """The newest completed savepoint of a job: from its FlinkStateSnapshots and its
+        ``savepointInfo``, ordered by when they completed; never ``upgradeSavepointPath`` (it can
+        hold ``KUBERNETES_OPERATOR_LAST_STATE`` or an older path; reference, section h)."""
+        from airflow_flink_operator.models.status import savepoint_records
+
         hook = self.hook
-        if hook.snapshot_resources_served():
-            snapshots = [s for s in hook.list_snapshots(job_name, namespace)
-                         if (s.get("status") or {}).get("state") == "COMPLETED" and "savepoint" in (s.get("spec") or {})
-                         and (s.get("status") or {}).get("path")]
-            if snapshots:
-                newest = max(snapshots, key=lambda s: int((s["status"].get("resultTimestamp") or "0")))
-                return newest["status"]["path"]
-        obj = hook.get(KIND_DEPLOYMENT, job_name, namespace)
-        job_status = ((obj or {}).get("status") or {}).get("jobStatus") or {}
-        last = ((job_status.get("savepointInfo") or {}).get("lastSavepoint") or {}).get("location")
-        path = last or job_status.get("upgradeSavepointPath")
-        if not path:
+        snapshots = hook.list_snapshots(job_name, namespace) if hook.snapshot_resources_served() else []
+        records = savepoint_records(hook.get(KIND_DEPLOYMENT, job_name, namespace), snapshots)
+        if not records:
             raise FlinkTaskError(f"no completed savepoint of {namespace}/{job_name} to restore from")
-        return path
+        self.log.info("Newest savepoint of %s/%s: %s (%s, taken %s)", namespace, job_name, records[0].path,
+                      records[0].source, records[0].taken_at)
+        return records[0].path
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_flink_operator.models.status import error_fingerprint
         from airflow_flink_operator.naming import ti_labels
 
+        self._before_apply(context)
         model = load_resource(self._source(), self.kind)
         namespace = self.resolved_namespace(model.to_dict())
         savepoint = self.initial_savepoint_path
@@ -116,21 +115,30 @@ class _ApplyOperator(FlinkBaseOperator):
         stored = self.hook.apply(model, namespace, labels={**ti_labels(context), **self.labels}, **extra_apply)
         self._applied = (model.name, namespace)
         self._after_apply(context, model, namespace)
-        base = {"kind": self.kind, "name": model.name, "namespace": namespace,
-                "generation": stored["metadata"].get("generation")}
+        generation = stored["metadata"].get("generation")
+        base = {"kind": self.kind, "name": model.name, "namespace": namespace, "generation": generation}
         if savepoint:
             base["initial_savepoint_path"] = savepoint
         if not self.wait_for_completion:
             return base
         return self.wait_or_defer(context, kind=self.kind, name=model.name, namespace=namespace,
-                                  target=self._target(model),
+                                  target=self._target(model), generation=generation,
+                                  stale_error=error_fingerprint((stored.get("status") or {}).get("error")),
+                                  on_kill_action=None if self.on_kill_action == "keep" else self.on_kill_action,
                                   extra={"kind": self.kind, "name": model.name, "namespace": namespace, "base": base})
+
+    def _before_apply(self, context: Any) -> None:
+        pass
 
     def _after_apply(self, context: Any, model: Any, namespace: str) -> None:
         pass
 
     def on_kill(self) -> None:
-        """Leave a streaming job running (default), or suspend or delete it, as ``on_kill_action`` says."""
+        """Leave a streaming job running (default), or suspend or delete it, as ``on_kill_action`` says.
+
+        While the task is deferred, the trigger does the same (``FlinkWaitTrigger.on_kill``).
+        """
+        super().on_kill()
         if self._applied is None or self.on_kill_action == "keep":
             return
         name, namespace = self._applied
@@ -180,6 +188,10 @@ class FlinkDeploymentOperator(_ApplyOperator):
 
     def _target(self, model: Any) -> str:
         return self.wait_for or ("ready" if model.spec.job is None else "running")
+
+    def _before_apply(self, context: Any) -> None:
+        """An empty web UI link first, so a task that fails early has a link that is quietly empty."""
+        context["ti"].xcom_push(key=FlinkWebUILink().xcom_key, value="")
 
     def _after_apply(self, context: Any, model: Any, namespace: str) -> None:
         """Store the web UI link (empty when the ingress has no host: only a path on an unknown host)."""
