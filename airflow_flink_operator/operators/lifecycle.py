@@ -11,16 +11,23 @@ from airflow_flink_operator.operators.deployment import load_resource, with_job_
 from airflow_flink_operator.operators.savepoint import SavepointMixin
 
 
+#: Annotation on a job resource: what its savepoint records looked like when a task began
+#: stopping it (so a retried task can still tell the savepoint that stop took).
+ANNOTATION_STOP_BASELINE = "airflow-flink-operator/stop-baseline"
+
+
 class SpecChangeMixin:
     """Apply a spec change validated as a whole resource, so nothing invalid is half-applied."""
 
-    def current(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
+    def existing_resource(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        """The resource as it is now; :class:`FlinkTaskError` if it does not exist."""
         obj = self.hook.get(kind, name, namespace)  # type: ignore[attr-defined]
         if obj is None:
             raise FlinkTaskError(f"{kind} {namespace}/{name} does not exist")
         return obj
 
-    def apply_patch(self, context: Any, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    def apply_patch(self, context: Any, current: dict[str, Any], patch: dict[str, Any],
+                    annotations: dict[str, str] | None = None) -> dict[str, Any]:
         """Merge ``patch`` into the current spec, validate the result, apply it; return the stored object."""
         from airflow_flink_operator.manifests import merge_patch, to_model
         from airflow_flink_operator.naming import ti_labels
@@ -29,7 +36,36 @@ class SpecChangeMixin:
                     "metadata": {"name": current["metadata"]["name"], "namespace": current["metadata"]["namespace"]},
                     "spec": merge_patch(current.get("spec") or {}, patch)}
         model = to_model(manifest)
-        return self.hook.apply(model, current["metadata"]["namespace"], labels=ti_labels(context))  # type: ignore[attr-defined]
+        self.ensure_may_continue(context, f"change {current['kind']} {current['metadata']['name']}")  # type: ignore[attr-defined]
+        return self.hook.apply(model, current["metadata"]["namespace"], labels=ti_labels(context),  # type: ignore[attr-defined]
+                               annotations=annotations)
+
+    def snapshots_of(self, kind: str, name: str, namespace: str) -> list[dict[str, Any]]:
+        """The job's FlinkStateSnapshots (none where the cluster does not serve them)."""
+        hook = self.hook  # type: ignore[attr-defined]
+        return hook.list_snapshots(name, namespace, kind) if hook.snapshot_resources_served() else []
+
+    def stop_baseline(self, kind: str, name: str, namespace: str, current: dict[str, Any]) -> dict[str, Any]:
+        """The savepoint records before a stop (see :func:`~airflow_flink_operator.models.status.savepoint_baseline`)."""
+        from airflow_flink_operator.models.status import savepoint_baseline
+
+        return savepoint_baseline(current, self.snapshots_of(kind, name, namespace))
+
+    def savepoint_of_stop(self, kind: str, name: str, namespace: str, baseline: dict[str, Any] | None) -> str | None:
+        """The savepoint the operator took for the stop begun at ``baseline``; ``None`` if it took none.
+
+        Without a baseline (the stop was not begun by this task), only a savepoint of the last job
+        incarnation that the operator will restore from counts.
+        """
+        from airflow_flink_operator.models.status import current_job_savepoint, stop_savepoint
+
+        job = self.hook.get(kind, name, namespace)  # type: ignore[attr-defined]
+        snapshots = self.snapshots_of(kind, name, namespace)
+        if baseline is not None:
+            return stop_savepoint(job, snapshots, baseline)
+        record = current_job_savepoint(job, snapshots)
+        restore_from = (((job or {}).get("status") or {}).get("jobStatus") or {}).get("upgradeSavepointPath")
+        return record.path if record is not None and record.path == restore_from else None
 
 
 class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
@@ -38,7 +74,8 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
     Optionally takes a savepoint first (a safety copy, returned); applies the change with the
     chosen upgrade mode (``savepoint`` makes the operator stop the job with a savepoint and restore
     the new one from it); waits until the new generation is reconciled and STABLE; fails if the
-    operator rolls it back or rejects it.
+    operator rolls it back or rejects it. Failure fields left from an older generation (a fix of a
+    failed job) mean "waiting" until the operator has picked up the new one.
 
     :param name: the resource to upgrade (default: the name in ``deployment``). (templated)
     :param kind: ``FlinkDeployment`` (default) or ``FlinkSessionJob``.
@@ -47,11 +84,13 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
     :param upgrade_mode: ``savepoint``, ``last-state`` or ``stateless`` for this change.
     :param savepoint_first: take a savepoint before changing anything.
     :param wait_for: ``stable`` (default) or ``running``.
-    :return: ``{..., savepoint_path (used by the upgrade), safety_savepoint_path (if taken first)}``.
+    :return: ``{..., generation, savepoint_path (the one the operator took to stop the old job, only
+        when it took one), safety_savepoint_path (if taken first)}``.
     """
 
     template_fields = (*FlinkBaseOperator.template_fields, "name", "spec_patch", "deployment", "upgrade_mode")
     template_ext = (".yaml", ".yml", ".json")
+    template_fields_renderers = {"deployment": "yaml", "spec_patch": "json"}
 
     def __init__(self, *, name: str | None = None, kind: str = KIND_DEPLOYMENT, spec_patch: dict[str, Any] | None = None,
                  deployment: Any = None, upgrade_mode: str | None = None, savepoint_first: bool = False,
@@ -72,27 +111,30 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
     def execute(self, context: Any) -> Any:
         name = self._target_name()
         namespace = self.resolved_namespace()
-        self.current(self.kind, name, namespace)  # fail early if it does not exist
+        self.existing_resource(self.kind, name, namespace)  # fail early if it does not exist
         if self.savepoint_first:
             wait = self.start_savepoint(context, job_kind=self.kind, job_name=name, namespace=namespace,
                                         purpose="pre-upgrade")
-            return self.wait_or_defer(context, kind=wait["kind"], name=wait["name"], namespace=namespace,
-                                      mode=wait["mode"], nonce=wait.get("nonce"), method_name="after_savepoint",
-                                      extra=wait)
+            return self.wait_for_savepoint(context, wait, "after_savepoint")
         return self._change(context, name, namespace, None)
 
     def after_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """The safety savepoint is done: apply the change."""
-        extra = event.get("echo") or {}
-        result = self.check_event(event, kind=extra["kind"], name=extra["name"], namespace=extra["namespace"])
-        return self._change(context, self._target_name(), extra["namespace"], result.get("savepoint_path"))
+        path, continued = self.savepoint_outcome(context, event, "after_savepoint")
+        if path is None:
+            return continued
+        return self._change(context, self._target_name(), (event.get("echo") or {})["savepoint"]["namespace"], path)
 
     def _change(self, context: Any, name: str, namespace: str, safety_path: str | None) -> Any:
-        current = self.current(self.kind, name, namespace)
+        from airflow_flink_operator.models.status import error_fingerprint
+
+        current = self.existing_resource(self.kind, name, namespace)
+        baseline = self.stop_baseline(self.kind, name, namespace, current)
         if self.deployment is not None:
             from airflow_flink_operator.naming import ti_labels
 
             model = with_job_updates(load_resource(self.deployment, self.kind), upgrade_mode=self.upgrade_mode)
+            self.ensure_may_continue(context, f"change {self.kind} {name}")
             stored = self.hook.apply(model, namespace, labels=ti_labels(context))
         else:
             patch = copy.deepcopy(self.spec_patch or {})
@@ -104,22 +146,42 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             self.log.info("%s %s/%s: the spec is unchanged (generation %s)", self.kind, namespace, name, after)
         else:
             self.log.info("%s %s/%s: applied generation %s (was %s)", self.kind, namespace, name, after, before)
-        extra = {"kind": self.kind, "name": name, "namespace": namespace,
-                 "base": {"safety_savepoint_path": safety_path} if safety_path else {}}
+        base: dict[str, Any] = {"generation": after}
+        if safety_path:
+            base["safety_savepoint_path"] = safety_path
+        extra = {"kind": self.kind, "name": name, "namespace": namespace, "base": base,
+                 "baseline": baseline if before != after else None}
         if not self.wait_for_completion:
-            return {"kind": self.kind, "name": name, "namespace": namespace, "generation": after, **extra["base"]}
+            return {"kind": self.kind, "name": name, "namespace": namespace, **base}
         return self.wait_or_defer(context, kind=self.kind, name=name, namespace=namespace, target=self.wait_for,
-                                  extra=extra)
+                                  generation=after, stale_error=error_fingerprint((stored.get("status") or {}).get("error")),
+                                  method_name="upgraded", extra=extra)
+
+    def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        """The new generation runs: report it, and the savepoint the operator took to stop the old job."""
+        extra = event.get("echo") or {}
+        result = self.check_event(event, kind=self.kind, name=extra["name"], namespace=extra["namespace"])
+        output = {**extra.get("base", {}), **result}
+        if extra.get("baseline") is not None:
+            path = self.savepoint_of_stop(self.kind, extra["name"], extra["namespace"], extra["baseline"])
+            if path:
+                output["savepoint_path"] = path
+        return output
 
 
 class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
     """Suspend a job (``job.state: suspended``), by default with a savepoint whose path is returned.
 
+    The path returned is the savepoint the operator recorded for this stop (an UPGRADE snapshot or
+    ``lastSavepoint`` that appeared during it), never ``upgradeSavepointPath`` read on its own: that
+    field can hold ``KUBERNETES_OPERATOR_LAST_STATE`` or an older savepoint (reference, section h).
+
     :param name: the FlinkDeployment or FlinkSessionJob. (templated)
     :param kind: its kind.
     :param with_savepoint: stop with a savepoint (sets ``upgradeMode: savepoint``); else the
-        job's own upgrade mode decides (``last-state`` keeps HA metadata, ``stateless`` cancels).
-    :return: ``{..., savepoint_path}``.
+        job's own upgrade mode decides (``last-state`` keeps HA metadata, ``stateless`` cancels)
+        and no savepoint path is returned.
+    :return: ``{..., savepoint_path}`` (``None`` without a savepoint).
     """
 
     template_fields = (*FlinkBaseOperator.template_fields, "name")
@@ -129,33 +191,47 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
         self.name, self.kind, self.with_savepoint = name, kind, with_savepoint
 
     def execute(self, context: Any) -> Any:
-        from airflow_flink_operator.models.status import FlinkResourceStatus
+        import json
+
+        from airflow_flink_operator.models.status import FlinkResourceStatus, error_fingerprint
 
         namespace = self.resolved_namespace()
-        current = self.current(self.kind, self.name, namespace)
+        current = self.existing_resource(self.kind, self.name, namespace)
         status = FlinkResourceStatus.from_object(current)
-        if not status.is_suspended:
+        generation = status.generation
+        stale_error = error_fingerprint((current.get("status") or {}).get("error"))
+        desired = ((current.get("spec") or {}).get("job") or {}).get("state")
+        if desired != "suspended":
             job_patch: dict[str, Any] = {"state": "suspended"}
             if self.with_savepoint:
                 if status.job_state != "RUNNING":
                     raise FlinkTaskError(f"cannot suspend {self.kind} {namespace}/{self.name} with a savepoint: the job "
                                          f"is not running ({status.describe()}); use with_savepoint=False")
                 job_patch["upgradeMode"] = "savepoint"
-            self.apply_patch(context, current, {"job": job_patch})
+            baseline = self.stop_baseline(self.kind, self.name, namespace, current)
+            stored = self.apply_patch(context, current, {"job": job_patch},
+                                      annotations={ANNOTATION_STOP_BASELINE: json.dumps(baseline, sort_keys=True)})
+            generation = stored["metadata"].get("generation")
+            stale_error = error_fingerprint((stored.get("status") or {}).get("error"))
         else:
-            self.log.info("%s %s/%s is already suspended", self.kind, namespace, self.name)
+            self.log.info("%s %s/%s is already being suspended or suspended", self.kind, namespace, self.name)
+            text = (current["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_BASELINE)
+            baseline = json.loads(text) if text else None
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
-                                  method_name="suspended", extra={"kind": self.kind, "name": self.name,
-                                                                  "namespace": namespace})
+                                  generation=generation, stale_error=stale_error, method_name="suspended",
+                                  extra={"kind": self.kind, "name": self.name, "namespace": namespace,
+                                         "baseline": baseline})
 
     def suspended(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        """Check the suspension took a savepoint when asked to."""
+        """Report the savepoint this stop took; fail if one was asked for and none was recorded."""
         extra = event.get("echo") or {}
-        result = self.check_event(event, kind=self.kind, name=self.name, namespace=extra["namespace"])
-        if self.with_savepoint and not result.get("savepoint_path"):
-            self.fail(f"{self.kind} {self.name} was suspended but no savepoint path was recorded",
-                      kind=self.kind, name=self.name, namespace=extra["namespace"])
-        return result
+        namespace = extra["namespace"]
+        result = self.check_event(event, kind=self.kind, name=self.name, namespace=namespace)
+        path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
+        if self.with_savepoint and not path:
+            self.fail(f"{self.kind} {self.name} was suspended but the operator recorded no savepoint for this stop "
+                      "(it may have fallen back to last-state)", kind=self.kind, name=self.name, namespace=namespace)
+        return {**result, "savepoint_path": path}
 
 
 class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
@@ -164,7 +240,8 @@ class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
     :param name: the FlinkDeployment or FlinkSessionJob. (templated)
     :param kind: its kind.
     :param wait_for: ``running`` (default) or ``stable``.
-    :return: ``{..., restored_from}`` (the suspend savepoint, if any).
+    :return: ``{..., restored_from}``: the savepoint the job was suspended with, when the operator
+        restores from it (absent after a last-state or stateless suspend).
     """
 
     template_fields = (*FlinkBaseOperator.template_fields, "name")
@@ -174,25 +251,41 @@ class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
         self.name, self.kind, self.wait_for = name, kind, wait_for
 
     def execute(self, context: Any) -> Any:
+        from airflow_flink_operator.models.status import error_fingerprint
+
         namespace = self.resolved_namespace()
-        current = self.current(self.kind, self.name, namespace)
-        job_status = (current.get("status") or {}).get("jobStatus") or {}
-        restored_from = job_status.get("upgradeSavepointPath")
+        current = self.existing_resource(self.kind, self.name, namespace)
+        restored_from = None
+        stored = current
         if ((current.get("spec") or {}).get("job") or {}).get("state") != "running":
-            self.apply_patch(context, current, {"job": {"state": "running"}})
+            restored_from = self.savepoint_of_stop(self.kind, self.name, namespace, None)
+            stored = self.apply_patch(context, current, {"job": {"state": "running"}})
         extra = {"kind": self.kind, "name": self.name, "namespace": namespace,
                  "base": {"restored_from": restored_from} if restored_from else {}}
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target=self.wait_for,
-                                  extra=extra)
+                                  generation=stored["metadata"].get("generation"),
+                                  stale_error=error_fingerprint((stored.get("status") or {}).get("error")), extra=extra)
 
 
 class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
     """Delete a job for good, after a final savepoint; refuse to delete if that savepoint fails.
 
+    Guarantees, in the Flink operator's terms:
+
+    - ``savepoint="snapshot"`` (default): a FlinkStateSnapshot of the job that runs now, created
+      with ``disposeOnDelete: false`` so it outlives the job (the operator's default, true, would
+      make deleting it later hang once the job is gone). A retry of the task reattaches to it; a
+      re-run after a redeploy takes a new one. Deleted only once it is COMPLETED with a path.
+    - ``savepoint="suspend"``: stop-with-savepoint; the path is the savepoint the operator recorded
+      for that stop.
+    - A job already suspended is deleted only if it was suspended with a savepoint of its last run
+      (that path is returned); else ``force`` is needed.
+    - Nothing is deleted once Airflow has told the task to stop. A retry after the deletion went
+      through returns the final savepoint from its snapshot.
+
     :param name: the FlinkDeployment or FlinkSessionJob. (templated)
     :param kind: its kind.
-    :param savepoint: ``snapshot`` (default: a savepoint, the job keeps running until deleted),
-        ``suspend`` (stop with a savepoint, then delete), or ``none``.
+    :param savepoint: ``snapshot``, ``suspend`` or ``none``.
     :param force: delete even if the final savepoint fails or cannot be taken.
     :return: ``{deleted, savepoint_path}``.
     """
@@ -207,19 +300,29 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         self.name, self.kind, self.savepoint, self.force = name, kind, savepoint, force
 
     def execute(self, context: Any) -> Any:
-        from airflow_flink_operator.models.status import FlinkResourceStatus
+        import json
+
+        from airflow_flink_operator.models.status import FlinkResourceStatus, error_fingerprint
 
         namespace = self.resolved_namespace()
         current = self.hook.get(self.kind, self.name, namespace)
         if current is None:
-            self.log.info("%s %s/%s does not exist; nothing to tear down", self.kind, namespace, self.name)
-            return {"deleted": False, "existed": False, "savepoint_path": None}
+            return self._already_gone(context, namespace)
         status = FlinkResourceStatus.from_object(current)
         if self.savepoint == "none" or current.get("spec", {}).get("job") is None:
             return self._delete(context, namespace, None)
-        if status.is_suspended and status.upgrade_savepoint_path:
-            self.log.info("Already suspended with savepoint %s", status.upgrade_savepoint_path)
-            return self._delete(context, namespace, status.upgrade_savepoint_path)
+        if status.lifecycle_state == "SUSPENDED" or (current.get("spec", {}).get("job") or {}).get("state") == "suspended":
+            path = self.savepoint_of_stop(self.kind, self.name, namespace, None)
+            if path:
+                self.log.info("Suspended with savepoint %s of its last run; that is its final state", path)
+                return self._delete(context, namespace, path)
+            message = (f"{self.kind} {namespace}/{self.name} is suspended without a savepoint of its last run "
+                       "(a last-state or stateless suspend keeps its state elsewhere)")
+            if not self.force:
+                self.fail(f"{message}. Nothing was deleted; resume it first, or pass force=True to delete anyway.",
+                          kind=self.kind, name=self.name, namespace=namespace)
+            self.log.warning("%s; deleting anyway (force=True)", message)
+            return self._delete(context, namespace, None)
         if status.job_state != "RUNNING":
             message = (f"cannot take a final savepoint of {self.kind} {namespace}/{self.name}: the job is not running "
                        f"({status.describe()})")
@@ -230,35 +333,76 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             return self._delete(context, namespace, None)
         extra = {"kind": self.kind, "name": self.name, "namespace": namespace}
         if self.savepoint == "suspend":
-            self.apply_patch(context, current, {"job": {"state": "suspended", "upgradeMode": "savepoint"}})
+            baseline = self.stop_baseline(self.kind, self.name, namespace, current)
+            stored = self.apply_patch(context, current, {"job": {"state": "suspended", "upgradeMode": "savepoint"}},
+                                      annotations={ANNOTATION_STOP_BASELINE: json.dumps(baseline, sort_keys=True)})
             return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
-                                      method_name="after_final_savepoint", extra={**extra, "mode": "suspend"})
+                                      generation=stored["metadata"].get("generation"),
+                                      stale_error=error_fingerprint((stored.get("status") or {}).get("error")),
+                                      method_name="after_suspend", extra={**extra, "baseline": baseline})
         wait = self.start_savepoint(context, job_kind=self.kind, job_name=self.name, namespace=namespace,
-                                    purpose="final")
-        return self.wait_or_defer(context, kind=wait["kind"], name=wait["name"], namespace=namespace, mode=wait["mode"],
-                                  nonce=wait.get("nonce"), method_name="after_final_savepoint",
-                                  extra={**extra, "mode": wait["mode"], "wait_kind": wait["kind"],
-                                         "wait_name": wait["name"]})
+                                    purpose="final", dispose_on_delete=False)
+        return self.wait_for_savepoint(context, wait, "after_final_savepoint", extra)
+
+    def _already_gone(self, context: Any, namespace: str) -> dict[str, Any]:
+        """The resource is gone: if an earlier try of this task deleted it, return that try's final savepoint."""
+        from datetime import datetime, timezone
+
+        from airflow_flink_operator.models.status import SnapshotStatus
+        from airflow_flink_operator.naming import LABEL_PURPOSE, ti_labels
+
+        if self.savepoint == "snapshot" and self.hook.snapshot_resources_served():
+            selector = ",".join(f"{k}={v}" for k, v in {**ti_labels(context), LABEL_PURPOSE: "final"}.items())
+            finals = [SnapshotStatus.from_object(s) for s in self.hook.list_snapshots(self.name, namespace, self.kind,
+                                                                                      label_selector=selector)]
+            oldest = datetime.min.replace(tzinfo=timezone.utc)
+            done = sorted((s for s in finals if s.state == "COMPLETED" and s.path),
+                          key=lambda s: s.taken_at or oldest, reverse=True)
+            if done:
+                self.log.info("%s %s/%s was deleted by an earlier try of this task; its final savepoint is %s",
+                              self.kind, namespace, self.name, done[0].path)
+                return {"deleted": True, "existed": True, "kind": self.kind, "name": self.name, "namespace": namespace,
+                        "savepoint_path": done[0].path, "snapshot": done[0].name}
+        self.log.info("%s %s/%s does not exist; nothing to tear down", self.kind, namespace, self.name)
+        return {"deleted": False, "existed": False, "savepoint_path": None}
 
     def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
         extra = event.get("echo") or {}
         namespace = extra["namespace"]
-        if event.get("status") != "success":
+        if event.get("status") != "success" and not (event.get("result") or {}).get("no_snapshot_controller"):
             message = f"final savepoint failed: {event.get('message')}"
             if not self.force:
                 self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
                           kind=self.kind, name=self.name, namespace=namespace)
             self.log.warning("%s; deleting anyway (force=True)", message)
             return self._delete(context, namespace, None)
-        path = (event.get("result") or {}).get("savepoint_path")
-        if not path:
-            self.fail("the final savepoint finished without a path. Nothing was deleted.", kind=self.kind,
-                      name=self.name, namespace=namespace)
+        path, continued = self.savepoint_outcome(context, event, "after_final_savepoint")
+        if path is None:
+            return continued
         self.log.info("Final savepoint at %s", path)
         return self._delete(context, namespace, path)
 
+    def after_suspend(self, context: Any, event: dict[str, Any]) -> Any:
+        """Suspended: delete only if the operator recorded a savepoint for this stop (or ``force``)."""
+        extra = event.get("echo") or {}
+        namespace = extra["namespace"]
+        if event.get("status") == "success":
+            path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
+            message = None if path else "the job was suspended but the operator recorded no savepoint for this stop"
+        else:
+            path, message = None, f"suspending with a savepoint failed: {event.get('message')}"
+        if message:
+            if not self.force:
+                self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
+                          kind=self.kind, name=self.name, namespace=namespace)
+            self.log.warning("%s; deleting anyway (force=True)", message)
+        else:
+            self.log.info("Final savepoint (suspend) at %s", path)
+        return self._delete(context, namespace, path)
+
     def _delete(self, context: Any, namespace: str, path: str | None) -> Any:
+        self.ensure_may_continue(context, f"delete {self.kind} {namespace}/{self.name}")
         self.hook.delete(self.kind, self.name, namespace, wait=False)
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, mode="deleted",
                                   method_name="deleted", extra={"kind": self.kind, "name": self.name,
