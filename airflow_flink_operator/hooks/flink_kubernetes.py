@@ -323,12 +323,18 @@ class FlinkKubernetesHook(KubernetesHook):
         name: str,
         namespace: str | None = None,
         *,
-        propagation: str = "Foreground",
+        propagation: str = "Background",
         wait: bool = True,
         timeout: float = 300.0,
         poll_interval: float = 1.0,
     ) -> bool:
         """Delete a resource and (by default) wait until it is really gone (finalizers done).
+
+        Background propagation by default, like kubectl: the Flink operator's finalizer stops the
+        job and removes the JobManager Deployment itself; with Foreground the garbage collector
+        could remove it while the finalizer still needs it (``job.savepoint-on-deletion``), and
+        where no garbage collector runs the ``foregroundDeletion`` finalizer would never go
+        (reference, section h).
 
         :return: ``True`` if it existed.
         :raises TimeoutError: if it is still there after ``timeout`` seconds (e.g. a finalizer blocks).
@@ -365,6 +371,21 @@ class FlinkKubernetesHook(KubernetesHook):
 
     # --- waiting ---------------------------------------------------------------------------
 
+    def decide(self, kind: str, name: str, namespace: str | None = None, *, mode: str = "resource",
+               target: str | None = None, nonce: int | None = None, generation: int | None = None,
+               stale_error: str | None = None, pickup_deadline: float | None = None,
+               ) -> tuple[str | None, str, dict[str, Any]]:
+        """Look once: ``("success" | "error", message, result)`` when decided, ``(None, message, result)``
+        while still waiting (see :func:`airflow_flink_operator.models.status.evaluate`)."""
+        from airflow_flink_operator.models.status import Phase, evaluate
+
+        obj = self.get(kind, name, namespace)
+        phase, message, result = evaluate(mode, obj, kind=kind, name=name, target=target, nonce=nonce,
+                                          generation=generation, stale_error=stale_error,
+                                          pickup_deadline=pickup_deadline, now=time.time())
+        status = {Phase.DONE: "success", Phase.FAILED: "error"}.get(phase)
+        return status, message, result
+
     def wait(
         self,
         kind: str,
@@ -374,37 +395,37 @@ class FlinkKubernetesHook(KubernetesHook):
         mode: str = "resource",
         target: str | None = None,
         nonce: int | None = None,
+        generation: int | None = None,
+        stale_error: str | None = None,
+        pickup_deadline: float | None = None,
         timeout: float = 3600.0,
         poll_interval: float = 10.0,
     ) -> tuple[str, str, dict[str, Any]]:
-        """Block until a wait is decided (see :func:`airflow_flink_operator.models.status.evaluate`).
+        """Block until a wait is decided (see :meth:`decide`).
 
         Logs each state change once. Transient API errors (5xx, dropped connections) are retried
         until the timeout.
 
         :return: ``("success" | "error" | "timeout", message, result)``.
         """
-        from airflow_flink_operator.models.status import Phase, evaluate
-
         ns = self.resolve_namespace(namespace)
         deadline = time.monotonic() + timeout
         last_message = None
         while True:
             try:
-                obj = self.get(kind, name, ns)
+                status, message, result = self.decide(kind, name, ns, mode=mode, target=target, nonce=nonce,
+                                                      generation=generation, stale_error=stale_error,
+                                                      pickup_deadline=pickup_deadline)
             except FlinkApiError as err:
                 if err.status not in RETRYABLE_STATUS and err.status is not None:
                     raise
                 log.warning("Reading %s %s/%s failed (%s); retrying", kind, ns, name, err)
             else:
-                phase, message, result = evaluate(mode, obj, kind=kind, name=name, target=target, nonce=nonce)
                 if message != last_message:
                     log.info("%s", message)
                     last_message = message
-                if phase is Phase.DONE:
-                    return "success", message, result
-                if phase is Phase.FAILED:
-                    return "error", message, result
+                if status is not None:
+                    return status, message, result
             if time.monotonic() >= deadline:
                 return "timeout", f"Timed out after {timeout:.0f}s: {last_message or 'no answer from the API'}", {}
             time.sleep(min(poll_interval, max(deadline - time.monotonic(), 0.01)))
@@ -456,11 +477,16 @@ class FlinkKubernetesHook(KubernetesHook):
 
     def list_snapshots(self, job_name: str, namespace: str | None = None, job_kind: str = KIND_DEPLOYMENT,
                        label_selector: str | None = None) -> list[dict[str, Any]]:
-        """FlinkStateSnapshots of one job (by the operator's ``job-reference.*`` labels)."""
-        selector = f"{LABEL_SNAPSHOT_JOB_KIND}={job_kind},{LABEL_SNAPSHOT_JOB_NAME}={job_name}"
-        if label_selector:
-            selector += f",{label_selector}"
-        return self.list(KIND_STATE_SNAPSHOT, namespace, selector)
+        """FlinkStateSnapshots of one job, by their ``spec.jobReference``.
+
+        Not by the operator's ``job-reference.*`` labels alone: the operator adds those only when
+        its snapshot controller first reconciles a snapshot, so a savepoint it has just recorded
+        (an upgrade's) would be missed.
+        """
+        snapshots = self.list(KIND_STATE_SNAPSHOT, namespace, label_selector)
+        return [s for s in snapshots
+                if ((s.get("spec") or {}).get("jobReference") or {}).get("name") == job_name
+                and ((s.get("spec") or {}).get("jobReference") or {}).get("kind", KIND_DEPLOYMENT) == job_kind]
 
     def trigger_savepoint_nonce(self, kind: str, name: str, namespace: str | None = None,
                                 nonce: int | None = None) -> int:
