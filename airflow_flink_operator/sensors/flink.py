@@ -43,44 +43,66 @@ class FlinkJobSensor(BaseSensorOperator):
         self.config_file, self.cluster_context = config_file, cluster_context
         self.deferrable = default_deferrable() if deferrable is None else deferrable
 
+    @property
+    def connection(self) -> Any:
+        """How this sensor reaches the Kubernetes API (names and paths only)."""
+        from airflow_flink_operator.hooks.connection import KubernetesConnection
+
+        return KubernetesConnection(conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
+                                    config_file=self.config_file, cluster_context=self.cluster_context)
+
     @cached_property
     def hook(self) -> Any:
         """The hook, built on first use."""
-        from airflow_flink_operator.hooks import FlinkKubernetesHook
-
-        return FlinkKubernetesHook(kubernetes_conn_id=self.kubernetes_conn_id, namespace=self.namespace,
-                                   in_cluster=self.in_cluster, config_file=self.config_file,
-                                   cluster_context=self.cluster_context)
+        return self.connection.sync_hook(namespace=self.namespace)
 
     def _wait_args(self) -> dict[str, Any]:
         if self.target == "savepoint_completed":
             return {"kind": KIND_STATE_SNAPSHOT, "mode": "snapshot", "target": None}
         return {"kind": self.kind, "mode": "resource", "target": self.target}
 
+    def _criteria(self, obj: dict[str, Any] | None) -> dict[str, Any]:
+        """The generation to judge: the resource's current one (older generations' failures mean waiting)."""
+        if self.target == "savepoint_completed" or obj is None:
+            return {}
+        return {"generation": (obj.get("metadata") or {}).get("generation")}
+
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
+        from airflow_flink_operator.models.status import Phase, evaluate
         from airflow_flink_operator.triggers import FlinkWaitTrigger
 
         args = self._wait_args()
-        self.defer(trigger=FlinkWaitTrigger(name=self.name, namespace=self.hook.resolve_namespace(),
+        namespace = self.hook.resolve_namespace()
+        obj = self.hook.get(args["kind"], self.name, namespace)
+        criteria = self._criteria(obj)
+        phase, message, result = evaluate(args["mode"], obj, kind=args["kind"], name=self.name,
+                                          target=args["target"], **criteria)
+        if phase is not Phase.WAITING:  # known already: no round trip through the triggerer
+            return self.execute_complete(context, {"status": "success" if phase is Phase.DONE else "error",
+                                                   "message": message, "result": result})
+        self.log.info("Deferring: waiting in the triggerer (timeout %ss). Now: %s", self.timeout, message)
+        self.defer(trigger=FlinkWaitTrigger(name=self.name, namespace=namespace,
                                             timeout_at=time.time() + float(self.timeout),
-                                            kubernetes_conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
-                                            config_file=self.config_file, cluster_context=self.cluster_context, **args),
+                                            connection=self.connection.serialize(), **args, **criteria),
                    method_name="execute_complete", timeout=timedelta(seconds=float(self.timeout) + 60))
 
-    def poke(self, context: Any) -> bool:
-        """True when reached; raise at once when it failed."""
+    def poke(self, context: Any) -> Any:
+        """Reached: a ``PokeReturnValue`` carrying the resource summary (its XCom); raise at once when it failed."""
+        from airflow.sdk import PokeReturnValue
+
         from airflow_flink_operator.models.status import Phase, evaluate
 
         args = self._wait_args()
         namespace = self.hook.resolve_namespace()
         obj = self.hook.get(args["kind"], self.name, namespace)
-        phase, message, _ = evaluate(args["mode"], obj, kind=args["kind"], name=self.name, target=args["target"])
+        phase, message, result = evaluate(args["mode"], obj, kind=args["kind"], name=self.name, target=args["target"],
+                                          **self._criteria(obj))
         self.log.info("%s", message)
         if phase is Phase.FAILED:
             raise FlinkTaskError(f"{message}\n{self.hook.diagnostics(args['kind'], self.name, namespace)}")
-        return phase is Phase.DONE
+        return PokeReturnValue(is_done=phase is Phase.DONE, xcom_value=result if phase is Phase.DONE else None)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Return the result, or raise with diagnostics."""

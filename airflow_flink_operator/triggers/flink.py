@@ -1,31 +1,69 @@
 """One trigger for every Flink wait: it watches the object (no fixed sleep loop) and decides with
 the status model, then yields a single event with ``status`` and ``message``.
 
-All triggers of a process share one watch per kind and namespace (:mod:`.watch_hub`)."""
+All triggers of a process share one watch per kind and namespace (:mod:`.watch_hub`). Nothing
+blocks the triggerer's event loop: the Kubernetes client libraries are imported in a worker thread
+the first time a trigger runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+#: Modules a trigger needs whose import takes seconds (the cncf.kubernetes hooks and both
+#: Kubernetes clients); imported off the event loop.
+_HEAVY_MODULES = (
+    "airflow_flink_operator.hooks.flink_kubernetes_async",
+    "airflow_flink_operator.hooks.connection",
+    "airflow_flink_operator.models.status",
+    "airflow_flink_operator.triggers.watch_hub",
+    "kubernetes_asyncio.client",
+    "kubernetes_asyncio.watch",
+    "kubernetes_asyncio.config",
+)
+_loaded: asyncio.Future[None] | None = None
+
+
+async def load_heavy_modules() -> None:
+    """Import what the trigger needs in a worker thread, once per process (every caller awaits it)."""
+    global _loaded
+    if _loaded is None or (_loaded.done() and _loaded.exception() is not None):
+        import importlib
+
+        def load() -> None:
+            for module in _HEAVY_MODULES:
+                importlib.import_module(module)
+
+        _loaded = asyncio.ensure_future(asyncio.to_thread(load))
+    await asyncio.shield(_loaded)
+
 
 class FlinkWaitTrigger(BaseTrigger):
     """Wait until a Flink resource reaches a target, a snapshot completes, or a resource is gone.
 
-    Only serialisable primitives: names and connection settings, never credentials.
+    Only serialisable primitives: names, paths and connection ids, never credentials.
 
     :param kind: ``FlinkDeployment``, ``FlinkSessionJob`` or ``FlinkStateSnapshot``.
     :param name: the resource's name.
     :param namespace: its namespace.
-    :param mode: ``resource``, ``snapshot``, ``nonce`` or ``deleted`` (see ``models.status.evaluate``).
+    :param mode: ``resource``, ``snapshot``, ``nonce``, ``deleted`` or ``bluegreen`` (see ``models.status.evaluate``).
     :param target: for ``resource``: ``running``, ``stable``, ``finished``, ``suspended`` or ``ready``.
     :param nonce: for ``nonce``: the savepoint trigger nonce.
+    :param generation: for ``resource``: the generation waited for; older generations' failure
+        fields mean "waiting" until the operator has reconciled it.
+    :param stale_error: fingerprint of ``status.error`` when the wait began.
+    :param pickup_deadline: for ``snapshot``: epoch seconds by which the operator must pick it up.
     :param timeout_at: epoch seconds after which a ``timeout`` event is sent.
-    :param kubernetes_conn_id: the Kubernetes connection.
+    :param connection: :meth:`KubernetesConnection.serialize` output (connection id, kubeconfig
+        path, context, in-cluster switch).
+    :param on_kill_action: ``suspend`` or ``delete`` the watched resource when a user kills the
+        deferred task (``None``: leave it).
     :param echo: small JSON-able state returned in the event as ``echo``, so the task resumes with
         it however the deferral kwargs travel.
     """
@@ -39,20 +77,30 @@ class FlinkWaitTrigger(BaseTrigger):
         mode: str = "resource",
         target: str | None = None,
         nonce: int | None = None,
+        generation: int | None = None,
+        stale_error: str | None = None,
+        pickup_deadline: float | None = None,
         timeout_at: float | None = None,
+        connection: dict[str, Any] | None = None,
         kubernetes_conn_id: str | None = "kubernetes_default",
         in_cluster: bool | None = None,
         config_file: str | None = None,
         cluster_context: str | None = None,
         watch_timeout: int = 300,
+        on_kill_action: str | None = None,
         echo: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.kind, self.name, self.namespace = kind, name, namespace
         self.mode, self.target, self.nonce, self.timeout_at = mode, target, nonce, timeout_at
-        self.kubernetes_conn_id, self.in_cluster = kubernetes_conn_id, in_cluster
-        self.config_file, self.cluster_context = config_file, cluster_context
+        self.generation, self.stale_error, self.pickup_deadline = generation, stale_error, pickup_deadline
+        # ``connection`` is the form this version writes; the separate settings are read so that
+        # triggers persisted by an earlier version still resume after an upgrade.
+        self.connection = dict(connection) if connection is not None else {
+            "conn_id": kubernetes_conn_id, "in_cluster": in_cluster, "config_file": config_file,
+            "cluster_context": cluster_context}
         self.watch_timeout = watch_timeout
+        self.on_kill_action = on_kill_action
         self.echo = echo or {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -61,47 +109,76 @@ class FlinkWaitTrigger(BaseTrigger):
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 "kind": self.kind, "name": self.name, "namespace": self.namespace, "mode": self.mode,
-                "target": self.target, "nonce": self.nonce, "timeout_at": self.timeout_at,
-                "kubernetes_conn_id": self.kubernetes_conn_id, "in_cluster": self.in_cluster,
-                "config_file": self.config_file, "cluster_context": self.cluster_context,
-                "watch_timeout": self.watch_timeout, "echo": self.echo,
+                "target": self.target, "nonce": self.nonce, "generation": self.generation,
+                "stale_error": self.stale_error, "pickup_deadline": self.pickup_deadline,
+                "timeout_at": self.timeout_at, "connection": self.connection,
+                "watch_timeout": self.watch_timeout, "on_kill_action": self.on_kill_action, "echo": self.echo,
             },
         )
 
-    def _hook(self) -> Any:
-        from airflow_flink_operator.hooks import AsyncFlinkKubernetesHook
+    def _connection(self) -> Any:
+        from airflow_flink_operator.hooks.connection import KubernetesConnection
 
-        return AsyncFlinkKubernetesHook(conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
-                                        config_file=self.config_file, cluster_context=self.cluster_context)
+        return KubernetesConnection.deserialize(self.connection)
 
     def _states(self) -> AsyncIterator[dict[str, Any] | None]:
         """The watched object's states, from the process-wide shared watch of its kind and namespace."""
         from airflow_flink_operator.triggers.watch_hub import WatchHub
 
-        key = (self.kubernetes_conn_id, self.in_cluster, self.config_file, self.cluster_context)
-        return WatchHub.get(key, self._hook, self.kind, self.namespace).subscribe(self.name)
+        connection = self._connection()
+        return WatchHub.get(connection.cache_key(), connection.async_hook, self.kind, self.namespace).subscribe(self.name)
+
+    def _evaluate(self, obj: dict[str, Any] | None) -> tuple[Any, str, dict[str, Any]]:
+        from airflow_flink_operator.models.status import evaluate
+
+        return evaluate(self.mode, obj, kind=self.kind, name=self.name, target=self.target, nonce=self.nonce,
+                        generation=self.generation, stale_error=self.stale_error,
+                        pickup_deadline=self.pickup_deadline, now=time.time())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Watch until decided; yield exactly one event."""
-        from airflow_flink_operator.models.status import Phase, evaluate
-
         last: dict[str, Any] = {"message": f"{self.kind} {self.name}: no state observed yet"}
 
         async def decide() -> TriggerEvent:
-            async for obj in self._states():
-                phase, message, result = evaluate(self.mode, obj, kind=self.kind, name=self.name,
-                                                  target=self.target, nonce=self.nonce)
-                if message != last.get("message"):
-                    self.log.info("%s", message)
-                last.update(message=message, result=result)
-                if phase is Phase.DONE:
-                    return TriggerEvent({"status": "success", "message": message, "result": result})
-                if phase is Phase.FAILED:
-                    return TriggerEvent({"status": "error", "message": message, "result": result})
-            raise RuntimeError("the watch ended")  # watch_object never ends by itself
+            from airflow_flink_operator.models.status import Phase
+
+            states = self._states().__aiter__()
+            obj: dict[str, Any] | None = None
+            next_state: asyncio.Future[Any] = asyncio.ensure_future(states.__anext__())
+            seen = False
+            try:
+                while True:
+                    pickup_wait = None
+                    if self.pickup_deadline is not None and seen:
+                        pickup_wait = max(self.pickup_deadline - time.time(), 0.0) + 0.05
+                    done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
+                    if done:  # else: no change by the pick-up deadline; judge the last state again, now
+                        try:
+                            obj = next_state.result()
+                        except StopAsyncIteration:
+                            raise RuntimeError("the watch ended") from None
+                        seen = True
+                        next_state = asyncio.ensure_future(states.__anext__())
+                    phase, message, result = self._evaluate(obj)
+                    if message != last.get("message"):
+                        self.log.info("%s", message)
+                    last.update(message=message, result=result)
+                    if phase is Phase.DONE:
+                        return TriggerEvent({"status": "success", "message": message, "result": result})
+                    if phase is Phase.FAILED:
+                        return TriggerEvent({"status": "error", "message": message, "result": result})
+            finally:
+                next_state.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await next_state  # let the subscription see its cancellation before closing it
+                await states.aclose()
 
         remaining = None if self.timeout_at is None else max(self.timeout_at - time.time(), 0.0)
+        started = time.monotonic()
         try:
+            await load_heavy_modules()
+            if remaining is not None:
+                remaining = max(remaining - (time.monotonic() - started), 0.0)
             event = await asyncio.wait_for(decide(), remaining)
         except asyncio.TimeoutError:
             event = TriggerEvent({"status": "timeout", "message": f"Timed out: {last['message']}",
@@ -111,3 +188,26 @@ class FlinkWaitTrigger(BaseTrigger):
                                   "result": last.get("result", {})})
         event.payload["echo"] = self.echo
         yield event
+
+    async def on_kill(self) -> None:
+        """A user killed the deferred task: apply the operator's ``on_kill_action`` to the resource."""
+        if self.on_kill_action not in ("suspend", "delete"):
+            return
+        await load_heavy_modules()
+        from kubernetes_asyncio import client
+
+        from airflow_flink_operator.constants import GROUP, PLURALS, VERSION
+        from airflow_flink_operator.hooks.common import MERGE_PATCH
+
+        async with self._connection().async_hook().get_conn() as api:
+            custom = client.CustomObjectsApi(api)
+            if self.on_kill_action == "suspend":
+                self.log.info("Task killed: suspending %s %s/%s", self.kind, self.namespace, self.name)
+                await custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURALS[self.kind], self.name,
+                    {"spec": {"job": {"state": "suspended"}}}, _content_type=MERGE_PATCH)
+            else:
+                self.log.info("Task killed: deleting %s %s/%s", self.kind, self.namespace, self.name)
+                await custom.delete_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURALS[self.kind], self.name,
+                    body=client.V1DeleteOptions(propagation_policy="Background"))
