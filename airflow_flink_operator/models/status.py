@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -29,6 +30,10 @@ SPEC_REJECTION_ERRORS = frozenset({"ValidationException", "UpgradeFailureExcepti
 #: What ``jobStatus.upgradeSavepointPath`` holds after a last-state (re)deploy: a marker, not a
 #: savepoint (``AbstractJobReconciler.LAST_STATE_DUMMY_SP_PATH``; reference, section h).
 LAST_STATE_DUMMY_SAVEPOINT = "KUBERNETES_OPERATOR_LAST_STATE"
+
+
+_ISO = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?P<fraction>\.\d+)?"
+                  r"(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -48,8 +53,16 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if text.lstrip("-").isdigit():
         return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+    match = _ISO.match(text)
+    if match is None:
+        return None
+    # Python 3.10's fromisoformat takes neither "Z" nor more than 6 fraction digits (Java writes up to 9).
+    fraction = match["fraction"][:7].ljust(7, "0") if match["fraction"] else ""
+    zone = "+00:00" if match["zone"] in (None, "Z", "z") else match["zone"]
+    if len(zone) == 5:  # +0100 → +01:00
+        zone = f"{zone[:3]}:{zone[3:]}"
     try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}{fraction}{zone}")
     except ValueError:
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
@@ -389,6 +402,9 @@ class SnapshotStatus:
     dispose_on_delete: bool = True
     job_name: str | None = None
     job_kind: str | None = None
+    already_exists: bool = False
+    spec_path: str | None = None
+    created_at: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -418,13 +434,26 @@ class SnapshotStatus:
             dispose_on_delete=True if dispose is None else bool(dispose),
             job_name=reference.get("name") or labels.get("job-reference.name"),
             job_kind=reference.get("kind") or labels.get("job-reference.kind"),
+            already_exists=bool((savepoint or {}).get("alreadyExists")),
+            spec_path=(savepoint or {}).get("path") or None,
+            created_at=parse_timestamp(metadata.get("creationTimestamp")),
             labels=dict(labels),
         )
 
     @property
     def taken_at(self) -> datetime | None:
-        """When the snapshot was taken: its result time, else its trigger time."""
-        return self.result_time or self.trigger_time
+        """When the snapshot was taken: its result time, else its trigger time, else its creation."""
+        return self.result_time or self.trigger_time or self.created_at
+
+    @property
+    def completed_path(self) -> str | None:
+        """The path of a savepoint that exists: COMPLETED, or recorded by the operator with
+        ``alreadyExists`` (its upgrade savepoints) and not yet marked COMPLETED."""
+        if not self.is_savepoint or self.state in ("FAILED", "ABANDONED"):
+            return None
+        if self.state == "COMPLETED":
+            return self.path or (self.spec_path if self.already_exists else None)
+        return self.spec_path if self.already_exists else None
 
     @property
     def will_retry(self) -> bool:
@@ -486,8 +515,9 @@ def savepoint_records(job: dict[str, Any] | None, snapshots: list[dict[str, Any]
     records: dict[str, SavepointRecord] = {}
     for obj in snapshots:
         snap = SnapshotStatus.from_object(obj)
-        if snap.state == "COMPLETED" and snap.is_savepoint and snap.path:
-            records[snap.path] = SavepointRecord(snap.path, snap.taken_at, snap.trigger_type, "snapshot", snap.name)
+        path = snap.completed_path
+        if path:
+            records[path] = SavepointRecord(path, snap.taken_at, snap.trigger_type, "snapshot", snap.name)
     info = ((((job or {}).get("status") or {}).get("jobStatus") or {}).get("savepointInfo")) or {}
     for item in [*(info.get("savepointHistory") or []), info.get("lastSavepoint") or {}]:
         location = item.get("location") if isinstance(item, dict) else None
@@ -534,9 +564,16 @@ def current_job_savepoint(job: dict[str, Any] | None, snapshots: list[dict[str, 
     status = FlinkResourceStatus.from_object(job) if job else None
     started = status.job_start_time if status else None
     for record in savepoint_records(job, snapshots):
-        if started is None or (record.taken_at is not None and record.taken_at >= started):
+        if started is None or (record.taken_at is not None and _not_before(record.taken_at, started)):
             return record
     return None
+
+
+def _not_before(taken: datetime, started: datetime) -> bool:
+    """``taken >= started``, at the precision of ``taken`` (a creationTimestamp has whole seconds)."""
+    if taken.microsecond == 0:
+        return taken >= started.replace(microsecond=0)
+    return taken >= started
 
 
 def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, str | None]:
