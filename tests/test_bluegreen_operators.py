@@ -138,3 +138,29 @@ def test_invalid_template_change_is_refused_before_anything_is_sent(bg_cluster):
         run_task(FlinkBlueGreenUpgradeOperator(task_id="up", name="orders", template_patch={"flinkVersion": "v1_13"},
                                                deferrable=False, **FAST))
     assert bg_cluster.get(BG, "orders")["metadata"]["generation"] == generation
+
+
+def test_example_dag_rolls_out_the_nightly_build_without_undoing_it(bg_cluster):  # noqa: F811
+    import importlib
+
+    from airflow.sdk.definitions.context import Context
+
+    from airflow_flink_operator.example_dags import flink_bluegreen_upgrade as example
+
+    dag = importlib.reload(example).dag
+    ensure, roll_out = dag.get_task("ensure_running"), dag.get_task("roll_out_nightly_build")
+    for task in (ensure, roll_out):
+        task.namespace, task.poll_interval = NS, 0.05
+    first = run_task(ensure)
+    assert first["active_deployment"] == "orders-enrichment-blue"
+    roll_out.render_template_fields(Context(ds_nodash="20260102"))
+    result = run_task(roll_out)
+    assert (result["previous_deployment"], result["active_deployment"]) == ("orders-enrichment-blue",
+                                                                           "orders-enrichment-green")
+    assert result["savepoint_path"].startswith("s3://flink-state/orders-enrichment/savepoints/")
+    image = bg_cluster.get(BG, "orders-enrichment")["spec"]["template"]["spec"]["image"]
+    assert image == "registry.example.com/data/orders-enrichment:20260102"
+    # The next night: ensure_running leaves the upgraded template alone.
+    again = run_task(ensure)
+    assert again["active_deployment"] == "orders-enrichment-green"
+    assert bg_cluster.get(BG, "orders-enrichment")["spec"]["template"]["spec"]["image"] == image

@@ -123,6 +123,9 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
     :param configuration: blue/green settings, e.g. ``{"abort_grace_period": "5 min"}`` (see
         :class:`~airflow_flink_operator.models.BlueGreenConfiguration`).
     :param labels: extra labels on the resource. (templated)
+    :param update_existing: apply the spec to an existing resource too (default). With ``False`` an
+        existing resource is left as it is and only waited for: a scheduled DAG can ensure the job
+        exists without undoing the upgrades its later tasks make.
     :return: ``{kind, name, namespace, blue_green_state, active_colour, active_deployment, job_state, job_id,
         savepoint_path}``.
     """
@@ -132,18 +135,24 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
     template_fields_renderers = {"deployment": "yaml"}
 
     def __init__(self, *, deployment: Any, configuration: dict[str, Any] | None = None,
-                 labels: dict[str, str] | None = None, **kwargs: Any) -> None:
+                 labels: dict[str, str] | None = None, update_existing: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.deployment = deployment
         self.configuration = configuration
         self.labels = labels or {}
+        self.update_existing = update_existing
 
     def execute(self, context: Any) -> Any:
         from airflow_flink_operator.naming import ti_labels
 
         model = load_blue_green(self.deployment, self.configuration)
         namespace = self.resolved_namespace(model.to_dict())
-        stored = self.hook.apply(model, namespace, labels={**ti_labels(context), **self.labels})
+        stored = None if self.update_existing else self.hook.get(KIND_BLUE_GREEN, model.name, namespace)
+        if stored is not None:
+            self.log.info("%s %s/%s exists (generation %s); left as it is (update_existing=False)", KIND_BLUE_GREEN,
+                          namespace, model.name, stored["metadata"].get("generation"))
+        else:
+            stored = self.hook.apply(model, namespace, labels={**ti_labels(context), **self.labels})
         base = {"generation": stored["metadata"].get("generation")}
         if not self.wait_for_completion:
             return {"kind": KIND_BLUE_GREEN, "name": model.name, "namespace": namespace, **base}
