@@ -150,6 +150,7 @@ class WatchHub:
 
     def _on_pump_done(self, task: asyncio.Task[None]) -> None:
         """Wake every subscriber of a shared watch that ended other than by an idle stop."""
+        exc = None if task.cancelled() else task.exception()  # retrieved, so never "never retrieved"
         if task is not self.task or not self.subscribers:
             return  # stopped while idle, or ended with the event loop: nobody waits on it
         from airflow_flink_operator.hooks.common import FlinkApiError
@@ -157,13 +158,13 @@ class WatchHub:
         action = f"watch {self.kind} in {self.namespace}"
         if task.cancelled():
             error: BaseException = FlinkApiError(action, None, "the shared watch was cancelled")
+        elif exc is None:
+            return
+        elif isinstance(exc, FlinkApiError):
+            error = exc
         else:
-            exc = task.exception()
-            if exc is None:
-                return
-            error = exc if isinstance(exc, FlinkApiError) else FlinkApiError(action, None, f"{type(exc).__name__}: {exc}")
-            if error is not exc:
-                error.__cause__ = exc
+            error = FlinkApiError(action, None, f"{type(exc).__name__}: {exc}")
+            error.__cause__ = exc
         log.error("Shared watch of %s in %s stopped: %s", self.kind, self.namespace, error)
         self.error = error
         for queues in self.subscribers.values():
