@@ -164,3 +164,16 @@ def test_example_dag_rolls_out_the_nightly_build_without_undoing_it(bg_cluster):
     again = run_task(ensure)
     assert again["active_deployment"] == "orders-enrichment-green"
     assert bg_cluster.get(BG, "orders-enrichment")["spec"]["template"]["spec"]["image"] == image
+
+
+@deferrable_modes
+def test_a_first_deployment_that_never_gets_healthy_fails_saying_nothing_serves(bg_cluster, deferrable):  # noqa: F811
+    bg_cluster.behave("orders-blue", fail_after=0)
+    op = FlinkBlueGreenDeployOperator(task_id="deploy", deployment=app("orders"), deferrable=deferrable,
+                                      configuration={"abort_grace_period": "1 s"}, **FAST)
+    with pytest.raises(FlinkTaskError) as failure:
+        run_task(op)
+    message = str(failure.value)
+    assert "the first deployment was aborted (state INITIALIZING_BLUE); nothing is serving" in message
+    assert "Aborting deployment 'orders-blue', rolling B/G deployment back to INITIALIZING_BLUE" in message
+    assert bg_cluster.get(FD, "orders-blue")["spec"]["job"]["state"] == "suspended"
