@@ -382,8 +382,9 @@ def test_dependent_of_an_owner_that_does_not_exist_is_collected(emulator):
 
 
 def test_without_a_garbage_collector_nothing_is_collected_and_gc_finalizers_stay(bare_apiserver):
-    """kube-apiserver with etcd only (envtest: "no built-in controllers are running", so no garbage
-    collection — book.kubebuilder.io/reference/envtest.html, testing considerations). The API server
+    """kube-apiserver with etcd only (envtest starts them "without kubelet, controller-manager or other
+    components", so no garbage collector — book.kubebuilder.io/reference/envtest.html and its
+    "Testing considerations" on OwnerReferences). The API server
     still adds ``foregroundDeletion`` / ``orphan`` on delete (its ``--enable-garbage-collector``
     defaults to true), but nobody removes them, and ownerReferences are never followed."""
     server = bare_apiserver
