@@ -74,6 +74,10 @@ class CrdSchemas:
         """The (apiVersion, kind) pairs known."""
         return sorted(self._schemas)
 
+    def covers_group(self, group: str) -> bool:
+        """Whether any schema of this API group (e.g. ``flink.apache.org``) is known."""
+        return any(api_version.split("/", 1)[0] == group for api_version, _ in self._schemas)
+
     def covers(self, manifest: dict[str, Any]) -> bool:
         """Whether a schema for this manifest's apiVersion and kind is known."""
         return (manifest.get("apiVersion"), manifest.get("kind")) in self._schemas

@@ -3,11 +3,19 @@
 The operator rejects a bad spec only after it was applied, by writing ``status.error``; these
 checks find the same problems (and a few it would find too late, such as conflicting settings)
 before anything is sent, each naming the manifest field and the fix.
+
+Each problem's ``fix`` speaks to Python users of the typed models (``checkpointing=Checkpointing(...)``);
+a :class:`YamlAwareProblem` also carries ``yaml_fix``, the same advice as the YAML key to set, which
+``airflow-flink validate`` shows (:func:`fix_for_yaml`). :func:`check_manifest` checks a raw manifest in
+one pass: field types, unknown fields and the operator's checks on whatever parts are valid.
 """
 
 from __future__ import annotations
 
+import copy
 import re
+import typing
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_flink_operator.constants import MAIN_CONTAINER
@@ -35,6 +43,41 @@ _TM_MEMORY_KEYS = ("taskmanager.memory.process.size", "taskmanager.memory.flink.
 _CHECKPOINT_MAX_AGE_KEY = "kubernetes.operator.job.upgrade.last-state.max.allowed.checkpoint.age"
 _HEALTH_CHECK_KEY = "kubernetes.operator.cluster.health-check.enabled"
 _JM_RECOVERY_KEY = "kubernetes.operator.jm-deployment-recovery.enabled"
+#: Flink versions that name the state directories ``execution.checkpointing.(savepoint-)dir``
+#: (FLINK-34482, Flink 1.20; reference section g: the old keys remain accepted).
+_NEW_STATE_KEYS_FROM = ("v1_20", "v2_")
+
+
+@dataclass(frozen=True)
+class YamlAwareProblem(SpecProblem):
+    """A :class:`SpecProblem` whose fix is also phrased for YAML manifests.
+
+    :param yaml_fix: the fix as a YAML user applies it (keys to set in the manifest); ``fix``
+        keeps the Python phrasing shown by ``render()`` and the typed models.
+    """
+
+    yaml_fix: str = ""
+
+
+def fix_for_yaml(problem: SpecProblem) -> str:
+    """The fix of a problem as a YAML user reads it (the Python fix when there is no YAML phrasing)."""
+    return getattr(problem, "yaml_fix", "") or problem.fix
+
+
+def _problem(field: str, message: str, fix: str, yaml_fix: str) -> YamlAwareProblem:
+    return YamlAwareProblem(field, message, fix, yaml_fix)
+
+
+def state_dir_keys(flink_version: str | None) -> tuple[str, str]:
+    """The checkpoint and savepoint directory keys to suggest for a Flink version."""
+    if flink_version is not None and flink_version.startswith(_NEW_STATE_KEYS_FROM):
+        return "execution.checkpointing.dir", "execution.checkpointing.savepoint-dir"
+    return "state.checkpoints.dir", "state.savepoints.dir"
+
+
+def _conf_key(key: str) -> str:
+    """A flinkConfiguration key as a YAML path (Flink keys contain dots)."""
+    return f'spec.flinkConfiguration["{key}"]'
 
 
 def merged_flink_configuration(
@@ -60,10 +103,11 @@ def merged_flink_configuration(
     for source, conf in sources:
         for key, value in conf.items():
             if key in merged and merged[key] != value:
-                problems.append(SpecProblem(
+                problems.append(_problem(
                     f"{field}.{key}",
                     f"set to {merged[key]!r} by {origin[key]} and to {value!r} by {source}.",
                     f"Set {key} in one place only (prefer the typed {origin[key]} setting).",
+                    f"Set {key} in one place only.",
                 ))
                 continue
             merged.setdefault(key, value)
@@ -85,17 +129,24 @@ def _true(conf: dict[str, str], key: str, default: bool = False) -> bool:
     return default if value is None else value.strip().lower() == "true"
 
 
-def check_job(job: Any, conf: dict[str, str], tm_replicas: int | None, field: str) -> list[SpecProblem]:
-    """The operator's ``validateJobSpec``: state directories and parallelism."""
+def check_job(job: Any, conf: dict[str, str], tm_replicas: int | None, field: str,
+              flink_version: str | None = None) -> list[SpecProblem]:
+    """The operator's ``validateJobSpec``: state directories and parallelism.
+
+    :param flink_version: the deployment's Flink version, to name the right directory keys.
+    """
     problems: list[SpecProblem] = []
+    checkpoint_key, savepoint_key = state_dir_keys(flink_version)
     mode = job.upgrade_mode or "stateless"
     if mode != "stateless" and not _has(conf, CHECKPOINT_DIR_KEYS):
-        problems.append(SpecProblem(
+        problems.append(_problem(
             f"{field}.upgradeMode",
             f"upgrade mode {mode!r} restores from checkpoints, but no checkpoint directory "
-            "(state.checkpoints.dir) is configured.",
+            "(execution.checkpointing.dir, or state.checkpoints.dir before Flink 1.20) is configured.",
             "Add checkpointing=Checkpointing(interval='60 s', dir='s3://bucket/checkpoints'), "
             "or use upgrade_mode='stateless'.",
+            f"Set {_conf_key(checkpoint_key)}: s3://bucket/checkpoints (and "
+            f'{_conf_key("execution.checkpointing.interval")}: 60 s), or set {field}.upgradeMode: stateless.',
         ))
     if not _has(conf, SAVEPOINT_DIR_KEYS):
         needs = []
@@ -108,10 +159,12 @@ def check_job(job: Any, conf: dict[str, str], tm_replicas: int | None, field: st
         if _CHECKPOINT_MAX_AGE_KEY in conf:
             needs.append((f"spec.flinkConfiguration.{_CHECKPOINT_MAX_AGE_KEY}", "a maximum checkpoint age"))
         for where, what in needs:
-            problems.append(SpecProblem(
+            problems.append(_problem(
                 where,
-                f"{what} needs a savepoint directory (state.savepoints.dir), and none is configured.",
+                f"{what} needs a savepoint directory (execution.checkpointing.savepoint-dir, or "
+                "state.savepoints.dir before Flink 1.20), and none is configured.",
                 "Add savepoints=Savepoints(dir='s3://bucket/savepoints').",
+                f"Set {_conf_key(savepoint_key)}: s3://bucket/savepoints.",
             ))
     if tm_replicas is not None and tm_replicas < 1:
         problems.append(SpecProblem("spec.taskManager.replicas", f"is {tm_replicas}; it must be at least 1.",
@@ -123,10 +176,11 @@ def check_job(job: Any, conf: dict[str, str], tm_replicas: int | None, field: st
             "Set parallelism to 1 or more.",
         ))
     if job.savepoint_redeploy_nonce is not None and not (job.initial_savepoint_path or "").strip():
-        problems.append(SpecProblem(
+        problems.append(_problem(
             f"{field}.savepointRedeployNonce",
             "redeploying from a savepoint needs initialSavepointPath, which is empty.",
             "Set initial_savepoint_path to the savepoint to redeploy from.",
+            f"Set {field}.initialSavepointPath to the savepoint to redeploy from.",
         ))
     if job.initial_savepoint_path is not None and not job.initial_savepoint_path.strip():
         problems.append(SpecProblem(f"{field}.initialSavepointPath", "is empty.",
@@ -140,10 +194,11 @@ def _check_component(name: str, field: str, component: Any, conf: dict[str, str]
     resource = getattr(component, "resource", None)
     resources = getattr(component, "resources", None)
     if resources is not None and not version.has_k8s_resources_form:
-        problems.append(SpecProblem(
+        problems.append(_problem(
             f"{field}.resources",
             f"the requests/limits form needs operator 1.16 (main); the target is {version}.",
             "Use resource=Resource(cpu=..., memory=...), or render with operator_version='main'.",
+            f"Use {field}.resource: {{cpu: 1, memory: 2048m}}, or validate with --operator-version main.",
         ))
     if resource is not None and resources is not None:
         problems.append(SpecProblem(f"{field}", "sets both resource and resources.",
@@ -152,10 +207,11 @@ def _check_component(name: str, field: str, component: Any, conf: dict[str, str]
         resources is not None and ((resources.requests or {}).get("memory") or (resources.limits or {}).get("memory"))
     )
     if not memory and not _has(conf, memory_keys):
-        problems.append(SpecProblem(
+        problems.append(_problem(
             f"{field}.resource.memory",
             f"{name} memory is not defined.",
             f"Set {'job_manager' if name == 'JobManager' else 'task_manager'}=...(resource=Resource(memory='2048m', cpu=1)).",
+            f"Set {field}.resource.memory, e.g. 2048m.",
         ))
     return problems
 
@@ -171,12 +227,14 @@ def _check_pod_template_order(global_tpl: dict | None, specific: dict | None, fi
         other = ((specific or {}).get("spec") or {}).get(key) or []
         for i, (a, b) in enumerate(zip(base, other)):
             if a.get("name") != b.get("name"):
-                problems.append(SpecProblem(
+                problems.append(_problem(
                     f"{field}.spec.{key}[{i}]",
                     f"{b.get('name')!r} would be merged into {a.get('name')!r} of spec.podTemplate: the operator "
                     "merges pod template arrays by position.",
                     f"List the same {key} in the same order in both templates (with {MAIN_CONTAINER} first), "
                     f"or set flinkConfiguration {MERGE_BY_NAME_KEY}: 'true'.",
+                    f"List the same {key} in the same order in both templates (with {MAIN_CONTAINER} first), "
+                    f'or set {_conf_key(MERGE_BY_NAME_KEY)}: "true".',
                 ))
     return problems
 
@@ -208,27 +266,33 @@ def validate_deployment(dep: FlinkDeployment, operator_version: str | OperatorVe
             "Rename it, e.g. 'orders-enrichment'.",
         ))
     if spec.flink_version is None:
-        problems.append(SpecProblem("spec.flinkVersion", "is required by the operator.",
-                                    "Set flink_version to the image's Flink version, e.g. 'v1_20'."))
+        problems.append(_problem("spec.flinkVersion", "is required by the operator.",
+                                 "Set flink_version to the image's Flink version, e.g. 'v1_20'.",
+                                 "Set spec.flinkVersion to the image's Flink version, e.g. v1_20."))
     elif spec.flink_version not in version.supported_flink_versions:
-        problems.append(SpecProblem(
+        problems.append(_problem(
             "spec.flinkVersion",
             f"{spec.flink_version} is not supported by operator {version} "
             f"(supported: {', '.join(version.supported_flink_versions)}).",
             "Use a supported Flink version, or target a newer operator with operator_version=...",
+            "Use a supported Flink version, or validate for a newer operator with --operator-version.",
         ))
     if not spec.service_account:
-        problems.append(SpecProblem("spec.serviceAccount", "is required by the operator.",
-                                    "Set service_account to the Flink job service account (helm: jobServiceAccount, "
-                                    "usually 'flink')."))
+        problems.append(_problem("spec.serviceAccount", "is required by the operator.",
+                                 "Set service_account to the Flink job service account (helm: jobServiceAccount, "
+                                 "usually 'flink').",
+                                 "Set spec.serviceAccount to the Flink job service account (helm: jobServiceAccount, "
+                                 "usually flink)."))
     conf = merged_flink_configuration(spec, spec.flink_version, problems)
+    ha_fix = f'Set {_conf_key("high-availability.type")}: kubernetes and {_conf_key("high-availability.storageDir")}'
     for key in FORBIDDEN_CONF_KEYS:
         if key in conf:
             problems.append(SpecProblem(f"spec.flinkConfiguration.{key}", "is set by the operator and may not be set.",
                                         "Remove it; the operator derives it from metadata."))
     if _true(conf, ROLLBACK_KEY) and not ha_enabled(conf):
-        problems.append(SpecProblem(f"spec.flinkConfiguration.{ROLLBACK_KEY}", "rollback needs high availability.",
-                                    "Add high_availability=HighAvailability(storage_dir='s3://bucket/ha')."))
+        problems.append(_problem(f"spec.flinkConfiguration.{ROLLBACK_KEY}", "rollback needs high availability.",
+                                 "Add high_availability=HighAvailability(storage_dir='s3://bucket/ha').",
+                                 f"{ha_fix}: s3://bucket/ha."))
     if _true(conf, _HEALTH_CHECK_KEY) and not _true(conf, _JM_RECOVERY_KEY, default=True):
         problems.append(SpecProblem(f"spec.flinkConfiguration.{_HEALTH_CHECK_KEY}",
                                     f"the job health check needs {_JM_RECOVERY_KEY} enabled.",
@@ -256,11 +320,12 @@ def validate_deployment(dep: FlinkDeployment, operator_version: str | OperatorVe
         problems.append(SpecProblem("spec.jobManager.replicas", f"is {jm_replicas}; it must be at least 1.",
                                     "Set replicas to 1, or more with high availability."))
     elif jm_replicas > 1 and not ha_enabled(conf):
-        problems.append(SpecProblem("spec.jobManager.replicas",
-                                    f"is {jm_replicas}; standby JobManagers need high availability.",
-                                    "Add high_availability=HighAvailability(storage_dir=...), or use 1 replica."))
+        problems.append(_problem("spec.jobManager.replicas",
+                                 f"is {jm_replicas}; standby JobManagers need high availability.",
+                                 "Add high_availability=HighAvailability(storage_dir=...), or use 1 replica.",
+                                 f"{ha_fix}: s3://bucket/ha, or set spec.jobManager.replicas: 1."))
     if spec.job is not None:
-        problems += check_job(spec.job, conf, tm.replicas if tm else None, "spec.job")
+        problems += check_job(spec.job, conf, tm.replicas if tm else None, "spec.job", spec.flink_version)
         problems += spec.job.application_problems("spec.job", spec.flink_version)
     elif tm is not None and tm.replicas is not None and tm.replicas < 1:
         problems.append(SpecProblem("spec.taskManager.replicas", f"is {tm.replicas}; it must be at least 1.",
@@ -289,15 +354,17 @@ def validate_session_job(
     spec = job.spec
     problems: list[SpecProblem] = []
     if not spec.deployment_name:
-        problems.append(SpecProblem("spec.deploymentName", "is required: the session cluster to run on.",
-                                    "Set deployment_name to a FlinkDeployment without a job, in the same namespace."))
+        problems.append(_problem("spec.deploymentName", "is required: the session cluster to run on.",
+                                 "Set deployment_name to a FlinkDeployment without a job, in the same namespace.",
+                                 "Set spec.deploymentName to a FlinkDeployment without a job, in the same namespace."))
     elif not DEPLOYMENT_NAME.match(spec.deployment_name):
         problems.append(SpecProblem("spec.deploymentName",
                                     f"{spec.deployment_name!r} cannot be a FlinkDeployment name.",
                                     "Use the session cluster's metadata.name."))
     conf = merged_flink_configuration(spec, None, problems)
     if spec.job is None:
-        problems.append(SpecProblem("spec.job", "is required for a session job.", "Set job=JobSpec(...) or a job kind."))
+        problems.append(_problem("spec.job", "is required for a session job.", "Set job=JobSpec(...) or a job kind.",
+                                 "Add spec.job with jarURI (and entryClass, args, parallelism)."))
         return problems, conf
     problems += spec.job.session_job_problems("spec.job", version, allowed_jar_schemes)
     if session_cluster is not None:
@@ -322,13 +389,187 @@ def validate_snapshot(snapshot: FlinkStateSnapshot) -> list[SpecProblem]:
     spec = snapshot.spec
     problems: list[SpecProblem] = []
     if (spec.savepoint is None) == (spec.checkpoint is None):
-        problems.append(SpecProblem("spec", "needs exactly one of savepoint or checkpoint.",
-                                    "Set savepoint=SavepointSpec(...) or checkpoint={}, not both."))
+        problems.append(_problem("spec", "needs exactly one of savepoint or checkpoint.",
+                                 "Set savepoint=SavepointSpec(...) or checkpoint={}, not both.",
+                                 "Set spec.savepoint (e.g. {path: s3://bucket/savepoints}) or spec.checkpoint: {}, "
+                                 "not both."))
     already = spec.savepoint is not None and bool(spec.savepoint.already_exists)
     if already and not spec.savepoint.path:
         problems.append(SpecProblem("spec.savepoint.path", "is required when alreadyExists is true.",
                                     "Give the existing savepoint's path."))
     if not already and spec.job_reference is None:
-        problems.append(SpecProblem("spec.jobReference", "is required to take a snapshot.",
-                                    "Set job_reference=JobReference(kind='FlinkDeployment', name=...)."))
+        problems.append(_problem("spec.jobReference", "is required to take a snapshot.",
+                                 "Set job_reference=JobReference(kind='FlinkDeployment', name=...).",
+                                 "Set spec.jobReference: {kind: FlinkDeployment, name: <deployment>}."))
     return problems
+
+
+# --- One pass over a raw manifest (``airflow-flink validate``) --------------------------------
+
+#: What a YAML user should do about a pydantic error, by error type.
+_TYPE_FIXES = {
+    "missing": "Add it.",
+    "int_parsing": "Write a whole number, unquoted (e.g. 2).",
+    "int_type": "Write a whole number, unquoted (e.g. 2).",
+    "int_from_float": "Write a whole number, unquoted (e.g. 2).",
+    "float_parsing": "Write a number, unquoted (e.g. 0.5).",
+    "float_type": "Write a number, unquoted (e.g. 0.5).",
+    "bool_parsing": "Write true or false, unquoted.",
+    "bool_type": "Write true or false, unquoted.",
+    "string_type": "Write a string (quote it if YAML reads it as a number or boolean).",
+    "literal_error": "Use one of the values listed.",
+    "enum": "Use one of the values listed.",
+    "dict_type": "Write it as YAML 'key: value' pairs.",
+    "model_type": "Write it as YAML 'key: value' pairs.",
+    "model_attributes_type": "Write it as YAML 'key: value' pairs.",
+    "list_type": "Write it as a YAML list (one '- ' item per entry).",
+}
+
+
+def yaml_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A manifest path as YAML users write it: ``spec.job.jarURI``, ``containers[0]``, ``flinkConfiguration["a.b"]``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text and not re.fullmatch(r"[A-Za-z_][\w-]*", str(part)):
+            text += f'["{part}"]'
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
+    """The model class a location (of manifest keys) points into, or ``None`` if it is not a model."""
+    from pydantic import BaseModel
+
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            return None
+        info = next((f for name, f in fields.items()
+                     if part in (name, f.serialization_alias, f.alias)), None)
+        if info is None:
+            return None
+        candidates = [info.annotation]
+        model = None
+        while candidates:
+            annotation = candidates.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation
+                break
+            candidates.extend(typing.get_args(annotation))
+        if model is None:
+            return None
+    return model
+
+
+def _pydantic_problems(model: Any, errors: list[dict[str, Any]]) -> list[SpecProblem]:
+    import difflib
+
+    problems: list[SpecProblem] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        field = yaml_path(loc) or "(document)"
+        if error["type"] == "extra_forbidden":
+            owner = _model_at(model, loc[:-1])
+            known = [info.serialization_alias or name for name, info in owner.model_fields.items()] if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            fix = f"Did you mean {close[0]!r}?" if close else "Remove it, or check the CRD reference for the field's name."
+            problems.append(_problem(field, "is not a known field.", fix, fix))
+            continue
+        message = error["msg"].removeprefix("Value error, ").rstrip(".") + "."
+        fix = _TYPE_FIXES.get(error["type"], "")
+        if error["type"] == "missing":
+            fix = f"Add {loc[-1]}." if loc else fix
+        problems.append(_problem(field, message, fix, fix))
+    return problems
+
+
+def _pop(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Remove the value at ``loc`` (skipping union-member tags pydantic adds); whether anything was removed."""
+    node = data
+    for part in loc[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+    last = loc[-1] if loc else None
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        return True
+    if isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = None
+        return True
+    return False
+
+
+def _fill(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Put a neutral placeholder where a required field is missing, so the rest can be checked."""
+    node = data
+    for part in loc[:-1]:
+        if not (isinstance(node, dict) and isinstance(node.get(part), dict)):
+            return False
+        node = node[part]
+    if not loc or not isinstance(node, dict) or loc[-1] in node:
+        return False
+    node[loc[-1]] = "placeholder" if loc[-1] == "name" else {}
+    return True
+
+
+def _under(field: str, paths: list[str]) -> bool:
+    return any(field == p or field.startswith((p + ".", p + "[")) for p in paths)
+
+
+def check_manifest(
+    manifest: dict[str, Any], operator_version: str | OperatorVersion, max_rounds: int = 5
+) -> list[SpecProblem]:
+    """Every problem of one Flink manifest in one pass: field types, unknown fields and the operator's checks.
+
+    When the typed model cannot be built, the fields pydantic rejects are reported, then left out
+    (a missing required one gets a placeholder) and the model is built from the valid rest, so the
+    operator's checks still run; their findings about the fields already reported are dropped.
+
+    :param manifest: the manifest as read from YAML (not changed).
+    :param operator_version: the Flink Kubernetes Operator version to check for.
+    :return: the problems, each naming its manifest path; :func:`fix_for_yaml` phrases their fixes.
+    """
+    from pydantic import ValidationError
+
+    from airflow_flink_operator.manifests import MODELS
+
+    model_cls = MODELS[manifest["kind"]]
+    data = copy.deepcopy(manifest)
+    problems: list[SpecProblem] = []
+    reported: set[str] = set()
+    left_out: list[str] = []
+    model = None
+    for _ in range(max_rounds):
+        try:
+            model = model_cls.model_validate(data)
+            break
+        except ValidationError as exc:
+            errors = exc.errors()
+        progress = False
+        for error, problem in zip(errors, _pydantic_problems(model_cls, errors)):
+            loc = tuple(error["loc"])
+            if problem.field not in reported and not _under(problem.field, left_out):
+                problems.append(problem)
+                reported.add(problem.field)
+            changed = _fill(data, loc) if error["type"] == "missing" else _pop(data, loc)
+            if changed:
+                left_out.append(problem.field)
+            progress = progress or changed
+        if not progress:
+            break
+    if model is None:
+        return problems
+    if isinstance(model, FlinkDeployment):
+        found, _ = validate_deployment(model, operator_version)
+    elif isinstance(model, FlinkSessionJob):
+        found, _ = validate_session_job(model, operator_version)
+    else:
+        found = validate_snapshot(model)
+    return problems + [p for p in found if not _under(p.field, left_out)]
