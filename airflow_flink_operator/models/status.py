@@ -25,8 +25,11 @@ from typing import Any
 
 TERMINAL_LIFECYCLE = frozenset({"SUSPENDED", "STABLE", "ROLLED_BACK", "FAILED", "DELETED"})
 GLOBALLY_TERMINAL_JOB = frozenset({"FAILED", "CANCELED", "FINISHED"})
-#: ``FlinkResourceException.type`` values meaning "this spec will not be deployed as it is".
-SPEC_REJECTION_ERRORS = frozenset({"ValidationException", "UpgradeFailureException", "DeploymentFailedException"})
+#: ``FlinkResourceException.type`` values meaning "this spec will not be deployed as it is": the
+#: operator writes them about a new spec without advancing ``observedGeneration``. Not
+#: ``DeploymentFailedException``: it reports the deployed generation's JobManager (CrashLoopBackOff...),
+#: so while a newer generation is pending it is the old generation's.
+SPEC_REJECTION_ERRORS = frozenset({"ValidationException", "UpgradeFailureException"})
 #: What ``jobStatus.upgradeSavepointPath`` holds after a last-state (re)deploy: a marker, not a
 #: savepoint (``AbstractJobReconciler.LAST_STATE_DUMMY_SP_PATH``; reference, section h).
 LAST_STATE_DUMMY_SAVEPOINT = "KUBERNETES_OPERATOR_LAST_STATE"
