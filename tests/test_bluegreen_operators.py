@@ -177,3 +177,12 @@ def test_a_first_deployment_that_never_gets_healthy_fails_saying_nothing_serves(
     assert "the first deployment was aborted (state INITIALIZING_BLUE); nothing is serving" in message
     assert "Aborting deployment 'orders-blue', rolling B/G deployment back to INITIALIZING_BLUE" in message
     assert bg_cluster.get(FD, "orders-blue")["spec"]["job"]["state"] == "suspended"
+
+
+def test_teardown_deletes_the_children_where_no_garbage_collector_does(bg_cluster):  # noqa: F811
+    """A bare kube-apiserver (envtest) has no garbage collector: the children would outlive their parent."""
+    run_task(FlinkBlueGreenDeployOperator(task_id="deploy", deployment=app("orders"), deferrable=False, **FAST))
+    bg_cluster.api.garbage_collector = False
+    gone = run_task(FlinkBlueGreenTeardownOperator(task_id="teardown", name="orders", deferrable=False, **FAST))
+    assert gone["deleted"] and gone["savepoint_path"]
+    assert bg_cluster.get(BG, "orders") is None and bg_cluster.get(FD, "orders-blue") is None

@@ -20,14 +20,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_serializer, model_validator
 
+from airflow_flink_operator.constants import KIND_BLUE_GREEN
 from airflow_flink_operator.models.base import Duration, FlinkModel, KubernetesName, Namespace
 from airflow_flink_operator.models.common import IngressSpec, ObjectMeta
 from airflow_flink_operator.models.deployment import FlinkDeployment, FlinkDeploymentSpec, _Resource
-
-try:
-    from airflow_flink_operator.constants import KIND_BLUE_GREEN
-except ImportError:  # until constants.py names the kind (being added with the emulator's support for it)
-    KIND_BLUE_GREEN = "FlinkBlueGreenDeployment"
 
 #: The first operator release with the FlinkBlueGreenDeployment CRD and controller (FLINK-37515).
 FIRST_OPERATOR_VERSION = "1.14"
