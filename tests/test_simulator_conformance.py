@@ -673,3 +673,41 @@ def test_pickup_delay_holds_a_new_generation_for_that_long(kube: Kube) -> None:
     kube.patch_spec("FlinkDeployment", "orders", {"job": {"parallelism": 4}})
     kube.wait(lambda: kube.status("FlinkDeployment", "orders").get("observedGeneration") == 2, "picked up")
     assert time.monotonic() - changed_at >= 0.3
+
+
+# --- h, bullet 5: deletion propagation ---------------------------------------------------------------
+
+
+def _delete_with(kube: Kube, name: str, propagation: str) -> None:
+    kube._custom.delete_namespaced_custom_object(GROUP, VERSION, NS, PLURALS["FlinkDeployment"], name,
+                                                 body=client.V1DeleteOptions(propagation_policy=propagation))
+
+
+def test_savepoint_on_deletion_with_background_propagation_takes_the_savepoint(kube: Kube) -> None:
+    """h, bullet 5 and reference d (``ApplicationReconciler.cleanupInternal``): with
+    ``kubernetes.operator.job.savepoint-on-deletion`` the operator's finalizer stops the job with a savepoint
+    through its JobManager — recorded as an UPGRADE FlinkStateSnapshot that outlives the deployment — then
+    deletes the JobManager itself; a Background delete leaves it the JobManager to do so."""
+    kube.create(deployment(conf={"kubernetes.operator.job.savepoint-on-deletion": "true"}))
+    kube.wait_stable("orders")
+    _delete_with(kube, "orders", "Background")
+    kube.wait_gone("FlinkDeployment", "orders")
+    (snap,) = kube.snapshots("snapshot.trigger-type=UPGRADE")
+    assert snap["spec"]["savepoint"]["disposeOnDelete"] is False
+    path = kube.wait_snapshot(snap["metadata"]["name"], "COMPLETED")["path"]
+    assert path.startswith("s3://state/sp/savepoint-")
+
+
+def test_savepoint_on_deletion_with_foreground_propagation_hangs(kube: Kube) -> None:
+    """h, bullet 5: with Foreground propagation the garbage collector removes the owned JobManager while the
+    operator's finalizer still needs it for the savepoint: the cleanup fails and is retried, no savepoint
+    is taken and the FlinkDeployment stays in DELETING."""
+    kube.create(deployment(conf={"kubernetes.operator.job.savepoint-on-deletion": "true"}))
+    kube.wait_stable("orders")
+    _delete_with(kube, "orders", "Foreground")
+    kube.wait(lambda: kube.status("FlinkDeployment", "orders").get("lifecycleState") == "DELETING", "DELETING")
+    kube.wait_passes(10)
+    stuck = kube.get("FlinkDeployment", "orders")
+    assert stuck is not None and "flinkdeployments.flink.apache.org/finalizer" in stuck["metadata"]["finalizers"]
+    assert kube._core.list_namespaced_pod(NS, label_selector="app=orders,component=jobmanager").items == []
+    assert kube.snapshots() == []

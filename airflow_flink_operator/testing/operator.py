@@ -10,7 +10,8 @@ reference, sections c-e and h):
   FINISHED; spec changes through UPGRADING per upgrade mode (savepoint taken, ``upgradeSavepointPath``
   — a real path, or ``KUBERNETES_OPERATOR_LAST_STATE`` after a last-state deploy —,
   ``lastReconciledSpec``, ``observedGeneration``); suspend and resume; rollback to the last stable
-  spec when enabled; deletion through the finalizer (session clusters wait for their jobs).
+  spec when enabled; deletion through the finalizer (session clusters wait for their jobs; with
+  ``job.savepoint-on-deletion`` a savepoint first, through the JobManager, which must still exist).
   A fresh Flink job id per deployment, except a last-state redeploy, which keeps it.
 - FlinkSessionJob: runs only on an existing, ready session cluster.
 - Savepoints by ``savepointTriggerNonce`` (legacy ``savepointInfo``, epoch-ms numbers) or, when
@@ -479,6 +480,8 @@ class SimulatedFlinkOperator:
                                                  "deletion is blocked until they are deleted")
                     self._write_status(dep, status)
                     return
+            elif not self._savepoint_on_deletion(dep, status, mem, behaviour):
+                return
             self._delete_jm_pods(dep)
             self._finish_deletion(dep)
             return
@@ -658,6 +661,46 @@ class SimulatedFlinkOperator:
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         self._write_status(dep, status)
         self._maybe_progress_legacy_savepoint(dep, status, mem, behaviour)
+
+    def _savepoint_on_deletion(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
+                               behaviour: Behaviour) -> bool:
+        """``ApplicationReconciler.cleanupInternal``: with ``kubernetes.operator.job.savepoint-on-deletion`` a job
+        that is deployed and not terminal is stopped with a savepoint (``cancelJob(SAVEPOINT)``: recorded as an
+        UPGRADE savepoint, a FlinkStateSnapshot where snapshot resources are on) before the finalizer goes.
+
+        The savepoint goes through the JobManager's REST API. When the JobManager is already gone — e.g. the
+        garbage collector removed it because the client deleted with Foreground propagation (reference h,
+        "Deletion propagation") — or the savepoint fails, the cleanup throws: nothing is written, the
+        finalizer stays and the cleanup is retried, so the delete hangs.
+
+        :return: whether the deletion may proceed.
+        """
+        conf = _flat_conf(dep.get("spec") or {})
+        if conf.get("kubernetes.operator.job.savepoint-on-deletion", "false").strip().lower() != "true":
+            return True
+        job_status = status.get("jobStatus") or {}
+        if not (status.get("reconciliationStatus") or {}).get("lastReconciledSpec") \
+                or job_status.get("state") in TERMINAL_JOB_STATES:
+            return True
+        if not self._jm_pods(dep) or behaviour.savepoint != "ok":
+            if mem.cleanup_message is None:
+                mem.cleanup_message = "savepoint on deletion failed"
+                self.errors.append(f"cleanup of {dep['metadata']['name']}: the savepoint on deletion failed "
+                                   "(JobManager unreachable or savepoint failing); retrying")
+            return False
+        path = self._savepoint_path(dep["spec"], job_status.get("jobId"))
+        self._record_upgrade_savepoint(dep, copy.deepcopy(status), path, _epoch_ms())
+        return True
+
+    def _jm_pods(self, obj: dict[str, Any]) -> list[Any]:
+        ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+        try:
+            pods = self._core.list_namespaced_pod(ns, label_selector=f"app={name},component=jobmanager",
+                                                  _request_timeout=5).items
+        except Exception as exc:
+            self.errors.append(f"pod list: {exc!r}")
+            return []
+        return [pod for pod in pods if pod.metadata.deletion_timestamp is None]
 
     def _observe_latest_checkpoint(self, spec: dict[str, Any], job_status: dict[str, Any], mem: _Memory) -> None:
         """``SnapshotObserver.observeLatestCheckpoint``: once the job is globally terminal, the latest
