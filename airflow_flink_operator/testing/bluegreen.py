@@ -238,8 +238,6 @@ class SimulatedBlueGreenController:
         status.setdefault("jobStatus", {})["state"] = "FAILING"
         status["error"] = error
         self._patch_status(bg, status)
-        self.operator.errors.append(f"bluegreen {bg['metadata']['name']}: {error}")
-        del self.operator.errors[:-50]
 
     # -- states --
 
