@@ -186,3 +186,17 @@ def test_teardown_deletes_the_children_where_no_garbage_collector_does(bg_cluste
     gone = run_task(FlinkBlueGreenTeardownOperator(task_id="teardown", name="orders", deferrable=False, **FAST))
     assert gone["deleted"] and gone["savepoint_path"]
     assert bg_cluster.get(BG, "orders") is None and bg_cluster.get(FD, "orders-blue") is None
+
+
+def test_upgrade_to_a_whole_new_deployment_spec(bg_cluster):  # noqa: F811
+    """``deployment=``: the desired FlinkDeployment (converted), here stateless, so no savepoint is taken."""
+    run_task(FlinkBlueGreenDeployOperator(task_id="deploy", deployment=app("orders", upgrade_mode="stateless"),
+                                          deferrable=False, **FAST))
+    result = run_task(FlinkBlueGreenUpgradeOperator(
+        task_id="up", deployment=app("orders", upgrade_mode="stateless", image="flink:1.20.1", parallelism=4),
+        configuration={"deployment_deletion_delay": "100 ms"}, deferrable=False, **FAST))
+    assert result["change"] == "TRANSITION" and result["active_deployment"] == "orders-green"
+    assert result["savepoint_path"] is None  # stateless: the new colour starts empty
+    stored = bg_cluster.get(BG, "orders")["spec"]
+    assert stored["template"]["spec"]["job"]["parallelism"] == 4
+    assert stored["configuration"] == {"kubernetes.operator.bluegreen.deployment-deletion.delay": "100 ms"}
