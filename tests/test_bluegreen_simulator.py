@@ -307,3 +307,22 @@ def test_deleting_the_parent_deletes_both_children(bg_cluster):
     deploy_active_blue(bg_cluster)
     bg_cluster.hook().delete(BG, "orders", NS, timeout=10, poll_interval=0.05)
     bg_cluster.wait_for(lambda: bg_cluster.get(FD, "orders-blue") is None, what="the blue child collected")
+
+
+def test_a_fixed_template_after_an_abort_transitions_again(bg_cluster, recorder):
+    """After an abort the state is ACTIVE_BLUE again, so the next template change is a new TRANSITION
+    (``checkAndInitiateDeployment``); the suspended green child is replaced (``createOrReplace``)."""
+    bg = deploy_active_blue(bg_cluster, grace="1 s")
+    bg_cluster.behave("orders-green", jobmanager_error=True)
+    upgrade(bg_cluster, bg, "flink:1.20.1-broken")
+    assert wait_phase(bg_cluster, "active_green")[0] is Phase.FAILED
+    bg_cluster.behave("orders-green", jobmanager_error=False)
+    states = recorder()
+    upgrade(bg_cluster, bg, "flink:1.20.1")
+    phase, message, result, obj = wait_phase(bg_cluster, "active_green")
+    assert phase is Phase.DONE, message
+    assert "error" not in obj["status"]
+    assert states.until("orders", ("ACTIVE_GREEN", "RUNNING"))[-2:] == [("TRANSITIONING_TO_GREEN", "RECONCILING"),
+                                                                        ("ACTIVE_GREEN", "RUNNING")]
+    green = bg_cluster.get(FD, "orders-green")
+    assert green["spec"]["image"] == "flink:1.20.1" and green["spec"]["job"].get("state", "running") == "running"
