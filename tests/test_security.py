@@ -96,3 +96,59 @@ def test_labels_from_a_real_run_id_are_accepted_by_the_api(cluster):
     run_task(FlinkDeploymentOperator(task_id="deploy", deployment=app(), poll_interval=0.05, timeout=20), context_for(ti))
     labels = cluster.get("FlinkDeployment", "orders")["metadata"]["labels"]
     assert labels["airflow-flink-operator/run-id"] == "manual__2026-11-26T10-00-00.123456-00-00"
+
+
+def _canary_kubeconfig(cluster, token: str) -> dict:
+    config = cluster.kubeconfig()
+    config["users"][0]["user"]["token"] = token
+    return config
+
+
+@pytest.mark.parametrize("style", ["kube_config extra", "config_file"])
+def test_credentials_never_leak_from_the_connection_or_kubeconfig(cluster, monkeypatch, tmp_path, caplog, capsys, style):
+    """Canaries where a leak can really happen: the token of the connection's ``kube_config`` extra
+    and of a kubeconfig given as ``config_file``. They reach the API server (so they are really in
+    use) but never logs, XCom, rendered fields, trigger kwargs or error messages."""
+    import json
+
+    import yaml
+
+    token = f"canary-token-{style.replace(' ', '-')}-91d3"
+    config = _canary_kubeconfig(cluster, token)
+    kwargs = {"poll_interval": 0.05, "timeout": 20}
+    if style == "config_file":
+        path = tmp_path / "kubeconfig.yaml"
+        path.write_text(yaml.safe_dump(config))
+        monkeypatch.delenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", raising=False)
+        kwargs.update(kubernetes_conn_id=None, config_file=str(path))
+    else:
+        monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
+            {"conn_type": "kubernetes", "extra": {"kube_config": json.dumps(config), "namespace": "default"}}))
+    seen_tokens: list[str] = []
+    cluster.api.roles = {}  # every token is an admin; record that ours was the one used
+    original = cluster.api._authorize
+
+    def record(request, *args, **kw):
+        seen_tokens.append(request.headers.get("Authorization", ""))
+        return original(request, *args, **kw)
+
+    monkeypatch.setattr(cluster.api, "_authorize", record)
+    caplog.set_level(logging.DEBUG)
+    ti = TaskInstanceStub(task_id="deploy")
+    deferrals: list = []
+    op = FlinkDeploymentOperator(task_id="deploy", deployment=app(), deferrable=True, **kwargs)
+    outputs = [run_task(op, context_for(ti), deferrals=deferrals)]
+    outputs.append(run_task(FlinkSavepointOperator(task_id="sp", name="orders", deferrable=True, **kwargs),
+                            deferrals=deferrals))
+    op.render_template_fields(context_for(ti))
+    rendered = repr({field: getattr(op, field) for field in (*op.template_fields, *op.path_template_fields)})
+    cluster.behave("orders", savepoint="fail")
+    with pytest.raises(FlinkTaskError) as err:
+        run_task(FlinkTeardownOperator(task_id="teardown", name="orders", deferrable=True, **kwargs),
+                 deferrals=deferrals)
+    triggers = repr([d.trigger.serialize() for d in deferrals])
+    assert deferrals, "the waits must have gone through the trigger"
+    assert any(token in header for header in seen_tokens), "the canary token must be the credential in use"
+    everything = "\n".join([caplog.text, capsys.readouterr().out, repr(outputs), repr(ti.xcoms), rendered, triggers,
+                            str(err.value)])
+    assert token not in everything
