@@ -248,8 +248,8 @@ def validate_blue_green(bg: FlinkBlueGreenDeployment, operator_version: Any) -> 
             "kind",
             f"FlinkBlueGreenDeployment needs Flink Kubernetes Operator {FIRST_OPERATOR_VERSION} or newer; "
             f"the target is {version}, whose operator has no such resource.",
-            f"Upgrade the operator to {FIRST_OPERATOR_VERSION}+ (and set operator_version), or deploy a FlinkDeployment "
-            "and upgrade it with FlinkUpgradeOperator.",
+            f"Upgrade the operator to {FIRST_OPERATOR_VERSION}+ (and set operator_version), "
+            "or deploy a FlinkDeployment and upgrade it with FlinkUpgradeOperator.",
         ))
         return problems, {}
     # The longer child name must still be a valid FlinkDeployment name (it becomes the cluster id).
@@ -265,7 +265,9 @@ def validate_blue_green(bg: FlinkBlueGreenDeployment, operator_version: Any) -> 
     for problem in child_problems:
         if problem.field == "metadata.name":
             continue  # checked above, against the name the operator will use
-        field = problem.field.replace("spec.", "spec.template.spec.", 1) if problem.field.startswith("spec") else problem.field
+        field = problem.field
+        if field.startswith("spec"):
+            field = field.replace("spec.", "spec.template.spec.", 1)
         problems.append(SpecProblem(field, problem.message, problem.fix))
     job = bg.spec.template.spec.job
     if job is None:

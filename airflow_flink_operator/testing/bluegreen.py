@@ -163,7 +163,8 @@ class SimulatedBlueGreenController:
         items = self._custom.list_cluster_custom_object(GROUP, VERSION, BLUE_GREEN_PLURAL, _request_timeout=5)["items"]
         if not items:
             return
-        children = self._custom.list_cluster_custom_object(GROUP, VERSION, DEPLOYMENT_PLURAL, _request_timeout=5)["items"]
+        children = self._custom.list_cluster_custom_object(GROUP, VERSION, DEPLOYMENT_PLURAL,
+                                                           _request_timeout=5)["items"]
         for bg in items:
             try:
                 self.reconcile(bg, children)
@@ -283,9 +284,10 @@ class SimulatedBlueGreenController:
                     savepoint = self._savepoints.pop(status.get("savepointTriggerId") or "", None)
                     if savepoint is None or savepoint.error or savepoint.location is None:
                         reason = savepoint.error if savepoint is not None else "unknown trigger"
+                        trigger_id = savepoint.trigger_id if savepoint else None
                         status.pop("savepointTriggerId", None)
                         self._fail(bg, status, "Could not start Transition. Details: Could not fetch savepoint with "
-                                               f"triggerId: {savepoint.trigger_id if savepoint else None}. Error: {reason}")
+                                               f"triggerId: {trigger_id}. Error: {reason}")
                         return
                     location = savepoint.location
                 self._initiate(bg, status, other, f"TRANSITIONING_TO_{other.upper()}", location, first=False)
