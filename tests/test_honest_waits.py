@@ -219,3 +219,31 @@ def test_config_file_is_a_path_never_a_template_file(tmp_path):
     assert relative.config_file == "kubeconfig.yaml"
     assert absolute.config_file == str(tmp_path / "kubeconfig.yaml")
     assert token not in repr(vars(relative)) and token not in repr(vars(absolute))
+
+
+def test_resuming_with_the_answer_in_the_event_loads_no_kubernetes_client(tmp_path):
+    """#12 item 6: a resumed task whose trigger event already carries the result must not spend
+    seconds importing the Kubernetes clients again."""
+    script = tmp_path / "resume.py"
+    script.write_text(textwrap.dedent("""
+        import json, sys
+        sys.path.insert(0, "tests")
+        from specs import app
+        from task_harness import TaskInstanceStub, context_for
+        from airflow_flink_operator.operators import FlinkDeploymentOperator, FlinkSavepointOperator
+
+        event = {"status": "success", "message": "running", "result": {"job_state": "RUNNING"},
+                 "echo": {"kind": "FlinkDeployment", "name": "orders", "namespace": "default", "base": {"generation": 1}}}
+        out = FlinkDeploymentOperator(task_id="d", deployment=app()).execute_complete(context_for(TaskInstanceStub()), event)
+        sp_event = {"status": "success", "message": "done", "result": {"savepoint_path": "s3://sp/1"},
+                    "echo": {"savepoint": {"mode": "snapshot", "kind": "FlinkStateSnapshot", "name": "s",
+                                           "namespace": "default", "method": "auto"}}}
+        sp = FlinkSavepointOperator(task_id="s", name="orders").savepoint_complete(context_for(TaskInstanceStub()), sp_event)
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("kubernetes", "kubernetes_asyncio"))
+        print(json.dumps({"out": out, "sp": sp, "loaded": loaded}))
+    """))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outcome["out"]["job_state"] == "RUNNING" and outcome["sp"]["savepoint_path"] == "s3://sp/1"
+    assert outcome["loaded"] == []
