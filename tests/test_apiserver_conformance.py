@@ -201,6 +201,18 @@ def test_merge_patch_values_are_decoded_like_a_request(emulator):
     assert json_patched["metadata"]["generation"] == 3
 
 
+def test_strategic_merge_patch_is_refused_for_custom_resources(emulator):
+    """Custom resources have no patch strategy, so the CRD handler accepts only JSON, merge and apply
+    patches and answers ``415`` otherwise (as ``kubectl patch`` without ``--type merge`` shows on any
+    CRD: "accepted media types include: application/json-patch+json, application/merge-patch+json,
+    application/apply-patch+yaml")."""
+    ok(emulator, "POST", DEPLOYMENTS, deployment_json("1"))
+    status, text = http(emulator, "PATCH", f"{DEPLOYMENTS}/orders", {"metadata": {"labels": {"a": "b"}}},
+                        "application/strategic-merge-patch+json")
+    assert status == 415 and "application/merge-patch+json" in text
+    assert get(emulator, f"{DEPLOYMENTS}/orders")["metadata"]["labels"] == {"run": "first"}
+
+
 def test_status_writes_never_change_generation_and_store_numbers_as_go_does(emulator):
     """The status subresource's strategy (statusStrategy.PrepareForUpdate in the same package) copies
     the stored object and takes only ``status`` from the request; the storage layer compares the

@@ -17,7 +17,8 @@ endpoint), and behaves as the real API server does where our code depends on it:
 - list/watch with label and field selectors, ``resourceVersion`` resume, bookmarks, and
   ``410 Gone`` (an ERROR event) once a version has left the retained history;
 - discovery (``/api``, ``/apis``...), so a client can detect whether FlinkStateSnapshot is served;
-- merge patch, strategic merge patch (as merge) and JSON patch;
+- merge patch and JSON patch; strategic merge patch on core kinds (as merge), ``415`` on custom
+  resources as the real server answers;
 - with ``crd_dir``, the CRDs' schemas: ``422 Invalid`` naming the field, unknown fields pruned
   (``400`` with ``fieldValidation=Strict``).
 
@@ -1013,6 +1014,12 @@ class KubeApiEmulator:
         object's JSON and decodes the result — so ``{"spec": {"cpu": 1.0}}`` over a stored ``1`` is a
         spec change."""
         content_type = request.content_type
+        if content_type == "application/strategic-merge-patch+json" and rt.group:
+            # custom resources have no patch strategy: the CRD handler accepts JSON, merge and apply
+            # patches only (apiextensions-apiserver pkg/apiserver/customresource_handler.go)
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                           "accepted media types include: application/json-patch+json, "
+                           "application/merge-patch+json, application/apply-patch+yaml")
         body = await self._body(request)
         current = self._get(rt, namespace, name)
         if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
