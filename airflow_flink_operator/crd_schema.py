@@ -103,10 +103,11 @@ class CrdSchemas:
             field = _path(error.absolute_path)
             if error.validator == "additionalProperties" and error.validator_value is False:
                 unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+                owner = "the core/v1 pod template" if "podTemplate" in field.split(".") else key[1]
                 for name in unknown:
                     problems.append(SpecProblem(
                         f"{field}.{name}" if field else name,
-                        f"is not a field of {key[1]} in this CRD version.",
+                        f"is not a field of {owner} in this CRD version.",
                         "Check the spelling (manifests use camelCase) and the operator version the CRD comes from.",
                     ))
                 continue
