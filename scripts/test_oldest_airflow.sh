@@ -5,7 +5,8 @@
 #   scripts/test_oldest_airflow.sh [pytest args]      e.g. -x -q
 #
 # AIRFLOW_VERSION overrides the version tested (default: the floor in pyproject.toml, e.g. "3.0" = 3.0.0);
-# OLDEST_AIRFLOW_VENV where the virtualenv lives (reused between runs). Set FLINK_CRD_DIR as for scripts/test.sh.
+# OLDEST_AIRFLOW_VENV where the virtualenv lives (reused between runs); OLDEST_AIRFLOW_TESTS the test paths
+# (default: tests/test_operators.py tests/e2e). Set FLINK_CRD_DIR as for scripts/test.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
@@ -33,4 +34,5 @@ esac
   -e "$ROOT[test]" "apache-airflow==$AIRFLOW_VERSION" ${EXTRA[@]+"${EXTRA[@]}"}
 echo "Testing on $("$VENV/bin/python" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.version(p)}" for p in ("apache-airflow", "apache-airflow-task-sdk", "apache-airflow-providers-cncf-kubernetes", "apache-airflow-providers-common-compat", "kubernetes")))')"
 cd "$ROOT"
-"$VENV/bin/python" -m pytest -p no:cacheprovider tests/test_operators.py tests/e2e "$@"
+read -r -a TESTS <<< "${OLDEST_AIRFLOW_TESTS:-tests/test_operators.py tests/e2e}"
+"$VENV/bin/python" -m pytest -p no:cacheprovider "${TESTS[@]}" "$@"
