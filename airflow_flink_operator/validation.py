@@ -501,7 +501,7 @@ def _pop(data: Any, loc: tuple[Any, ...]) -> bool:
         del node[last]
         return True
     if isinstance(node, list) and isinstance(last, int) and last < len(node):
-        node[last] = None
+        del node[last]
         return True
     return False
 
@@ -553,11 +553,13 @@ def check_manifest(
         except ValidationError as exc:
             errors = exc.errors()
         progress = False
-        for error, problem in zip(errors, _pydantic_problems(model_cls, errors)):
-            loc = tuple(error["loc"])
+        found = list(zip(errors, _pydantic_problems(model_cls, errors)))
+        for error, problem in found:
             if problem.field not in reported and not _under(problem.field, left_out):
                 problems.append(problem)
                 reported.add(problem.field)
+        for error, problem in reversed(found):  # later list items first: removing one shifts the rest
+            loc = tuple(error["loc"])
             changed = _fill(data, loc) if error["type"] == "missing" else _pop(data, loc)
             if changed:
                 left_out.append(problem.field)
@@ -567,9 +569,9 @@ def check_manifest(
     if model is None:
         return problems
     if isinstance(model, FlinkDeployment):
-        found, _ = validate_deployment(model, operator_version)
+        operator_problems, _ = validate_deployment(model, operator_version)
     elif isinstance(model, FlinkSessionJob):
-        found, _ = validate_session_job(model, operator_version)
+        operator_problems, _ = validate_session_job(model, operator_version)
     else:
-        found = validate_snapshot(model)
-    return problems + [p for p in found if not _under(p.field, left_out)]
+        operator_problems = validate_snapshot(model)
+    return problems + [p for p in operator_problems if not _under(p.field, left_out)]
