@@ -193,3 +193,22 @@ def test_an_unreadable_yaml_file_is_an_error_message(tmp_path, capsys, no_crd_en
     err = _one_line_usage_error(capsys, ["validate", str(doc)], str(doc))
     if content is not None:
         assert "line 2" in err
+
+
+def test_session_jobs_and_snapshots_get_the_same_one_pass(tmp_path, capsys, no_crd_env):
+    doc = tmp_path / "more.yaml"
+    doc.write_text(
+        "apiVersion: flink.apache.org/v1beta1\nkind: FlinkSessionJob\nmetadata: {name: j}\n"
+        "spec:\n  job: {jarURI: 'https://x/j.jar', parallelism: 1, args: [--day, 2024]}\n"
+        "---\n"
+        "apiVersion: flink.apache.org/v1beta1\nkind: FlinkStateSnapshot\nmetadata: {name: s}\n"
+        "spec: {savepoint: {alreadyExists: yes please}}\n"
+    )
+    assert main(["validate", str(doc)]) == 1
+    err = capsys.readouterr().err
+    assert "FlinkSessionJob 'j': spec.job.args[1]: Input should be a valid string" in err
+    assert "FlinkSessionJob 'j': spec.deploymentName: is required" in err
+    assert "Fix: Set spec.deploymentName" in err
+    assert "FlinkStateSnapshot 's': spec.savepoint.alreadyExists:" in err
+    assert "FlinkStateSnapshot 's': spec.jobReference: is required" in err
+    assert "Fix: Set spec.jobReference: {kind: FlinkDeployment" in err
