@@ -24,7 +24,7 @@ EXAMPLES = Path(__file__).resolve().parent / "example_dags"
 DEFAULT_ORDER = (
     "flink_jar_job", "flink_sql_job", "flink_python_job", "flink_seatunnel_job", "flink_cdc_pipeline",
     "flink_session_jobs", "flink_scheduled_savepoints", "flink_batch_then_streaming", "flink_upgrade_and_teardown",
-    "flink_yaml_manifest",
+    "flink_yaml_manifest", "flink_bluegreen_upgrade",
 )
 
 

@@ -9,8 +9,11 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator
 
-from airflow_flink_operator.constants import KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT
+from airflow_flink_operator.constants import KIND_BLUE_GREEN, KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT
 from airflow_flink_operator.operators.base import FlinkTaskError, default_deferrable
+
+#: What the sensor can wait for on a FlinkBlueGreenDeployment (``models.status_bluegreen``).
+BLUE_GREEN_TARGETS = ("active", "active_blue", "active_green")
 
 
 class FlinkJobSensor(BaseSensorOperator):
@@ -21,8 +24,10 @@ class FlinkJobSensor(BaseSensorOperator):
     Works in ``poke``, ``reschedule`` and deferrable modes.
 
     :param name: the resource (for ``target="savepoint_completed"``: the FlinkStateSnapshot). (templated)
-    :param kind: ``FlinkDeployment`` (default) or ``FlinkSessionJob``.
-    :param target: ``running``, ``stable``, ``finished``, ``suspended``, ``ready`` or ``savepoint_completed``.
+    :param kind: ``FlinkDeployment`` (default), ``FlinkSessionJob`` or ``FlinkBlueGreenDeployment``.
+    :param target: ``running``, ``stable``, ``finished``, ``suspended``, ``ready`` or ``savepoint_completed``;
+        for a FlinkBlueGreenDeployment ``active`` (a colour active with its job running; ``running`` means
+        the same), ``active_blue`` or ``active_green``.
     :param namespace: namespace. (templated)
     :param kubernetes_conn_id: the Kubernetes connection.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
@@ -36,7 +41,12 @@ class FlinkJobSensor(BaseSensorOperator):
                  config_file: str | None = None, cluster_context: str | None = None, deferrable: bool | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if target not in ("running", "stable", "finished", "suspended", "ready", "savepoint_completed"):
+        if kind == KIND_BLUE_GREEN:
+            if target == "running":
+                target = "active"
+            if target not in BLUE_GREEN_TARGETS:
+                raise ValueError(f"unknown target {target!r} for a {kind}; use one of {', '.join(BLUE_GREEN_TARGETS)}")
+        elif target not in ("running", "stable", "finished", "suspended", "ready", "savepoint_completed"):
             raise ValueError(f"unknown target {target!r}")
         self.name, self.kind, self.target, self.namespace = name, kind, target, namespace
         self.kubernetes_conn_id, self.in_cluster = kubernetes_conn_id, in_cluster
@@ -59,11 +69,13 @@ class FlinkJobSensor(BaseSensorOperator):
     def _wait_args(self) -> dict[str, Any]:
         if self.target == "savepoint_completed":
             return {"kind": KIND_STATE_SNAPSHOT, "mode": "snapshot", "target": None}
+        if self.kind == KIND_BLUE_GREEN:
+            return {"kind": self.kind, "mode": "bluegreen", "target": self.target}
         return {"kind": self.kind, "mode": "resource", "target": self.target}
 
     def _criteria(self, obj: dict[str, Any] | None) -> dict[str, Any]:
         """The generation to judge: the resource's current one (older generations' failures mean waiting)."""
-        if self.target == "savepoint_completed" or obj is None:
+        if self.target == "savepoint_completed" or self.kind == KIND_BLUE_GREEN or obj is None:
             return {}
         return {"generation": (obj.get("metadata") or {}).get("generation")}
 

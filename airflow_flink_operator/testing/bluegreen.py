@@ -128,13 +128,21 @@ class SimulatedBlueGreenController:
         return self.operator._custom
 
     def _served(self) -> bool:
+        """Whether the FlinkBlueGreenDeployment CRD is served (asked at most once a second: the operator
+        learns its CRDs at start-up, and this runs every tick)."""
         from kubernetes.client.exceptions import ApiException
 
+        now = time.monotonic()
+        cached = getattr(self, "_served_cache", None)
+        if cached is not None and now - cached[0] < 1.0:
+            return cached[1]
         try:
             resources = self._custom.get_api_resources(GROUP, VERSION, _request_timeout=5).resources
+            served = any(r.name == BLUE_GREEN_PLURAL for r in resources)
         except ApiException:
-            return False
-        return any(r.name == BLUE_GREEN_PLURAL for r in resources)
+            served = False
+        self._served_cache = (now, served)
+        return served
 
     def _patch_status(self, bg: dict[str, Any], status: dict[str, Any]) -> bool:
         """``patchStatusUpdateControl``: write the status (``lastReconciledTimestamp`` set each time)."""

@@ -40,6 +40,8 @@ from typing import Any
 
 from airflow_flink_operator.constants import GROUP, KIND_DEPLOYMENT, KIND_SESSION_JOB, KIND_STATE_SNAPSHOT, PLURALS, VERSION
 
+from airflow_flink_operator.testing.bluegreen import reconcile_blue_green
+
 log = logging.getLogger(__name__)
 
 FINALIZERS = {
@@ -392,6 +394,7 @@ class SimulatedFlinkOperator:
                      for o in deployments + session_jobs}
         for snapshot in snapshots:
             self._reconcile_snapshot(snapshot, resources)
+        reconcile_blue_green(self)
         self.passes += 1
 
     def _mem(self, obj: dict[str, Any]) -> _Memory:
