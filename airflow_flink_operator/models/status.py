@@ -542,18 +542,15 @@ def savepoint_baseline(job: dict[str, Any] | None, snapshots: list[dict[str, Any
 def stop_savepoint(job: dict[str, Any] | None, snapshots: list[dict[str, Any]], baseline: dict[str, Any]) -> str | None:
     """The savepoint the operator took for a stop (suspend or upgrade) begun at ``baseline``, or ``None``.
 
-    It is a savepoint recorded after the stop began (an UPGRADE snapshot or ``lastSavepoint``
-    that was not there before), or an ``upgradeSavepointPath`` the stop changed to a real path.
-    A last-state or stateless stop leaves neither, so it reports no savepoint.
+    It is a savepoint recorded after the stop began: an UPGRADE snapshot (counted as soon as the
+    operator creates it with ``alreadyExists``) or ``lastSavepoint`` that was not there before. A
+    change of ``upgradeSavepointPath`` alone proves nothing: the operator also sets it to the
+    last-state marker, or to a failed or finished job's latest checkpoint.
     """
     before = set(baseline.get("paths") or ())
     for record in savepoint_records(job, snapshots):
         if record.path not in before and (record.trigger_type in (None, "UPGRADE", "UNKNOWN")):
             return record.path
-    job_status = (((job or {}).get("status") or {}).get("jobStatus")) or {}
-    path = job_status.get("upgradeSavepointPath")
-    if path and path != LAST_STATE_DUMMY_SAVEPOINT and path != baseline.get("upgrade_path"):
-        return path
     return None
 
 
