@@ -200,3 +200,17 @@ def test_upgrade_to_a_whole_new_deployment_spec(bg_cluster):  # noqa: F811
     stored = bg_cluster.get(BG, "orders")["spec"]
     assert stored["template"]["spec"]["job"]["parallelism"] == 4
     assert stored["configuration"] == {"kubernetes.operator.bluegreen.deployment-deletion.delay": "100 ms"}
+
+
+def test_the_sensor_waits_for_an_active_colour(bg_cluster):  # noqa: F811
+    """Issue #15: "the sensor can wait for active and running" — the same predicate as the operators."""
+    from task_harness import TaskInstanceStub, context_for
+
+    from airflow_flink_operator.sensors import FlinkJobSensor
+
+    run_task(FlinkBlueGreenDeployOperator(task_id="deploy", deployment=FlinkBlueGreenDeployment.from_deployment(app()),
+                                          **FAST))
+    sensor = FlinkJobSensor(task_id="wait", name="orders", kind="FlinkBlueGreenDeployment", target="active_blue",
+                            poke_interval=0.05, timeout=10)
+    result = sensor.poke(context_for(TaskInstanceStub(task_id="wait")))
+    assert result.is_done and result.xcom_value["active_deployment"] == "orders-blue"
