@@ -25,7 +25,7 @@ SNAPSHOT_PICKUP_TIMEOUT = 60.0
 
 def default_deferrable() -> bool:
     """Airflow's ``[operators] default_deferrable``."""
-    from airflow.sdk import conf
+    from airflow.providers.common.compat.sdk import conf  # airflow.sdk.conf only from Airflow 3.2
 
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
