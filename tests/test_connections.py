@@ -55,7 +55,7 @@ def assert_both_paths_see_the_job(conn: KubernetesConnection, cluster: Simulated
         async_ns = await hook.resolve_namespace(namespace)
         assert async_ns == ns
         states = WatchHub.get(conn.cache_key(), conn.async_hook, KIND, async_ns).subscribe("orders")
-        first = await asyncio.wait_for(anext(states), 15)
+        first = await asyncio.wait_for(anext(states), 60)
         assert first is not None and first["metadata"]["name"] == "orders"
         probe = uuid.uuid4().hex
         await asyncio.to_thread(cluster.hook().patch_metadata, KIND, "orders", {"labels": {"probe": probe}}, ns)
@@ -65,7 +65,7 @@ def assert_both_paths_see_the_job(conn: KubernetesConnection, cluster: Simulated
                 if obj and (obj["metadata"].get("labels") or {}).get("probe") == probe:
                     return obj
 
-        assert await asyncio.wait_for(changed(), 15) is not None  # a live watch, not a one-off read
+        assert await asyncio.wait_for(changed(), 60) is not None  # a live watch, not a one-off read
         await states.aclose()
 
     asyncio.run(deferred())
@@ -187,7 +187,7 @@ def test_default_kubeconfig_from_the_environment_when_no_connection_exists(emula
 
         async def deferred():
             states = WatchHub.get(conn.cache_key(), conn.async_hook, "FlinkDeployment", "default").subscribe("orders")
-            obj = await asyncio.wait_for(anext(states), 15)
+            obj = await asyncio.wait_for(anext(states), 60)
             assert obj is not None, obj
             await states.aclose()
 
@@ -196,7 +196,7 @@ def test_default_kubeconfig_from_the_environment_when_no_connection_exists(emula
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "KUBERNETES_SERVICE_"))}
     env.update(KUBECONFIG=path, HOME=str(tmp_path))
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0 and "OK" in result.stdout, result.stderr[-3000:]
 
 

@@ -81,7 +81,7 @@ def relabel(cluster, value: str) -> None:
     cluster.hook().patch_metadata(KIND, "orders", {"labels": {"probe": value}}, NS)
 
 
-async def until_label(states, value: str, timeout: float = 20.0):
+async def until_label(states, value: str, timeout: float = 60.0):
     async def run():
         async for obj in states:
             if obj and (obj["metadata"].get("labels") or {}).get("probe") == value:
@@ -93,7 +93,7 @@ async def until_label(states, value: str, timeout: float = 20.0):
 @pytest.fixture
 def stable_job(emulated):
     emulated.hook().apply(app())
-    emulated.wait_for_lifecycle("orders", "STABLE")
+    emulated.wait_for_lifecycle("orders", "STABLE", timeout=60)
     return emulated
 
 
@@ -109,7 +109,7 @@ def test_shared_watch_gets_a_fresh_token_when_the_current_one_expires(stable_job
 
         conn = auth.connection
         states = WatchHub.get(conn.cache_key(), conn.async_hook, KIND, NS).subscribe("orders")
-        assert await asyncio.wait_for(anext(states), 15) is not None
+        assert await asyncio.wait_for(anext(states), 60) is not None
         runs_before = auth.runs
         auth.expire_all()
         # The open stream ends (as at the server's watch timeout); reconnecting meets 401 Unauthorized.
@@ -141,7 +141,7 @@ def test_watch_resumes_from_its_resource_version_after_a_token_refresh(stable_jo
             if event != "LIST" and (obj["metadata"].get("labels") or {}).get("probe") == value:
                 return hook
 
-    hook = asyncio.run(asyncio.wait_for(run(), 20))
+    hook = asyncio.run(asyncio.wait_for(run(), 60))
     assert events.count("LIST") == 1
     assert hook.credential_reloads == 1
 
@@ -156,7 +156,7 @@ def test_shared_watch_rides_out_a_failing_credential_plugin(stable_job, tmp_path
 
         conn = auth.connection
         states = WatchHub.get(conn.cache_key(), conn.async_hook, KIND, NS).subscribe("orders")
-        assert await asyncio.wait_for(anext(states), 15) is not None
+        assert await asyncio.wait_for(anext(states), 60) is not None
         auth.expire_all()
         auth.fail_next()
         await asyncio.to_thread(cluster.api.drop_watches)
@@ -178,7 +178,7 @@ def test_a_credential_plugin_that_keeps_failing_is_a_clear_error(stable_job, tmp
         conn = auth.connection
         states = WatchHub.get(conn.cache_key(), conn.async_hook, KIND, NS).subscribe("orders")
         with pytest.raises(FlinkApiError, match="ConfigException"):
-            await asyncio.wait_for(anext(states), 20)
+            await asyncio.wait_for(anext(states), 60)
 
     asyncio.run(run())
 
@@ -193,7 +193,7 @@ def test_refused_fresh_credentials_are_a_clear_401(stable_job, tmp_path):
 
         conn = auth.connection
         states = WatchHub.get(conn.cache_key(), conn.async_hook, KIND, NS).subscribe("orders")
-        assert await asyncio.wait_for(anext(states), 15) is not None
+        assert await asyncio.wait_for(anext(states), 60) is not None
         cluster.api.expired_tokens.update(f"exec-token-{n}" for n in range(1, 1000))  # revoked, all of them
         await asyncio.to_thread(cluster.api.drop_watches)
 
@@ -202,7 +202,7 @@ def test_refused_fresh_credentials_are_a_clear_401(stable_job, tmp_path):
                 pass
 
         with pytest.raises(FlinkApiError) as err:
-            await asyncio.wait_for(drain(), 20)
+            await asyncio.wait_for(drain(), 60)
         assert err.value.status == 401
 
     asyncio.run(run())
