@@ -8,9 +8,7 @@ re-sent them would be a new generation, and so an upgrade of the running job, ea
 
 Kept lean (each run is a few seconds): one DAG per way of deploying — a typed application
 (``flink_jar_job``), a job with generated ConfigMaps (``flink_sql_job``), a session cluster with
-session jobs (``flink_session_jobs``), and a templated YAML manifest (``flink_yaml_manifest``, whose
-job arguments carry ``{{ run_id }}``: a new DAG run is a real spec change there, exactly one new
-generation). Left out: ``flink_batch_then_streaming`` and ``flink_upgrade_and_teardown`` change the
+session jobs (``flink_session_jobs``), and a templated YAML manifest (``flink_yaml_manifest``). Left out: ``flink_batch_then_streaming`` and ``flink_upgrade_and_teardown`` change the
 spec within a run on purpose and end with their resources deleted; the other job kinds deploy as the
 SQL job does.
 """
@@ -28,9 +26,7 @@ import pytest
 from airflow_flink_operator.demo import DEFAULT_ORDER
 
 #: Example DAGs whose resources end deployed with the same spec on every run.
-RERUNNABLE = ("flink_jar_job", "flink_sql_job", "flink_session_jobs")
-#: An example whose templated spec carries the run id.
-RUN_SPECIFIC = "flink_yaml_manifest"
+RERUNNABLE = ("flink_jar_job", "flink_sql_job", "flink_session_jobs", "flink_yaml_manifest")
 
 #: Runs each DAG twice, printing one JSON line: per DAG, the run states and the generations after each run.
 DRIVER = r"""
@@ -74,7 +70,7 @@ print("RESULT " + json.dumps(results), flush=True)
 def reruns(tmp_path_factory) -> dict[str, list[dict]]:
     home = tmp_path_factory.mktemp("rerun") / "airflow"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    result = subprocess.run([sys.executable, "-c", DRIVER, str(home), *RERUNNABLE, RUN_SPECIFIC],
+    result = subprocess.run([sys.executable, "-c", DRIVER, str(home), *RERUNNABLE],
                             capture_output=True, text=True, env=env, timeout=900, check=False)
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert result.returncode == 0 and lines, f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
@@ -84,7 +80,7 @@ def reruns(tmp_path_factory) -> dict[str, list[dict]]:
 
 
 def test_the_chosen_examples_are_example_dags():
-    assert {*RERUNNABLE, RUN_SPECIFIC} <= set(DEFAULT_ORDER)
+    assert set(RERUNNABLE) <= set(DEFAULT_ORDER)
 
 
 @pytest.mark.parametrize("dag_id", RERUNNABLE)
@@ -96,17 +92,3 @@ def test_second_run_keeps_every_generation(reruns, dag_id):
                for key, res in first["resources"].items()
                if second["resources"].get(key, {}).get("generation") != res["generation"]}
     assert not changed, f"re-running {dag_id} changed generations (first, second): {changed}"
-
-
-def test_a_run_specific_spec_is_exactly_one_new_generation(reruns):
-    """The YAML example passes ``--run-id {{ run_id }}`` to its job: the second run's spec differs in
-    that argument alone, which is one new generation (an upgrade of the job), not more."""
-    first, second = reruns[RUN_SPECIFIC]
-    assert first["state"] == second["state"] == "success"
-    key = "FlinkDeployment/orders-enrichment-yaml"
-    before, after = first["resources"][key], second["resources"][key]
-    assert after["generation"] == before["generation"] + 1
-    args_before, args_after = before["spec"]["job"].pop("args"), after["spec"]["job"].pop("args")
-    assert before["spec"] == after["spec"]
-    differing = [(a, b) for a, b in zip(args_before, args_after) if a != b]
-    assert len(differing) == 1 and args_before[args_before.index(differing[0][0]) - 1] == "--run-id"
