@@ -225,9 +225,7 @@ def test_snapshot_mode_without_a_controller_fails_saying_why(controller_off):
 
 def test_teardown_without_a_garbage_collector_deletes_with_background_propagation(monkeypatch):
     """Defect 6: Foreground propagation leaves ``foregroundDeletion`` for ever where no garbage collector runs."""
-    sim = SimulatedCluster(bookmark_interval=0.2)
-    sim.api.garbage_collector = False  # a bare kube-apiserver + etcd, as envtest
-    with sim:
+    with SimulatedCluster(bookmark_interval=0.2, garbage_collector=False) as sim:  # kube-apiserver + etcd, as envtest
         for key, value in sim.airflow_connection_env().items():
             monkeypatch.setenv(key, value)
         _deploy()

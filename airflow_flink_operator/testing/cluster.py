@@ -51,6 +51,8 @@ class SimulatedCluster:
     :param namespace: the kubeconfig's default namespace.
     :param rbac_role: a namespaced Role (dict or YAML file): the kubeconfig and Airflow connection
         this cluster hands out may then do only what the Role allows, in its namespace (403 otherwise).
+    :param garbage_collector: run a garbage collector next to the API (as kube-controller-manager does);
+        ``False`` is a bare kube-apiserver + etcd (envtest): ``foregroundDeletion`` is never removed.
     :param clock_digits: precision of the simulated operator's clock in FlinkStateSnapshot timestamps
         (3, 6 or 9 fraction digits; see :func:`~.operator.kubernetes_timestamp`).
     """
@@ -58,7 +60,7 @@ class SimulatedCluster:
     def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, snapshot_resources: bool = True,
                  timings: SimTimings | None = None, operator_version: str = "1.15", namespace: str = "default",
                  bookmark_interval: float = 1.0, rbac_role: dict[str, Any] | str | None = None,
-                 clock_digits: int = 9) -> None:
+                 clock_digits: int = 9, garbage_collector: bool = True) -> None:
         if crd_dir is None:
             crd_dir = os.environ.get("FLINK_CRD_DIR") or None
         self.rbac_role = _load_role(rbac_role)
@@ -67,7 +69,7 @@ class SimulatedCluster:
         self.namespace = namespace
         roles = {RESTRICTED_TOKEN: self.rbac_role} if self.rbac_role is not None else None
         self.api = KubeApiEmulator(crd_dir=crd_dir, serve_snapshots=serve_snapshots, bookmark_interval=bookmark_interval,
-                                   roles=roles)
+                                   roles=roles, garbage_collector=garbage_collector)
         self._operator_args = {"timings": timings, "snapshot_resources": snapshot_resources,
                                "operator_version": operator_version, "clock_digits": clock_digits}
         self.operator: SimulatedFlinkOperator | None = None
