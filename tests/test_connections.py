@@ -266,9 +266,17 @@ class TlsFrontend:
         await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
+        async def shutdown():
+            self.server.close()
+            pipes = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pipes:
+                task.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        self.loop.close()
 
 
 def test_in_cluster(emulated, monkeypatch, tmp_path, no_default_kubeconfig):
