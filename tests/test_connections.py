@@ -95,8 +95,6 @@ def test_serialize_round_trips_names_and_paths_only(tmp_path: Path):
         KubernetesConnection.deserialize({"conn_id": "x", "kube_config": "{...}"})
 
 
-@pytest.mark.xfail(strict=True, reason="airflow_flink_operator/hooks/__init__.py imports both hooks eagerly; "
-                   "needs lazy exports (owned by the lead)")
 def test_importing_the_connection_module_loads_no_kubernetes_client():
     code = ("import sys, airflow_flink_operator.hooks.connection as c; c.KubernetesConnection().serialize(); "
             "print(sorted(m for m in ('kubernetes', 'kubernetes_asyncio') if m in sys.modules))")
