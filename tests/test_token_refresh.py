@@ -224,9 +224,6 @@ def test_sync_hook_refreshes_a_token_whose_expiry_the_plugin_announced(stable_jo
     assert auth.runs > runs
 
 
-@pytest.mark.xfail(strict=True, raises=FlinkApiError,
-                   reason="FlinkKubernetesHook._call must rebuild its client once on 401 (hooks/flink_kubernetes.py, "
-                          "owned by the lead; see the issue #13 report)")
 def test_sync_hook_rebuilds_its_client_once_on_401(stable_job, tmp_path):
     """A token revoked before its announced expiry (or a plugin that announces none): the hook must
     rebuild its client (re-running the plugin) once and retry the call."""

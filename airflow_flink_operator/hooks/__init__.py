@@ -1,7 +1,27 @@
-"""The Kubernetes side: apply, read, patch, delete Flink resources; savepoints; diagnostics; watches."""
+"""The Kubernetes side: apply, read, patch, delete Flink resources; savepoints; diagnostics; watches.
 
-from airflow_flink_operator.hooks.common import FlinkApiError
-from airflow_flink_operator.hooks.flink_kubernetes import FlinkKubernetesHook
-from airflow_flink_operator.hooks.flink_kubernetes_async import AsyncFlinkKubernetesHook
+Imports are lazy: naming one hook (or the connection description) loads only its module.
+"""
 
-__all__ = ["AsyncFlinkKubernetesHook", "FlinkApiError", "FlinkKubernetesHook"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_flink_operator._lazy import lazy_exports
+
+_EXPORTS = {
+    "FlinkApiError": "common",
+    "FlinkKubernetesHook": "flink_kubernetes",
+    "AsyncFlinkKubernetesHook": "flink_kubernetes_async",
+    "KubernetesConnection": "connection",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from airflow_flink_operator.hooks.common import FlinkApiError
+    from airflow_flink_operator.hooks.connection import KubernetesConnection
+    from airflow_flink_operator.hooks.flink_kubernetes import FlinkKubernetesHook
+    from airflow_flink_operator.hooks.flink_kubernetes_async import AsyncFlinkKubernetesHook
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

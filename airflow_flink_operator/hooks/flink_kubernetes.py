@@ -129,17 +129,25 @@ class FlinkKubernetesHook(KubernetesHook):
         """One API call, retried with bounded backoff on transient failures (429/5xx, lost connections).
 
         Every call this hook makes is safe to repeat: reads, updates guarded by resourceVersion,
-        creates (a repeat answers 409 and the caller reads instead), merge patches, deletes.
+        creates (a repeat answers 409 and the caller reads instead), merge patches, deletes. A
+        ``401 Unauthorized`` rebuilds the client from the connection once (re-running an exec
+        plugin: EKS and GKE tokens expire) and repeats the call.
         """
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError as Urllib3Error
 
-        for attempt in range(self.transient_retries + 1):
+        attempt, reauthenticated = 0, False
+        while True:
             try:
                 return fn(*args, _request_timeout=self.request_timeout, **kwargs)
             except ApiException as exc:
                 if not_found_ok and exc.status == 404:
                     return None
+                if exc.status == 401 and not reauthenticated:
+                    reauthenticated = True
+                    log.info("%s: 401 Unauthorized; reloading the credentials and trying again", action)
+                    fn = self._reconnected(fn)
+                    continue
                 if exc.status not in RETRYABLE_STATUS or attempt == self.transient_retries:
                     raise FlinkApiError(action, exc.status, _api_reason(exc)) from exc
                 log.warning("%s: answered %s; retrying", action, exc.status)
@@ -148,7 +156,15 @@ class FlinkKubernetesHook(KubernetesHook):
                     raise FlinkApiError(action, None, f"no answer from the API server: {exc}") from exc
                 log.warning("%s: %s; retrying", action, type(exc).__name__)
             time.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
-        raise AssertionError("unreachable")
+            attempt += 1
+
+    def _reconnected(self, fn: Any) -> Any:
+        """Drop the cached clients (a new one loads the connection and credentials again); ``fn`` on the new one."""
+        owner = getattr(fn, "__self__", None)
+        which = next((name for name in ("_custom", "_core") if self.__dict__.get(name) is owner), None)
+        for name in ("_custom", "_core", "api_client", "core_v1_client", "custom_object_client"):
+            self.__dict__.pop(name, None)
+        return getattr(getattr(self, which), fn.__name__) if which else fn
 
     # --- generic custom-resource access ----------------------------------------------------
 
