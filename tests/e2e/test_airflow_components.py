@@ -121,15 +121,20 @@ class Run:
         return self.airflow.task_log(self.dag_id, self.run_id, task_id)
 
 
+def trigger_rows_for(airflow: AirflowComponents, resource: str) -> list[dict]:
+    """The stored rows of our triggers waiting for ``resource``."""
+    return [r for r in airflow.trigger_rows()
+            if r["classpath"] == TRIGGER_CLASS and json.dumps(resource) in r["kwargs"]]
+
+
 def deferred_with_operator_paused(airflow: AirflowComponents, cluster: SimulatedCluster, dag_id: str,
-                                  task_id: str = "deploy") -> tuple[Run, list[dict]]:
+                                  resource: str, task_id: str = "deploy") -> tuple[Run, list[dict]]:
     """Start a run with the simulated operator paused; return once ``task_id`` is DEFERRED, with the
-    trigger rows as stored then. The operator stays paused: the caller lets it go."""
+    rows of the trigger it deferred to. The operator stays paused: the caller lets it go."""
     cluster.operator.paused = True
     run = Run(airflow, dag_id)
     run.wait_task(task_id, ("deferred",))
-    rows = wait_for(lambda: [r for r in airflow.trigger_rows() if r["classpath"] == TRIGGER_CLASS], 30,
-                    "the deferred task's trigger row")
+    rows = wait_for(lambda: trigger_rows_for(airflow, resource), 30, f"the trigger row waiting for {resource}")
     return run, rows
 
 
@@ -154,7 +159,7 @@ def assert_every_task_waited_in_the_triggerer(run: Run, task_ids: list[str]) -> 
 
 
 def test_deferrable_deploy_then_savepoint(airflow, cluster):
-    run, rows = deferred_with_operator_paused(airflow, cluster, "components_deploy_savepoint")
+    run, rows = deferred_with_operator_paused(airflow, cluster, "components_deploy_savepoint", "components-orders")
     assert_no_credentials(rows, cluster)
     cluster.operator.paused = False
 
@@ -169,7 +174,7 @@ def test_deferrable_deploy_then_savepoint(airflow, cluster):
 
 
 def test_deferrable_upgrade_suspend_resume_teardown(airflow, cluster):
-    run, rows = deferred_with_operator_paused(airflow, cluster, "components_lifecycle")
+    run, rows = deferred_with_operator_paused(airflow, cluster, "components_lifecycle", "components-clicks")
     assert_no_credentials(rows, cluster)
     cluster.operator.paused = False
 
@@ -185,7 +190,7 @@ def test_deferrable_upgrade_suspend_resume_teardown(airflow, cluster):
 
 def test_a_failed_job_fails_the_deferred_task_with_the_operator_error(airflow, cluster):
     cluster.operator.behave("components-failing", fail_after=0)
-    run, _ = deferred_with_operator_paused(airflow, cluster, "components_failing_job")
+    run, _ = deferred_with_operator_paused(airflow, cluster, "components_failing_job", "components-failing")
     cluster.operator.paused = False
 
     assert run.wait_finished() == "failed", run.seen
@@ -198,12 +203,12 @@ def test_a_failed_job_fails_the_deferred_task_with_the_operator_error(airflow, c
 
 def test_a_deferred_task_survives_a_triggerer_restart(airflow, cluster):
     first = airflow.running("triggerer")
-    run, rows = deferred_with_operator_paused(airflow, cluster, "components_triggerer_restart")
+    run, rows = deferred_with_operator_paused(airflow, cluster, "components_triggerer_restart", "components-restart")
     assert_no_credentials(rows, cluster)
     (job_id,) = airflow.triggerer_job_ids()[-1:]
     # The triggerer has taken the trigger (and runs it) before it dies.
-    wait_for(lambda: [r for r in airflow.trigger_rows() if r["triggerer_id"] == job_id], 30,
-             "the trigger assigned to the running triggerer", diagnose=airflow.tail)
+    wait_for(lambda: [r for r in trigger_rows_for(airflow, "components-restart") if r["triggerer_id"] == job_id],
+             30, "the trigger assigned to the running triggerer", diagnose=airflow.tail)
 
     airflow.kill(first)  # SIGKILL to its process group and every descendant: no clean shutdown
     try:
