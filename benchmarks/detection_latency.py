@@ -47,7 +47,7 @@ def main(transitions: int = 300) -> None:
                 arrived[i].wait(5)
 
         async def reader() -> None:
-            hub = WatchHub.get(("bench",), lambda: AsyncFlinkKubernetesHook(conn_id=None, config_dict=kc),
+            hub = WatchHub.get(("bench",), lambda: AsyncFlinkKubernetesHook(conn_id=None, kubernetes_conn_id=None, config_dict=kc),
                                "FlinkDeployment", "default")
             async for obj in hub.subscribe("latency"):
                 ready.set()

@@ -89,7 +89,7 @@ class Backend:
     def async_hook(self, **kwargs: Any):
         from airflow_flink_operator.hooks import AsyncFlinkKubernetesHook
 
-        return AsyncFlinkKubernetesHook(conn_id=None, config_dict=self.kubeconfig, **kwargs)
+        return AsyncFlinkKubernetesHook(conn_id=None, kubernetes_conn_id=None, config_dict=self.kubeconfig, **kwargs)
 
     def wait_for(self, predicate, timeout: float = 10.0, what: str = "condition"):
         deadline = time.monotonic() + timeout

@@ -122,6 +122,7 @@ class SimulatedCluster:
 
         kwargs.setdefault("config_dict", self.kubeconfig())
         kwargs.setdefault("conn_id", None)
+        kwargs.setdefault("kubernetes_conn_id", None)  # else cncf falls back to kubernetes_default
         return AsyncFlinkKubernetesHook(**kwargs)
 
     # -- looking and steering --
