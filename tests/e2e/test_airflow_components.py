@@ -135,6 +135,13 @@ def deferred_with_operator_paused(airflow: AirflowComponents, cluster: Simulated
     run = Run(airflow, dag_id)
     run.wait_task(task_id, ("deferred",))
     rows = wait_for(lambda: trigger_rows_for(airflow, resource), 30, f"the trigger row waiting for {resource}")
+    # Airflow 3.3.2 fails a deferred task whose trigger fires before the scheduler has processed the
+    # executor's "success" for the deferring try (apache/airflow#67287, fixed after 3.3.2 by #68741;
+    # #72716 for the RUNNING variant). Let the job come up only once the scheduler has seen the deferral.
+    finished = re.compile(rf"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, "
+                          rf"run_id={re.escape(run.run_id)}, .*state=deferred")
+    wait_for(lambda: finished.search(airflow.logs("scheduler")), 60, f"the scheduler processed {task_id}'s deferral",
+             diagnose=airflow.tail)
     return run, rows
 
 
