@@ -153,7 +153,11 @@ def test_example_dag_rolls_out_the_nightly_build_without_undoing_it(bg_cluster):
         task.namespace, task.poll_interval = NS, 0.05
     first = run_task(ensure)
     assert first["active_deployment"] == "orders-enrichment-blue"
-    roll_out.render_template_fields(Context(ds_nodash="20260102"))
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    # A manual run has no logical date on Airflow 3.0 (ds_nodash undefined): the tag comes from run_after.
+    roll_out.render_template_fields(Context(dag_run=SimpleNamespace(run_after=datetime(2026, 1, 2, tzinfo=timezone.utc))))
     result = run_task(roll_out)
     assert (result["previous_deployment"], result["active_deployment"]) == ("orders-enrichment-blue",
                                                                            "orders-enrichment-green")

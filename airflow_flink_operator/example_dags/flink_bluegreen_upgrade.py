@@ -65,6 +65,6 @@ with DAG(
     roll_out = FlinkBlueGreenUpgradeOperator(
         task_id="roll_out_nightly_build",
         name="orders-enrichment",
-        template_patch={"image": IMAGE + ":{{ ds_nodash }}"},
+        template_patch={"image": IMAGE + ":{{ dag_run.run_after.strftime('%Y%m%d') }}"},
     )
     ensure_running >> roll_out
