@@ -1,5 +1,5 @@
 """Deferrable waits for Flink resources."""
 
-from airflow_flink_operator.triggers.flink import FlinkWaitTrigger
+from airflow_flink_operator.triggers.flink import FlinkWaitTrigger, preload
 
-__all__ = ["FlinkWaitTrigger"]
+__all__ = ["FlinkWaitTrigger", "preload"]
