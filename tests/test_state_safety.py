@@ -182,7 +182,7 @@ def test_retention_of_a_deleted_job_reports_what_it_cannot_dispose_and_does_not_
     assert len(cluster.hook().list_snapshots("orders", NS)) == 2  # nothing half-deleted
 
     kept_data = run_task(FlinkSavepointRetentionOperator(task_id="prune2", name="orders", keep_last=1,
-                                                         dispose_data=False, deletion_timeout=10, **FAST),
+                                                         dispose_data=False, deletion_timeout=60, **FAST),
                          _context("prune2"))
     assert len(kept_data["deleted"]) == 1 and not kept_data["not_deleted"]
     assert cluster.operator.disposed_savepoints == []
