@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from airflow_flink_operator.models.base import FlinkModel, KubernetesName, MemorySize, Namespace, Quantity
 from airflow_flink_operator.models.pod import coerce_pod_template
@@ -10,8 +10,24 @@ from airflow_flink_operator.models.pod import coerce_pod_template
 #: A pod template: a :class:`~airflow_flink_operator.models.pod.PodTemplate` or a raw core/v1 dict.
 PodTemplateField = Annotated[dict[str, Any] | None, BeforeValidator(coerce_pod_template)]
 
+#: ``metadata`` fields the API server, the operator or the garbage collector set on a live object
+#: (Kubernetes ObjectMeta, "populated by the system"). A ``kubectl get -o yaml`` copy carries them:
+#: they are accepted and dropped, never sent.
+SERVER_SET_METADATA = frozenset({
+    "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+    "deletionGracePeriodSeconds", "managedFields", "finalizers", "ownerReferences", "selfLink",
+})
+#: Written by ``kubectl apply``: a stale JSON copy of the previously applied object. Re-sending it
+#: would mislead kubectl's next three-way merge, so it is dropped; other annotations are kept.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 class ObjectMeta(FlinkModel):
     """The part of Kubernetes object metadata a user sets.
+
+    Server-set fields (:data:`SERVER_SET_METADATA`) and the ``last-applied-configuration``
+    annotation of a live object's YAML are dropped (logged at debug level); other unknown
+    fields are rejected.
 
     :param name: the object's name.
     :param namespace: its namespace (default: the connection's or operator's namespace).
@@ -23,6 +39,26 @@ class ObjectMeta(FlinkModel):
     namespace: Namespace | None = Field(default=None, description="Namespace.")
     labels: dict[str, str] | None = Field(default=None, description="Labels.")
     annotations: dict[str, str] | None = Field(default=None, description="Annotations.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_server_set(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        dropped = [key for key in data if key in SERVER_SET_METADATA]
+        annotations = data.get("annotations")
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            dropped.append(f"annotations[{LAST_APPLIED}]")
+            annotations = {k: v for k, v in annotations.items() if k != LAST_APPLIED} or None
+            data = {**data, "annotations": annotations}
+        if dropped:
+            import logging
+
+            logging.getLogger(__name__).debug(
+                "metadata of %r: dropped server-set fields %s (copied from a live object; never sent)",
+                data.get("name"), ", ".join(dropped))
+            data = {k: v for k, v in data.items() if k not in SERVER_SET_METADATA}
+        return data
 
 
 class Resource(FlinkModel):
