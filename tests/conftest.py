@@ -20,6 +20,9 @@ def _crd_root() -> Path:
     return Path(root)
 
 
+#: The flink_cluster fixture is opt-in (no pytest11 entry point): this is the one line users add too.
+pytest_plugins = ["airflow_flink_operator.testing.pytest_plugin"]
+
 _cache: dict[str, CrdSchemas] = {}
 
 
