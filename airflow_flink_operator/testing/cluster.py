@@ -9,7 +9,8 @@ Use it in your own DAG tests::
         dag.test()
         assert cluster.status("FlinkDeployment", "orders")["lifecycleState"] == "STABLE"
 
-or the ``flink_cluster`` pytest fixture (installed with this package).
+or the ``flink_cluster`` pytest fixture (opt in with
+``pytest_plugins = ["airflow_flink_operator.testing.pytest_plugin"]`` in a ``conftest.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""pytest fixtures for DAG tests against the simulated cluster (registered as a pytest plugin).
+"""pytest fixtures for DAG tests against the simulated cluster.
+
+Opt in from a ``conftest.py`` (installing the provider adds nothing to anyone's pytest runs)::
+
+    pytest_plugins = ["airflow_flink_operator.testing.pytest_plugin"]
+
 
 ``flink_cluster``: a started :class:`~airflow_flink_operator.testing.cluster.SimulatedCluster`, with
 the ``kubernetes_default`` Airflow connection pointing at it for the duration of the test.
