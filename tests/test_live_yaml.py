@@ -85,3 +85,29 @@ def test_validate_cli_accepts_live_yaml(tmp_path, capsys):
     doc = tmp_path / "live.yaml"
     doc.write_text(LIVE)
     assert main(["validate", str(doc)]) == 0, capsys.readouterr().err
+
+
+def test_objects_read_back_from_the_api_load_for_every_kind(emulated):
+    """What the API server hands back (server fields, finalizers the operator added, status) loads."""
+    from specs import NS, app, session_cluster, session_job
+
+    from airflow_flink_operator.models import FlinkSessionJob, FlinkStateSnapshot
+
+    hook = emulated.hook()
+    hook.apply(app(), NS)
+    hook.apply(session_cluster(), NS)
+    hook.wait("FlinkDeployment", "shared", NS, target="ready", timeout=60, poll_interval=0.05)
+    hook.apply(session_job(), NS, session_cluster=None)
+    hook.wait("FlinkDeployment", "orders", NS, target="running", timeout=60, poll_interval=0.05)
+    hook.create_snapshot({"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
+                          "metadata": {"name": "orders-sp", "namespace": NS},
+                          "spec": {"jobReference": {"kind": "FlinkDeployment", "name": "orders"}, "savepoint": {}}}, NS)
+    hook.wait("FlinkStateSnapshot", "orders-sp", NS, mode="snapshot", timeout=60, poll_interval=0.05)
+    for kind, name, model in (("FlinkDeployment", "orders", FlinkDeployment), ("FlinkSessionJob", "topspeed", FlinkSessionJob),
+                              ("FlinkStateSnapshot", "orders-sp", FlinkStateSnapshot)):
+        live = hook.get(kind, name, NS)
+        assert live["metadata"].get("finalizers") and live.get("status"), f"{kind} should carry server fields"
+        loaded = model.model_validate(live)
+        manifest = loaded.to_dict()
+        assert set(manifest) <= {"apiVersion", "kind", "metadata", "spec"}
+        assert not {"uid", "resourceVersion", "generation", "finalizers", "managedFields"} & set(manifest["metadata"])

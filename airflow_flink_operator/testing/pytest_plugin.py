@@ -4,7 +4,6 @@ Opt in from a ``conftest.py`` (installing the provider adds nothing to anyone's 
 
     pytest_plugins = ["airflow_flink_operator.testing.pytest_plugin"]
 
-
 ``flink_cluster``: a started :class:`~airflow_flink_operator.testing.cluster.SimulatedCluster`, with
 the ``kubernetes_default`` Airflow connection pointing at it for the duration of the test.
 """
