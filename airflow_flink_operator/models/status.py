@@ -80,6 +80,11 @@ def error_fingerprint(error: Any) -> str | None:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+def stale_error_of(obj: dict[str, Any] | None) -> str | None:
+    """:func:`error_fingerprint` of a resource's ``status.error``, as a wait passes it on."""
+    return error_fingerprint(((obj or {}).get("status") or {}).get("error"))
+
+
 class Target(str, Enum):
     """What a wait waits for."""
 

@@ -97,7 +97,7 @@ class _ApplyOperator(FlinkBaseOperator):
         return records[0].path
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airflow_flink_operator.models.status import error_fingerprint
+        from airflow_flink_operator.models.status import stale_error_of
         from airflow_flink_operator.naming import ti_labels
 
         self._before_apply(context)
@@ -123,7 +123,7 @@ class _ApplyOperator(FlinkBaseOperator):
             return base
         return self.wait_or_defer(context, kind=self.kind, name=model.name, namespace=namespace,
                                   target=self._target(model), generation=generation,
-                                  stale_error=error_fingerprint((stored.get("status") or {}).get("error")),
+                                  stale_error=stale_error_of(stored),
                                   on_kill_action=None if self.on_kill_action == "keep" else self.on_kill_action,
                                   extra={"kind": self.kind, "name": model.name, "namespace": namespace, "base": base})
 

@@ -126,7 +126,7 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         return self._change(context, self._target_name(), (event.get("echo") or {})["savepoint"]["namespace"], path)
 
     def _change(self, context: Any, name: str, namespace: str, safety_path: str | None) -> Any:
-        from airflow_flink_operator.models.status import error_fingerprint
+        from airflow_flink_operator.models.status import stale_error_of
 
         current = self.existing_resource(self.kind, name, namespace)
         baseline = self.stop_baseline(self.kind, name, namespace, current)
@@ -154,7 +154,7 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         if not self.wait_for_completion:
             return {"kind": self.kind, "name": name, "namespace": namespace, **base}
         return self.wait_or_defer(context, kind=self.kind, name=name, namespace=namespace, target=self.wait_for,
-                                  generation=after, stale_error=error_fingerprint((stored.get("status") or {}).get("error")),
+                                  generation=after, stale_error=stale_error_of(stored),
                                   method_name="upgraded", extra=extra)
 
     def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
@@ -193,13 +193,13 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
     def execute(self, context: Any) -> Any:
         import json
 
-        from airflow_flink_operator.models.status import FlinkResourceStatus, error_fingerprint
+        from airflow_flink_operator.models.status import FlinkResourceStatus, stale_error_of
 
         namespace = self.resolved_namespace()
         current = self.existing_resource(self.kind, self.name, namespace)
         status = FlinkResourceStatus.from_object(current)
         generation = status.generation
-        stale_error = error_fingerprint((current.get("status") or {}).get("error"))
+        stale_error = stale_error_of(current)
         desired = ((current.get("spec") or {}).get("job") or {}).get("state")
         if desired != "suspended":
             job_patch: dict[str, Any] = {"state": "suspended"}
@@ -212,7 +212,7 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
             stored = self.apply_patch(context, current, {"job": job_patch},
                                       annotations={ANNOTATION_STOP_BASELINE: json.dumps(baseline, sort_keys=True)})
             generation = stored["metadata"].get("generation")
-            stale_error = error_fingerprint((stored.get("status") or {}).get("error"))
+            stale_error = stale_error_of(stored)
         else:
             self.log.info("%s %s/%s is already being suspended or suspended", self.kind, namespace, self.name)
             text = (current["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_BASELINE)
@@ -251,7 +251,7 @@ class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
         self.name, self.kind, self.wait_for = name, kind, wait_for
 
     def execute(self, context: Any) -> Any:
-        from airflow_flink_operator.models.status import error_fingerprint
+        from airflow_flink_operator.models.status import stale_error_of
 
         namespace = self.resolved_namespace()
         current = self.existing_resource(self.kind, self.name, namespace)
@@ -264,7 +264,7 @@ class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
                  "base": {"restored_from": restored_from} if restored_from else {}}
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target=self.wait_for,
                                   generation=stored["metadata"].get("generation"),
-                                  stale_error=error_fingerprint((stored.get("status") or {}).get("error")), extra=extra)
+                                  stale_error=stale_error_of(stored), extra=extra)
 
 
 class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
@@ -302,7 +302,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
     def execute(self, context: Any) -> Any:
         import json
 
-        from airflow_flink_operator.models.status import FlinkResourceStatus, error_fingerprint
+        from airflow_flink_operator.models.status import FlinkResourceStatus, stale_error_of
 
         namespace = self.resolved_namespace()
         current = self.hook.get(self.kind, self.name, namespace)
@@ -338,7 +338,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
                                       annotations={ANNOTATION_STOP_BASELINE: json.dumps(baseline, sort_keys=True)})
             return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
                                       generation=stored["metadata"].get("generation"),
-                                      stale_error=error_fingerprint((stored.get("status") or {}).get("error")),
+                                      stale_error=stale_error_of(stored),
                                       method_name="after_suspend", extra={**extra, "baseline": baseline})
         wait = self.start_savepoint(context, job_kind=self.kind, job_name=self.name, namespace=namespace,
                                     purpose="final", dispose_on_delete=False)
@@ -346,23 +346,18 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def _already_gone(self, context: Any, namespace: str) -> dict[str, Any]:
         """The resource is gone: if an earlier try of this task deleted it, return that try's final savepoint."""
-        from datetime import datetime, timezone
-
-        from airflow_flink_operator.models.status import SnapshotStatus
+        from airflow_flink_operator.models.status import savepoint_records
         from airflow_flink_operator.naming import LABEL_PURPOSE, ti_labels
 
         if self.savepoint == "snapshot" and self.hook.snapshot_resources_served():
             selector = ",".join(f"{k}={v}" for k, v in {**ti_labels(context), LABEL_PURPOSE: "final"}.items())
-            finals = [SnapshotStatus.from_object(s) for s in self.hook.list_snapshots(self.name, namespace, self.kind,
-                                                                                      label_selector=selector)]
-            oldest = datetime.min.replace(tzinfo=timezone.utc)
-            done = sorted((s for s in finals if s.state == "COMPLETED" and s.path),
-                          key=lambda s: s.taken_at or oldest, reverse=True)
-            if done:
+            finals = savepoint_records(None, self.hook.list_snapshots(self.name, namespace, self.kind,
+                                                                      label_selector=selector))
+            if finals:
                 self.log.info("%s %s/%s was deleted by an earlier try of this task; its final savepoint is %s",
-                              self.kind, namespace, self.name, done[0].path)
+                              self.kind, namespace, self.name, finals[0].path)
                 return {"deleted": True, "existed": True, "kind": self.kind, "name": self.name, "namespace": namespace,
-                        "savepoint_path": done[0].path, "snapshot": done[0].name}
+                        "savepoint_path": finals[0].path, "snapshot": finals[0].snapshot}
         self.log.info("%s %s/%s does not exist; nothing to tear down", self.kind, namespace, self.name)
         return {"deleted": False, "existed": False, "savepoint_path": None}
 
