@@ -1,6 +1,6 @@
 """Deploy a streaming job and take a savepoint, both waiting in the triggerer (deferrable)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -24,8 +24,13 @@ ORDERS = FlinkDeployment(
     ),
 )
 
+#: One retry, as the README advises on Airflow 3.3.2: a deferred task whose trigger fires before the
+#: scheduler has processed its deferral is marked failed (apache/airflow#67287). A retried task reattaches
+#: (a retried teardown returns the final savepoint of the try that deleted the job).
+RETRY_AIRFLOW_RACE = {"retries": 1, "retry_delay": timedelta(seconds=1)}
+
 with DAG(dag_id="components_deploy_savepoint", start_date=datetime(2026, 1, 1), schedule=None, catchup=False,
-         doc_md=__doc__, default_args={"deferrable": True, "retries": 0, "timeout": 300}):
+         doc_md=__doc__, default_args={"deferrable": True, "timeout": 300, **RETRY_AIRFLOW_RACE}):
     deploy = FlinkDeploymentOperator(task_id="deploy", deployment=ORDERS, deferrable=True)
     savepoint = FlinkSavepointOperator(task_id="savepoint", name=NAME, deferrable=True)
     deploy >> savepoint

@@ -1,6 +1,6 @@
 """Deploy, upgrade with a savepoint, suspend, resume and tear down; every wait deferred to the triggerer."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -26,8 +26,13 @@ CLICKS = FlinkDeployment(
     ),
 )
 
+#: One retry, as the README advises on Airflow 3.3.2: a deferred task whose trigger fires before the
+#: scheduler has processed its deferral is marked failed (apache/airflow#67287). A retried task reattaches
+#: (a retried teardown returns the final savepoint of the try that deleted the job).
+RETRY_AIRFLOW_RACE = {"retries": 1, "retry_delay": timedelta(seconds=1)}
+
 with DAG(dag_id="components_lifecycle", start_date=datetime(2026, 1, 1), schedule=None, catchup=False,
-         doc_md=__doc__, default_args={"deferrable": True, "retries": 0, "timeout": 300}):
+         doc_md=__doc__, default_args={"deferrable": True, "timeout": 300, **RETRY_AIRFLOW_RACE}):
     deploy = FlinkDeploymentOperator(task_id="deploy", deployment=CLICKS, wait_for="stable", deferrable=True)
     upgrade = FlinkUpgradeOperator(task_id="upgrade", name=NAME, deferrable=True, upgrade_mode="savepoint",
                                    spec_patch={"image": "registry.example.com/web/clicks:1.1.0",
