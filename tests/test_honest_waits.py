@@ -233,10 +233,10 @@ def test_resuming_with_the_answer_in_the_event_loads_no_kubernetes_client(tmp_pa
         from airflow_flink_operator.operators import FlinkDeploymentOperator, FlinkSavepointOperator
 
         event = {"status": "success", "message": "running", "result": {"job_state": "RUNNING"},
-                 "echo": {"kind": "FlinkDeployment", "name": "orders", "namespace": "default", "base": {"generation": 1}}}
+                 "resume_state": {"kind": "FlinkDeployment", "name": "orders", "namespace": "default", "base": {"generation": 1}}}
         out = FlinkDeploymentOperator(task_id="d", deployment=app()).execute_complete(context_for(TaskInstanceStub()), event)
         sp_event = {"status": "success", "message": "done", "result": {"savepoint_path": "s3://sp/1"},
-                    "echo": {"savepoint": {"mode": "snapshot", "kind": "FlinkStateSnapshot", "name": "s",
+                    "resume_state": {"savepoint": {"mode": "snapshot", "kind": "FlinkStateSnapshot", "name": "s",
                                            "namespace": "default", "method": "auto"}}}
         sp = FlinkSavepointOperator(task_id="s", name="orders").savepoint_complete(context_for(TaskInstanceStub()), sp_event)
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("kubernetes", "kubernetes_asyncio"))

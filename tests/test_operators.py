@@ -316,7 +316,7 @@ def test_sensor_fails_fast_when_the_job_fails(cluster, deferrable):
 def test_trigger_round_trips_through_serialize_and_import():
     trigger = FlinkWaitTrigger(kind="FlinkDeployment", name="orders", namespace="flink", mode="resource",
                                target="stable", timeout_at=123.0, kubernetes_conn_id="k8s",
-                               echo={"kind": "FlinkDeployment", "base": {"generation": 2}})
+                               resume_state={"kind": "FlinkDeployment", "base": {"generation": 2}})
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_flink_operator.triggers.flink.FlinkWaitTrigger"
     again = reimport(trigger)

@@ -156,12 +156,12 @@ class FlinkBaseOperator(BaseOperator):
     def wait_or_defer(self, context: Any, *, kind: str, name: str, namespace: str, mode: str = "resource",
                       target: str | None = None, nonce: int | None = None, generation: int | None = None,
                       stale_error: str | None = None, pickup_timeout: float | None = None,
-                      method_name: str = "execute_complete", extra: dict[str, Any] | None = None,
+                      method_name: str = "execute_complete", resume_state: dict[str, Any] | None = None,
                       timeout: float | None = None, on_kill_action: str | None = None) -> Any:
         """Wait for an outcome: look once, then defer to the trigger or block here; continue in ``method_name``.
 
-        The continuation is called as ``method(context, event)``; ``extra`` comes back as
-        ``event["echo"]`` on every path (the trigger carries it, so no deferral kwargs are needed).
+        The continuation is called as ``method(context, event)``; ``resume_state`` comes back as
+        ``event["resume_state"]`` on every path (the trigger carries it, so no deferral kwargs are needed).
 
         :param generation: for ``resource`` waits: the generation to judge (from the task's own
             apply); older generations' failure fields then mean "waiting".
@@ -185,7 +185,7 @@ class FlinkBaseOperator(BaseOperator):
 
                 self.defer(
                     trigger=FlinkWaitTrigger(kind=kind, name=name, namespace=namespace, timeout_at=time.time() + timeout,
-                                             connection=self.connection.serialize(), echo=extra or {},
+                                             connection=self.connection.serialize(), resume_state=resume_state or {},
                                              on_kill_action=on_kill_action, **criteria),
                     method_name=method_name,
                     timeout=timedelta(seconds=timeout + 60),
@@ -195,7 +195,7 @@ class FlinkBaseOperator(BaseOperator):
             status, message, result = self.hook.wait(kind, name, namespace, timeout=timeout,
                                                       poll_interval=self.poll_interval, **criteria)
         return getattr(self, method_name)(context, {"status": status, "message": message, "result": result,
-                                                    "echo": extra or {}})
+                                                    "resume_state": resume_state or {}})
 
     def check_event(self, event: dict[str, Any] | None, *, kind: str, name: str, namespace: str) -> dict[str, Any]:
         """Return the event's result, or raise :class:`FlinkTaskError` with diagnostics."""
@@ -218,7 +218,7 @@ class FlinkBaseOperator(BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         """Default continuation: return the result of a successful wait."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         result = self.check_event(event, kind=extra.get("kind", ""), name=extra.get("name", ""),
                                   namespace=extra.get("namespace", ""))
         return {**extra.get("base", {}), **result}

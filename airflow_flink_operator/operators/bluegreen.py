@@ -92,7 +92,7 @@ class _BlueGreenOperator(FlinkBaseOperator):
         """The wait's result, checked against the child now serving (its job must run), with the savepoint it used."""
         from airflow_flink_operator.models.status import FlinkResourceStatus
 
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         name, namespace = extra["name"], extra["namespace"]
         result = self.check_event(event, kind=KIND_BLUE_GREEN, name=name, namespace=namespace)
         child = self.hook.get(KIND_DEPLOYMENT, result["active_deployment"], namespace)
@@ -158,7 +158,7 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
             return {"kind": KIND_BLUE_GREEN, "name": model.name, "namespace": namespace, **base}
         return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=model.name, namespace=namespace,
                                   mode="bluegreen", target="active", method_name="deployed",
-                                  extra={"name": model.name, "namespace": namespace, "base": base})
+                                  resume_state={"name": model.name, "namespace": namespace, "base": base})
 
     def deployed(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """A colour is active: check its child runs the job and return what serves."""
@@ -238,7 +238,7 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
             return {"kind": KIND_BLUE_GREEN, "name": name, "namespace": namespace, **base}
         return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=name, namespace=namespace, mode="bluegreen",
                                   target=f"active_{expected}", method_name="upgraded",
-                                  extra={"name": name, "namespace": namespace, "base": base})
+                                  resume_state={"name": name, "namespace": namespace, "base": base})
 
     def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The expected colour is active: check its child runs the job and return what serves."""
@@ -297,11 +297,11 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
         wait = self.start_savepoint(context, job_kind=KIND_DEPLOYMENT, job_name=summary["active_deployment"],
                                     namespace=namespace, purpose="final", dispose_on_delete=False)
         return self.wait_or_defer(context, kind=wait["kind"], name=wait["name"], namespace=namespace, mode=wait["mode"],
-                                  nonce=wait.get("nonce"), method_name="after_final_savepoint", extra=extra)
+                                  nonce=wait.get("nonce"), method_name="after_final_savepoint", resume_state=extra)
 
     def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         namespace = extra["namespace"]
         path = (event.get("result") or {}).get("savepoint_path") if event.get("status") == "success" else None
         if not path:
@@ -317,13 +317,13 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
     def _delete(self, context: Any, extra: dict[str, Any], path: str | None) -> Any:
         self.hook.delete(KIND_BLUE_GREEN, self.name, extra["namespace"], wait=False)
         return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=self.name, namespace=extra["namespace"],
-                                  mode="deleted", method_name="parent_deleted", extra={**extra, "savepoint_path": path})
+                                  mode="deleted", method_name="parent_deleted", resume_state={**extra, "savepoint_path": path})
 
     def parent_deleted(self, context: Any, event: dict[str, Any]) -> Any:
         """The resource is gone: delete the children (a no-op where the garbage collector did) and wait for them."""
         from airflow_flink_operator.models.bluegreen import child_name
 
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         self.check_event(event, kind=KIND_BLUE_GREEN, name=self.name, namespace=extra["namespace"])
         remaining = [child_name(self.name, c) for c in COLOURS
                      if self.hook.delete(KIND_DEPLOYMENT, child_name(self.name, c), extra["namespace"], wait=False)]
@@ -336,11 +336,11 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
                     "savepoint_path": extra.get("savepoint_path")}
         child, *rest = extra["remaining"]
         return self.wait_or_defer(context, kind=KIND_DEPLOYMENT, name=child, namespace=extra["namespace"],
-                                  mode="deleted", method_name="child_deleted", extra={**extra, "remaining": rest,
+                                  mode="deleted", method_name="child_deleted", resume_state={**extra, "remaining": rest,
                                                                                       "waiting_for": child})
 
     def child_deleted(self, context: Any, event: dict[str, Any]) -> Any:
         """One child is gone; wait for the next."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         self.check_event(event, kind=KIND_DEPLOYMENT, name=extra["waiting_for"], namespace=extra["namespace"])
         return self._wait_children(context, extra)

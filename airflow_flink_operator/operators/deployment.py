@@ -125,7 +125,7 @@ class _ApplyOperator(FlinkBaseOperator):
                                   target=self._target(model), generation=generation,
                                   stale_error=stale_error_of(stored),
                                   on_kill_action=None if self.on_kill_action == "keep" else self.on_kill_action,
-                                  extra={"kind": self.kind, "name": model.name, "namespace": namespace, "base": base})
+                                  resume_state={"kind": self.kind, "name": model.name, "namespace": namespace, "base": base})
 
     def _before_apply(self, context: Any) -> None:
         pass

@@ -123,7 +123,7 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         path, continued = self.savepoint_outcome(context, event, "after_savepoint")
         if path is None:
             return continued
-        return self._change(context, self._target_name(), (event.get("echo") or {})["savepoint"]["namespace"], path)
+        return self._change(context, self._target_name(), (event.get("resume_state") or {})["savepoint"]["namespace"], path)
 
     def _change(self, context: Any, name: str, namespace: str, safety_path: str | None) -> Any:
         from airflow_flink_operator.models.status import stale_error_of
@@ -155,11 +155,11 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             return {"kind": self.kind, "name": name, "namespace": namespace, **base}
         return self.wait_or_defer(context, kind=self.kind, name=name, namespace=namespace, target=self.wait_for,
                                   generation=after, stale_error=stale_error_of(stored),
-                                  method_name="upgraded", extra=extra)
+                                  method_name="upgraded", resume_state=extra)
 
     def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The new generation runs: report it, and the savepoint the operator took to stop the old job."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         result = self.check_event(event, kind=self.kind, name=extra["name"], namespace=extra["namespace"])
         output = {**extra.get("base", {}), **result}
         if extra.get("baseline") is not None:
@@ -219,12 +219,12 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
             baseline = json.loads(text) if text else None
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
                                   generation=generation, stale_error=stale_error, method_name="suspended",
-                                  extra={"kind": self.kind, "name": self.name, "namespace": namespace,
+                                  resume_state={"kind": self.kind, "name": self.name, "namespace": namespace,
                                          "baseline": baseline})
 
     def suspended(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Report the savepoint this stop took; fail if one was asked for and none was recorded."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         namespace = extra["namespace"]
         result = self.check_event(event, kind=self.kind, name=self.name, namespace=namespace)
         path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
@@ -264,7 +264,7 @@ class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
                  "base": {"restored_from": restored_from} if restored_from else {}}
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target=self.wait_for,
                                   generation=stored["metadata"].get("generation"),
-                                  stale_error=stale_error_of(stored), extra=extra)
+                                  stale_error=stale_error_of(stored), resume_state=extra)
 
 
 class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
@@ -339,7 +339,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
                                       generation=stored["metadata"].get("generation"),
                                       stale_error=stale_error_of(stored),
-                                      method_name="after_suspend", extra={**extra, "baseline": baseline})
+                                      method_name="after_suspend", resume_state={**extra, "baseline": baseline})
         wait = self.start_savepoint(context, job_kind=self.kind, job_name=self.name, namespace=namespace,
                                     purpose="final", dispose_on_delete=False)
         return self.wait_for_savepoint(context, wait, "after_final_savepoint", extra)
@@ -363,7 +363,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         namespace = extra["namespace"]
         if event.get("status") != "success" and not (event.get("result") or {}).get("no_snapshot_controller"):
             message = f"final savepoint failed: {event.get('message')}"
@@ -380,7 +380,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def after_suspend(self, context: Any, event: dict[str, Any]) -> Any:
         """Suspended: delete only if the operator recorded a savepoint for this stop (or ``force``)."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         namespace = extra["namespace"]
         if event.get("status") == "success":
             path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
@@ -400,12 +400,12 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         self.ensure_may_continue(context, f"delete {self.kind} {namespace}/{self.name}")
         self.hook.delete(self.kind, self.name, namespace, wait=False)
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, mode="deleted",
-                                  method_name="deleted", extra={"kind": self.kind, "name": self.name,
+                                  method_name="deleted", resume_state={"kind": self.kind, "name": self.name,
                                                                 "namespace": namespace, "savepoint_path": path})
 
     def deleted(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The resource is gone."""
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         self.check_event(event, kind=self.kind, name=self.name, namespace=extra["namespace"])
         return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": extra["namespace"],
                 "savepoint_path": extra.get("savepoint_path")}

@@ -101,7 +101,7 @@ class SavepointMixin:
         """Wait (or defer) for the savepoint ``wait`` describes, then continue in ``method_name``."""
         return self.wait_or_defer(  # type: ignore[attr-defined]
             context, kind=wait["kind"], name=wait["name"], namespace=wait["namespace"], mode=wait["mode"],
-            nonce=wait.get("nonce"), method_name=method_name, extra={**(extra or {}), "savepoint": wait},
+            nonce=wait.get("nonce"), method_name=method_name, resume_state={**(extra or {}), "savepoint": wait},
             pickup_timeout=self.snapshot_pickup_timeout if wait["mode"] == "snapshot" else None)
 
     def savepoint_outcome(self, context: Any, event: dict[str, Any], method_name: str) -> tuple[str | None, Any]:
@@ -114,7 +114,7 @@ class SavepointMixin:
 
         :raises FlinkTaskError: when the savepoint failed (with the snapshot's error, events, log).
         """
-        extra = event.get("echo") or {}
+        extra = event.get("resume_state") or {}
         wait = extra.get("savepoint") or {}
         result = event.get("result") or {}
         if event.get("status") == "error" and result.get("no_snapshot_controller"):
@@ -200,7 +200,7 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
         path, continued = self.savepoint_outcome(context, event, "savepoint_complete")
         if path is None:
             return continued
-        wait = (event.get("echo") or {})["savepoint"]
+        wait = (event.get("resume_state") or {})["savepoint"]
         output: dict[str, Any] = {"savepoint_path": path, "job": self.name, "namespace": wait["namespace"]}
         if wait["mode"] == "snapshot":
             output["snapshot"] = wait["name"]

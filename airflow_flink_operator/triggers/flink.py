@@ -79,8 +79,10 @@ class FlinkWaitTrigger(BaseTrigger):
         path, context, in-cluster switch).
     :param on_kill_action: ``suspend`` or ``delete`` the watched resource when a user kills the
         deferred task (``None``: leave it).
-    :param echo: small JSON-able state returned in the event as ``echo``, so the task resumes with
-        it however the deferral kwargs travel.
+    :param resume_state: small JSON-able state the task needs to resume, given back in the event
+        as ``resume_state`` however the deferral kwargs travel.
+    :param echo: the name an earlier version stored ``resume_state`` under (read for triggers
+        persisted before an upgrade).
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class FlinkWaitTrigger(BaseTrigger):
         cluster_context: str | None = None,
         watch_timeout: int = 300,
         on_kill_action: str | None = None,
+        resume_state: dict[str, Any] | None = None,
         echo: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -116,7 +119,7 @@ class FlinkWaitTrigger(BaseTrigger):
             "cluster_context": cluster_context}
         self.watch_timeout = watch_timeout
         self.on_kill_action = on_kill_action
-        self.echo = echo or {}
+        self.resume_state = resume_state if resume_state is not None else (echo or {})
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and keyword arguments, as stored by the triggerer."""
@@ -127,7 +130,8 @@ class FlinkWaitTrigger(BaseTrigger):
                 "target": self.target, "nonce": self.nonce, "generation": self.generation,
                 "stale_error": self.stale_error, "pickup_deadline": self.pickup_deadline,
                 "timeout_at": self.timeout_at, "connection": self.connection,
-                "watch_timeout": self.watch_timeout, "on_kill_action": self.on_kill_action, "echo": self.echo,
+                "watch_timeout": self.watch_timeout, "on_kill_action": self.on_kill_action,
+                "resume_state": self.resume_state,
             },
         )
 
@@ -201,7 +205,7 @@ class FlinkWaitTrigger(BaseTrigger):
         except Exception as exc:  # surface API failures as a clear task error, not a hung trigger
             event = TriggerEvent({"status": "error", "message": f"Waiting for {self.kind} {self.name} failed: {exc}",
                                   "result": last.get("result", {})})
-        event.payload["echo"] = self.echo
+        event.payload["resume_state"] = self.resume_state
         yield event
 
     async def on_kill(self) -> None:
