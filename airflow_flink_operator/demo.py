@@ -19,7 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-EXAMPLES = Path(__file__).resolve().parent / "example_dags"
+def _examples_folder() -> Path:
+    """The example DAGs: the repository's top-level ``example_dags/``, which the wheel ships as
+    ``airflow_flink_operator.example_dags`` (one copy, found the same way in a checkout and an install)."""
+    spec = importlib.util.find_spec("airflow_flink_operator.example_dags")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("the example DAGs are not installed (airflow_flink_operator.example_dags is missing)")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+EXAMPLES = _examples_folder()
 #: The order the demo runs them in (all are independent).
 DEFAULT_ORDER = (
     "flink_jar_job", "flink_sql_job", "flink_python_job", "flink_seatunnel_job", "flink_cdc_pipeline",

@@ -14,7 +14,7 @@ from conftest import assert_schema_valid, crd_schemas_for
 from airflow_flink_operator.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "orders_pipeline.py"
+EXAMPLE = ROOT / "example_dags" / "orders_pipeline.py"
 
 
 def test_render_python_example_prints_ordered_manifests(capsys):

@@ -1,6 +1,6 @@
 """A streaming SQL job with state kept safely across upgrades, written with the typed API.
 
-Render it with ``airflow-flink render examples/orders_pipeline.py``: the output is the ConfigMap
+Render it with ``airflow-flink render example_dags/orders_pipeline.py``: the output is the ConfigMap
 carrying the SQL, then the FlinkDeployment that mounts it, ready for ``kubectl apply -f -``.
 """
 
