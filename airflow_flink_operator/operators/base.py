@@ -126,6 +126,13 @@ class FlinkBaseOperator(BaseOperator):
         """The hook, built on first use (never at DAG parse time)."""
         return self.connection.sync_hook(namespace=self.namespace, operator_version=self.operator_version)
 
+    def render_manifests(self, resource: Any, *, session_cluster: Any = None) -> list[dict[str, Any]]:
+        """The manifests to apply for a model (or dict): rendered and validated for this task's
+        ``operator_version``, before anything is sent (the hook only talks to the API)."""
+        from airflow_flink_operator.manifests import render
+
+        return render(resource, operator_version=self.operator_version, session_cluster=session_cluster)
+
     def resolved_namespace(self, manifest: dict[str, Any] | None = None) -> str:
         """The namespace the task acts in."""
         return self.hook.resolve_namespace(self.namespace, manifest)

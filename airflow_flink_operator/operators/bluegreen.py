@@ -152,7 +152,7 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
             self.log.info("%s %s/%s exists (generation %s); left as it is (update_existing=False)", KIND_BLUE_GREEN,
                           namespace, model.name, stored["metadata"].get("generation"))
         else:
-            stored = self.hook.apply(model, namespace, labels={**ti_labels(context), **self.labels})
+            stored = self.hook.apply(self.render_manifests(model), namespace, labels={**ti_labels(context), **self.labels})
         base = {"generation": stored["metadata"].get("generation")}
         if not self.wait_for_completion:
             return {"kind": KIND_BLUE_GREEN, "name": model.name, "namespace": namespace, **base}
@@ -222,7 +222,7 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
             template = manifest["spec"].setdefault("template", {})
             template["spec"] = merge_patch(template.get("spec") or {}, self.template_patch)
             model = load_blue_green(to_model(manifest), self.configuration)
-        stored = self.hook.apply(model, namespace, labels=ti_labels(context))
+        stored = self.hook.apply(self.render_manifests(model), namespace, labels=ti_labels(context))
         colour = summary["active_colour"]
         change = diff_type(current.get("spec") or {}, stored.get("spec") or {})
         expected = other_colour(colour) if change in ("TRANSITION", "SAVEPOINT_REDEPLOY") else colour

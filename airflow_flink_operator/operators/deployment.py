@@ -42,8 +42,9 @@ def with_job_updates(model: Any, **updates: Any) -> Any:
     return model.model_copy(update={"spec": model.spec.model_copy(update={"job": job})})
 
 
-class _ApplyOperator(FlinkBaseOperator):
-    """Shared by the deployment and session-job operators."""
+class ApplyAndWaitBaseOperator(FlinkBaseOperator):
+    """Applies one Flink resource, then waits for its target: what the deployment and session-job
+    operators share."""
 
     kind = KIND_DEPLOYMENT
 
@@ -78,7 +79,7 @@ class _ApplyOperator(FlinkBaseOperator):
         return self.wait_for or "running"
 
     def _prepare(self, model: Any, namespace: str) -> dict[str, Any]:
-        """Extra arguments for ``hook.apply`` (e.g. the session cluster)."""
+        """Extra arguments for rendering the manifests (e.g. the session cluster)."""
         return {}
 
     def latest_savepoint(self, job_name: str, namespace: str) -> str:
@@ -111,8 +112,8 @@ class _ApplyOperator(FlinkBaseOperator):
         if savepoint and self.hook.get(self.kind, model.name, namespace) is not None:
             self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
                              self.kind, namespace, model.name)
-        extra_apply = self._prepare(model, namespace)
-        stored = self.hook.apply(model, namespace, labels={**ti_labels(context), **self.labels}, **extra_apply)
+        manifests = self.render_manifests(model, **self._prepare(model, namespace))
+        stored = self.hook.apply(manifests, namespace, labels={**ti_labels(context), **self.labels})
         self._applied = (model.name, namespace)
         self._after_apply(context, model, namespace)
         generation = stored["metadata"].get("generation")
@@ -150,7 +151,7 @@ class _ApplyOperator(FlinkBaseOperator):
             self.hook.delete(self.kind, name, namespace, wait=False)
 
 
-class FlinkDeploymentOperator(_ApplyOperator):
+class FlinkDeploymentOperator(ApplyAndWaitBaseOperator):
     """Apply a FlinkDeployment and wait until its job runs on the latest spec.
 
     Re-running updates the resource in place (never a 409, never a second job): the resource name
@@ -204,7 +205,7 @@ class FlinkDeploymentOperator(_ApplyOperator):
         context["ti"].xcom_push(key=FlinkWebUILink().xcom_key, value=url)
 
 
-class FlinkSessionJobOperator(_ApplyOperator):
+class FlinkSessionJobOperator(ApplyAndWaitBaseOperator):
     """Apply a FlinkSessionJob on an existing, ready session cluster and wait until the job runs.
 
     :param session_job: a :class:`~airflow_flink_operator.models.FlinkSessionJob`, a manifest dict,

@@ -37,7 +37,8 @@ class SpecChangeMixin:
                     "spec": merge_patch(current.get("spec") or {}, patch)}
         model = to_model(manifest)
         self.ensure_may_continue(context, f"change {current['kind']} {current['metadata']['name']}")  # type: ignore[attr-defined]
-        return self.hook.apply(model, current["metadata"]["namespace"], labels=ti_labels(context),  # type: ignore[attr-defined]
+        return self.hook.apply(self.render_manifests(model), current["metadata"]["namespace"],  # type: ignore[attr-defined]
+                               labels=ti_labels(context),
                                annotations=annotations)
 
     def snapshots_of(self, kind: str, name: str, namespace: str) -> list[dict[str, Any]]:
@@ -135,7 +136,7 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
             model = with_job_updates(load_resource(self.deployment, self.kind), upgrade_mode=self.upgrade_mode)
             self.ensure_may_continue(context, f"change {self.kind} {name}")
-            stored = self.hook.apply(model, namespace, labels=ti_labels(context))
+            stored = self.hook.apply(self.render_manifests(model), namespace, labels=ti_labels(context))
         else:
             patch = copy.deepcopy(self.spec_patch or {})
             if self.upgrade_mode:

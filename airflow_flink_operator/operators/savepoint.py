@@ -73,7 +73,10 @@ class SavepointMixin:
             snapshot = FlinkStateSnapshot.model_validate(
                 {"apiVersion": "flink.apache.org/v1beta1", "kind": KIND_STATE_SNAPSHOT,
                  "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec})
-            hook.create_snapshot(snapshot, namespace)
+            from airflow_flink_operator.manifests import render
+
+            (manifest,) = render(snapshot)
+            hook.create_snapshot(manifest, namespace)
             log.info("Triggered savepoint %s/%s of %s %s (disposeOnDelete: %s)", namespace, name, job_kind, job_name,
                      "true (the operator's default)" if dispose_on_delete is None else str(dispose_on_delete).lower())
             return wait
