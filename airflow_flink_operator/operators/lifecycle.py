@@ -58,15 +58,17 @@ class SpecChangeMixin:
         Without a baseline (the stop was not begun by this task), only a savepoint of the last job
         incarnation that the operator will restore from counts.
         """
-        from airflow_flink_operator.models.status import current_job_savepoint, stop_savepoint
+        from airflow_flink_operator.models.status import FlinkResourceStatus, current_job_savepoint, stop_savepoint
 
         job = self.hook.get(kind, name, namespace)  # type: ignore[attr-defined]
         snapshots = self.snapshots_of(kind, name, namespace)
         if baseline is not None:
             return stop_savepoint(job, snapshots, baseline)
         record = current_job_savepoint(job, snapshots)
-        restore_from = (((job or {}).get("status") or {}).get("jobStatus") or {}).get("upgradeSavepointPath")
-        return record.path if record is not None and record.path == restore_from else None
+        if record is None or job is None:
+            return None
+        # The operator restores from upgradeSavepointPath; it counts only when it is that completed savepoint.
+        return record.path if record.path == FlinkResourceStatus.from_object(job).upgrade_savepoint_path else None
 
 
 class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):

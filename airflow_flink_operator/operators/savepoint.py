@@ -41,7 +41,8 @@ class SavepointMixin:
         if job is None:
             raise FlinkTaskError(f"cannot take a savepoint: {job_kind} {namespace}/{job_name} does not exist")
         status = FlinkResourceStatus.from_object(job)
-        incarnation = (status.uid, ((job.get("status") or {}).get("jobStatus") or {}).get("startTime"))
+        started = status.job_start_time
+        incarnation = (status.uid, started.isoformat() if started is not None else None)
         use_snapshot = method == "snapshot" or (method == "auto" and hook.snapshot_resources_served())
         if method == "snapshot" and not hook.snapshot_resources_served():
             raise FlinkTaskError("method='snapshot' but the cluster does not serve FlinkStateSnapshot (operator < 1.10); "
