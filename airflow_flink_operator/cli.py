@@ -186,7 +186,7 @@ def _check_document(doc: Any, schemas: Any, operator_version: str) -> tuple[str,
     from airflow_flink_operator.errors import FlinkSpecError, SpecProblem
     from airflow_flink_operator.manifests import MODELS, render
     from airflow_flink_operator.pod_template_check import check_deployment_pod_templates
-    from airflow_flink_operator.validation import check_manifest
+    from airflow_flink_operator.manifest_check import check_manifest
 
     if not isinstance(doc, dict):
         return "YAML document", [SpecProblem("(document)", "is not a mapping.",

@@ -7,7 +7,8 @@ import yaml
 from conftest import crd_schemas_for
 
 from airflow_flink_operator.cli import main
-from airflow_flink_operator.validation import check_manifest, fix_for_yaml
+from airflow_flink_operator.manifest_check import check_manifest
+from airflow_flink_operator.validation import fix_for_yaml
 
 THREE_MISTAKES = """\
 apiVersion: flink.apache.org/v1beta1
