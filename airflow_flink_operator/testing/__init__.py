@@ -8,6 +8,6 @@
 
 from airflow_flink_operator.testing.apiserver import KubeApiEmulator
 from airflow_flink_operator.testing.cluster import SimulatedCluster
-from airflow_flink_operator.testing.operator import Behaviour, SimTimings, SimulatedFlinkOperator
+from airflow_flink_operator.testing.operator import ResourceTraits, SimTimings, SimulatedFlinkOperator
 
-__all__ = ["Behaviour", "KubeApiEmulator", "SimTimings", "SimulatedCluster", "SimulatedFlinkOperator"]
+__all__ = ["ResourceTraits", "KubeApiEmulator", "SimTimings", "SimulatedCluster", "SimulatedFlinkOperator"]

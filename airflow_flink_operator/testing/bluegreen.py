@@ -494,8 +494,8 @@ class SimulatedBlueGreenController:
     def _progress_savepoint(self, savepoint: _Savepoint) -> None:
         if savepoint.location is not None or savepoint.error is not None:
             return
-        behaviour = self.operator._behaviours.get(savepoint.child)
-        mode = behaviour.savepoint if behaviour is not None else "ok"
+        traits = self.operator._traits.get(savepoint.child)
+        mode = traits.savepoint if traits is not None else "ok"
         if mode == "hang" or time.monotonic() - savepoint.started < self.operator.timings.savepoint:
             return
         if mode == "fail":

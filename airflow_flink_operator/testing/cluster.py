@@ -23,7 +23,7 @@ from typing import Any
 
 from airflow_flink_operator.constants import KIND_DEPLOYMENT, PLURALS
 from airflow_flink_operator.testing.apiserver import KubeApiEmulator
-from airflow_flink_operator.testing.operator import Behaviour, SimTimings, SimulatedFlinkOperator
+from airflow_flink_operator.testing.operator import ResourceTraits, SimTimings, SimulatedFlinkOperator
 
 
 RESTRICTED_TOKEN = "airflow-restricted-token"
@@ -128,8 +128,8 @@ class SimulatedCluster:
 
     # -- looking and steering --
 
-    def behave(self, name: str, **traits: Any) -> Behaviour:
-        """Set fault knobs / traits of a resource: see :class:`~.operator.Behaviour`."""
+    def behave(self, name: str, **traits: Any) -> ResourceTraits:
+        """Set fault knobs / traits of a resource: see :class:`~.operator.ResourceTraits`."""
         assert self.operator is not None, "start the cluster first"
         return self.operator.behave(name, **traits)
 

@@ -78,8 +78,10 @@ class SimTimings:
 
 
 @dataclass
-class Behaviour:
-    """Faults and traits of one resource, set through :meth:`SimulatedFlinkOperator.behave`."""
+class ResourceTraits:
+    """The faults and traits a test gives one resource (by name, any namespace) through
+    :meth:`SimulatedFlinkOperator.behave`: how its job ends, fails or restarts, how its savepoints and
+    upgrades go, how long the operator takes to notice a new generation."""
 
     bounded: float | None = None          # job FINISHES after this many running seconds
     fail_after: float | None = None       # job FAILS after this many running seconds (0: at start)
@@ -94,8 +96,9 @@ class Behaviour:
 
 
 @dataclass
-class _Memory:
-    """What the simulation remembers about a resource beyond its status."""
+class _SimulationState:
+    """What the simulation keeps about one resource beyond its status: the clock of its last step, the
+    change in progress and its plan, the job's checkpoints, the last cleanup failure reported."""
 
     since: float = field(default_factory=time.monotonic)
     running_since: float | None = None
@@ -239,8 +242,8 @@ class SimulatedFlinkOperator:
         self._api_client = config.new_client_from_config_dict(kubeconfig)
         self._custom = client.CustomObjectsApi(self._api_client)
         self._core = client.CoreV1Api(self._api_client)
-        self._behaviours: dict[str, Behaviour] = {}
-        self._memory: dict[str, _Memory] = {}
+        self._traits: dict[str, ResourceTraits] = {}
+        self._sim_states: dict[str, _SimulationState] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.paused = False
@@ -248,14 +251,14 @@ class SimulatedFlinkOperator:
 
     # -- control --
 
-    def behave(self, name: str, **traits: Any) -> Behaviour:
-        """Set traits of the resource named ``name`` (any namespace); see :class:`Behaviour`."""
-        behaviour = self._behaviours.setdefault(name, Behaviour())
+    def behave(self, name: str, **traits: Any) -> ResourceTraits:
+        """Set traits of the resource named ``name`` (any namespace); see :class:`ResourceTraits`."""
+        resource_traits = self._traits.setdefault(name, ResourceTraits())
         for key, value in traits.items():
-            if not hasattr(behaviour, key):
-                raise TypeError(f"unknown behaviour {key!r}; see Behaviour")
-            setattr(behaviour, key, value)
-        return behaviour
+            if not hasattr(resource_traits, key):
+                raise TypeError(f"unknown trait {key!r}; see ResourceTraits")
+            setattr(resource_traits, key, value)
+        return resource_traits
 
     def start(self) -> SimulatedFlinkOperator:
         """Start reconciling in a background thread."""
@@ -397,8 +400,8 @@ class SimulatedFlinkOperator:
         reconcile_blue_green(self)
         self.passes += 1
 
-    def _mem(self, obj: dict[str, Any]) -> _Memory:
-        return self._memory.setdefault(obj["metadata"]["uid"], _Memory())
+    def _sim_state(self, obj: dict[str, Any]) -> _SimulationState:
+        return self._sim_states.setdefault(obj["metadata"]["uid"], _SimulationState())
 
     def _snapshot_resources_for(self, obj: dict[str, Any]) -> bool:
         """``FlinkStateSnapshotUtils.isSnapshotResourceEnabled``: the operator's setting and the job's own."""
@@ -408,24 +411,24 @@ class SimulatedFlinkOperator:
     def _now_iso(self) -> str:
         return kubernetes_timestamp(digits=self.clock_digits)
 
-    def _picked_up(self, mem: _Memory, generation: int, behaviour: Behaviour) -> bool:
+    def _picked_up(self, sim: _SimulationState, generation: int, traits: ResourceTraits) -> bool:
         """Whether the operator has got round to a new generation (``pickup_delay`` after first seeing it)."""
-        if behaviour.pickup_delay <= 0:
+        if traits.pickup_delay <= 0:
             return True
-        if mem.seen_generation != generation:
-            mem.seen_generation, mem.seen_at = generation, time.monotonic()
+        if sim.seen_generation != generation:
+            sim.seen_generation, sim.seen_at = generation, time.monotonic()
             return False
-        return time.monotonic() - mem.seen_at >= behaviour.pickup_delay
+        return time.monotonic() - sim.seen_at >= traits.pickup_delay
 
-    def _behaviour(self, obj: dict[str, Any]) -> Behaviour:
-        return self._behaviours.get(obj["metadata"]["name"], Behaviour())
+    def _traits_of(self, obj: dict[str, Any]) -> ResourceTraits:
+        return self._traits.get(obj["metadata"]["name"], ResourceTraits())
 
-    def _elapsed(self, mem: _Memory, seconds: float) -> bool:
-        return time.monotonic() - mem.since >= seconds
+    def _elapsed(self, sim: _SimulationState, seconds: float) -> bool:
+        return time.monotonic() - sim.since >= seconds
 
     @staticmethod
-    def _touch(mem: _Memory) -> None:
-        mem.since = time.monotonic()
+    def _touch(sim: _SimulationState) -> None:
+        sim.since = time.monotonic()
 
     def _ensure_finalizer(self, obj: dict[str, Any]) -> bool:
         finalizer = FINALIZERS[obj["kind"]]
@@ -439,7 +442,7 @@ class SimulatedFlinkOperator:
         finalizer = FINALIZERS[obj["kind"]]
         finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
         if self._set_finalizers(obj, finalizers):
-            self._memory.pop(obj["metadata"]["uid"], None)
+            self._sim_states.pop(obj["metadata"]["uid"], None)
 
     def _validation_error(self, obj: dict[str, Any]) -> str | None:
         from pydantic import ValidationError
@@ -465,8 +468,8 @@ class SimulatedFlinkOperator:
     def _reconcile_deployment(self, dep: dict[str, Any], session_jobs: list[dict[str, Any]]) -> None:
         meta, spec = dep["metadata"], dep.get("spec") or {}
         status = copy.deepcopy(dep.get("status") or {})
-        mem = self._mem(dep)
-        behaviour = self._behaviour(dep)
+        sim = self._sim_state(dep)
+        traits = self._traits_of(dep)
         t = self.timings
         if meta.get("deletionTimestamp"):
             if status.get("lifecycleState") != "DELETING":
@@ -483,7 +486,7 @@ class SimulatedFlinkOperator:
                                                  "deletion is blocked until they are deleted")
                     self._write_status(dep, status)
                     return
-            elif not self._savepoint_on_deletion(dep, status, mem, behaviour):
+            elif not self._savepoint_on_deletion(dep, status, sim, traits):
                 return
             self._delete_jm_pods(dep)
             self._finish_deletion(dep)
@@ -497,12 +500,12 @@ class SimulatedFlinkOperator:
 
         # A new generation: validate, then decide what kind of change it is.
         retrying = status.get("error") and "UpgradeFailureException" in status["error"]
-        if status.get("observedGeneration") != generation and mem.pending_change is None and not (
-                retrying and not self._elapsed(mem, t.step * 3)):
+        if status.get("observedGeneration") != generation and sim.pending_change is None and not (
+                retrying and not self._elapsed(sim, t.step * 3)):
             # Until the operator reconciles the new generation, the status (failure fields included)
             # stays as it was: errors are cleared only when the new spec is recorded
             # (ReconciliationUtils.updateStatusForSpecReconciliation; reference h, last bullet).
-            if not self._picked_up(mem, generation, behaviour):
+            if not self._picked_up(sim, generation, traits):
                 return
             error = self._validation_error(dep)
             if error is None and last_spec is None and (spec.get("job") or {}).get("state") == "suspended":
@@ -518,20 +521,20 @@ class SimulatedFlinkOperator:
                 return
             status.pop("error", None)
             if last_spec is None:
-                self._deploy(dep, status, mem, first=True)
+                self._deploy(dep, status, sim, first=True)
                 return
             if _without_nonces(spec) == _without_nonces(last_spec):
-                self._nonce_change(dep, status, mem, spec, last_spec)
+                self._nonce_change(dep, status, sim, spec, last_spec)
                 return
-            self._start_change(dep, status, mem, spec, last_spec)
+            self._start_change(dep, status, sim, spec, last_spec)
             return
 
-        if mem.pending_change is not None:
-            self._progress_change(dep, status, mem, behaviour)
+        if sim.pending_change is not None:
+            self._progress_change(dep, status, sim, traits)
             return
-        self._progress_deployment(dep, status, mem, behaviour, t)
+        self._progress_deployment(dep, status, sim, traits, t)
 
-    def _deploy(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory, first: bool,
+    def _deploy(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState, first: bool,
                 restore_from: str | None = None, require_ha: bool = False) -> None:
         """``ApplicationReconciler.deploy``: submit the spec, from a savepoint, the last state or empty.
 
@@ -558,7 +561,7 @@ class SimulatedFlinkOperator:
             initial = (spec["job"].get("initialSavepointPath") if first else None)
             if initial:
                 job_status["upgradeSavepointPath"] = restore_from = initial
-            if not restore_from and require_ha and mem.checkpointed:
+            if not restore_from and require_ha and sim.checkpointed:
                 job_status["upgradeSavepointPath"] = LAST_STATE_DUMMY_SP_PATH
             rotate = not job_status.get("jobId") or not require_ha
             if rotate:
@@ -566,22 +569,22 @@ class SimulatedFlinkOperator:
             job_status.update(state="RECONCILING", jobName=dep["metadata"]["name"])
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         if self._write_status(dep, status):
-            self._touch(mem)
-            mem.running_since = None
-            mem.unready_since = time.monotonic()
+            self._touch(sim)
+            sim.running_since = None
+            sim.unready_since = time.monotonic()
             if rotate:
-                mem.checkpointed, mem.checkpoints = False, 0  # a new job: no checkpoint of its own yet
+                sim.checkpointed, sim.checkpoints = False, 0  # a new job: no checkpoint of its own yet
             self._create_jm_pod(dep)
             self._jm_log(dep, f"Starting JobManager for {dep['metadata']['name']} (generation "
                               f"{dep['metadata'].get('generation')})")
             if restore_from:
                 self._jm_log(dep, f"Restoring job from savepoint {restore_from}")
-            elif require_ha and mem.checkpointed:
+            elif require_ha and sim.checkpointed:
                 self._jm_log(dep, "Restoring job from the latest checkpoint in the HA metadata")
             self.event(dep, "Submit", "Starting deployment")
 
-    def _progress_deployment(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
-                             behaviour: Behaviour, t: SimTimings) -> None:
+    def _progress_deployment(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState,
+                             traits: ResourceTraits, t: SimTimings) -> None:
         spec = dep["spec"]
         recon = status.setdefault("reconciliationStatus", {})
         jm = status.get("jobManagerDeploymentStatus")
@@ -590,17 +593,17 @@ class SimulatedFlinkOperator:
             return
         job_status = status.setdefault("jobStatus", {}) if spec.get("job") else None
         changed = False
-        never_ready = behaviour.upgrade == "never-ready" and not json.loads(recon["lastReconciledSpec"])["resource_metadata"]["firstDeployment"]
-        if behaviour.jobmanager_error and jm != "ERROR" and self._elapsed(mem, t.step):
+        never_ready = traits.upgrade == "never-ready" and not json.loads(recon["lastReconciledSpec"])["resource_metadata"]["firstDeployment"]
+        if traits.jobmanager_error and jm != "ERROR" and self._elapsed(sim, t.step):
             status["jobManagerDeploymentStatus"] = "ERROR"
             status["error"] = _exception("DeploymentFailedException",
                                          "CrashLoopBackOff: back-off restarting failed container flink-main-container")
             self.event(dep, "DeploymentFailed", "JobManager deployment failed: CrashLoopBackOff", "Warning")
             changed = True
-        elif jm == "DEPLOYING" and self._elapsed(mem, t.step):
+        elif jm == "DEPLOYING" and self._elapsed(sim, t.step):
             status["jobManagerDeploymentStatus"] = "DEPLOYED_NOT_READY"
             changed = True
-        elif jm == "DEPLOYED_NOT_READY" and self._elapsed(mem, t.step) and not never_ready:
+        elif jm == "DEPLOYED_NOT_READY" and self._elapsed(sim, t.step) and not never_ready:
             status["jobManagerDeploymentStatus"] = "READY"
             if job_status is not None:
                 # The job id was assigned at deployment; startTime is the Flink job's start, observed
@@ -608,32 +611,32 @@ class SimulatedFlinkOperator:
                 job_status.setdefault("jobId", uuid.uuid4().hex)
                 job_status.update(state="CREATED", startTime=_ms(), updateTime=_ms())
             changed = True
-        elif jm == "READY" and job_status is not None and job_status.get("state") == "CREATED" and self._elapsed(mem, t.step):
-            if behaviour.fail_after == 0:
-                self._fail_job(dep, status, job_status, behaviour, "CREATED")
+        elif jm == "READY" and job_status is not None and job_status.get("state") == "CREATED" and self._elapsed(sim, t.step):
+            if traits.fail_after == 0:
+                self._fail_job(dep, status, job_status, traits, "CREATED")
             else:
                 job_status.update(state="RUNNING", updateTime=_ms())
-                mem.running_since = time.monotonic()
-                mem.checkpointed, mem.checkpoints = True, mem.checkpoints + 1  # simplification: checkpoints at once
+                sim.running_since = time.monotonic()
+                sim.checkpointed, sim.checkpoints = True, sim.checkpoints + 1  # simplification: checkpoints at once
                 self._jm_log(dep, f"Job {job_status.get('jobId')} switched from CREATED to RUNNING")
                 self.event(dep, "JobStatusChanged", "Job status changed from CREATED to RUNNING")
             changed = True
-        elif job_status is not None and job_status.get("state") == "RUNNING" and mem.running_since is not None:
-            running_for = time.monotonic() - mem.running_since
-            if behaviour.fail_after is not None and running_for >= behaviour.fail_after:
-                self._fail_job(dep, status, job_status, behaviour, "RUNNING")
+        elif job_status is not None and job_status.get("state") == "RUNNING" and sim.running_since is not None:
+            running_for = time.monotonic() - sim.running_since
+            if traits.fail_after is not None and running_for >= traits.fail_after:
+                self._fail_job(dep, status, job_status, traits, "RUNNING")
                 changed = True
-            elif behaviour.restart_loop:
+            elif traits.restart_loop:
                 job_status.update(state="RESTARTING", updateTime=_ms())
                 self._jm_log(dep, f"Job {job_status.get('jobId')} switched from RUNNING to RESTARTING")
                 changed = True
-            elif behaviour.bounded is not None and running_for >= behaviour.bounded:
+            elif traits.bounded is not None and running_for >= traits.bounded:
                 job_status.update(state="FINISHED", updateTime=_ms())
-                self._observe_latest_checkpoint(dep["spec"], job_status, mem)
+                self._observe_latest_checkpoint(dep["spec"], job_status, sim)
                 self._jm_log(dep, f"Job {job_status.get('jobId')} switched from RUNNING to FINISHED")
                 self.event(dep, "JobStatusChanged", "Job status changed from RUNNING to FINISHED")
                 changed = True
-        elif job_status is not None and job_status.get("state") == "RESTARTING" and not behaviour.restart_loop:
+        elif job_status is not None and job_status.get("state") == "RESTARTING" and not traits.restart_loop:
             job_status.update(state="RUNNING", updateTime=_ms())
             changed = True
 
@@ -641,32 +644,32 @@ class SimulatedFlinkOperator:
         ready = status.get("jobManagerDeploymentStatus") == "READY" and (
             job_status is None or job_status.get("state") in ("RUNNING", "FINISHED"))
         if ready and recon.get("lastStableSpec") != recon.get("lastReconciledSpec") and recon.get("state") == "DEPLOYED":
-            stable_since = mem.running_since or mem.since
+            stable_since = sim.running_since or sim.since
             if time.monotonic() - stable_since >= t.stable_after:
                 recon["lastStableSpec"] = recon["lastReconciledSpec"]
-                mem.unready_since = None
+                sim.unready_since = None
                 changed = True
         # Rollback: a new spec that does not become ready in time goes back to the last stable one.
         conf = _flat_conf(dep["spec"])
         rollback = conf.get("kubernetes.operator.deployment.rollback.enabled", "").lower() == "true"
-        if (rollback and not ready and mem.unready_since is not None and recon.get("lastStableSpec")
+        if (rollback and not ready and sim.unready_since is not None and recon.get("lastStableSpec")
                 and recon.get("lastStableSpec") != recon.get("lastReconciledSpec")
-                and time.monotonic() - mem.unready_since >= t.readiness_timeout):
+                and time.monotonic() - sim.unready_since >= t.readiness_timeout):
             recon["state"] = "ROLLING_BACK"
             status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
             if self._write_status(dep, status):
                 self.event(dep, "Rollback", "Rolling back to the last stable spec", "Warning")
-                mem.pending_change = "rollback"
-                self._touch(mem)
+                sim.pending_change = "rollback"
+                self._touch(sim)
             return
         if changed:
-            self._touch(mem)
+            self._touch(sim)
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         self._write_status(dep, status)
-        self._maybe_progress_legacy_savepoint(dep, status, mem, behaviour)
+        self._maybe_progress_legacy_savepoint(dep, status, sim, traits)
 
-    def _savepoint_on_deletion(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
-                               behaviour: Behaviour) -> bool:
+    def _savepoint_on_deletion(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState,
+                               traits: ResourceTraits) -> bool:
         """``ApplicationReconciler.cleanupInternal``: with ``kubernetes.operator.job.savepoint-on-deletion`` a job
         that is deployed and not terminal is stopped with a savepoint (``cancelJob(SAVEPOINT)``: recorded as an
         UPGRADE savepoint, a FlinkStateSnapshot where snapshot resources are on) before the finalizer goes.
@@ -685,9 +688,9 @@ class SimulatedFlinkOperator:
         if not (status.get("reconciliationStatus") or {}).get("lastReconciledSpec") \
                 or job_status.get("state") in TERMINAL_JOB_STATES:
             return True
-        if not self._jm_pods(dep) or behaviour.savepoint != "ok":
-            if mem.cleanup_message is None:
-                mem.cleanup_message = "savepoint on deletion failed"
+        if not self._jm_pods(dep) or traits.savepoint != "ok":
+            if sim.cleanup_message is None:
+                sim.cleanup_message = "savepoint on deletion failed"
                 self.errors.append(f"cleanup of {dep['metadata']['name']}: the savepoint on deletion failed "
                                    "(JobManager unreachable or savepoint failing); retrying")
             return False
@@ -705,23 +708,23 @@ class SimulatedFlinkOperator:
             return []
         return [pod for pod in pods if pod.metadata.deletion_timestamp is None]
 
-    def _observe_latest_checkpoint(self, spec: dict[str, Any], job_status: dict[str, Any], mem: _Memory) -> None:
+    def _observe_latest_checkpoint(self, spec: dict[str, Any], job_status: dict[str, Any], sim: _SimulationState) -> None:
         """``SnapshotObserver.observeLatestCheckpoint``: once the job is globally terminal, the latest
         checkpoint's location becomes ``upgradeSavepointPath`` (the next start restores from it)."""
         conf = _flat_conf(spec)
         base = conf.get("state.checkpoints.dir") or conf.get("execution.checkpointing.dir")
-        if mem.checkpointed and base:
-            job_status["upgradeSavepointPath"] = f"{base.rstrip('/')}/{job_status.get('jobId')}/chk-{mem.checkpoints}"
+        if sim.checkpointed and base:
+            job_status["upgradeSavepointPath"] = f"{base.rstrip('/')}/{job_status.get('jobId')}/chk-{sim.checkpoints}"
 
     def _fail_job(self, dep: dict[str, Any], status: dict[str, Any], job_status: dict[str, Any],
-                  behaviour: Behaviour, previous: str) -> None:
+                  traits: ResourceTraits, previous: str) -> None:
         job_status.update(state="FAILED", updateTime=_ms())
-        self._observe_latest_checkpoint(dep["spec"], job_status, self._mem(dep))
+        self._observe_latest_checkpoint(dep["spec"], job_status, self._sim_state(dep))
         status["error"] = json.dumps({
-            "type": "org.apache.flink.runtime.JobException", "message": behaviour.failure_message,
+            "type": "org.apache.flink.runtime.JobException", "message": traits.failure_message,
             "additionalMetadata": {}, "throwableList": [
                 {"type": "java.lang.RuntimeException", "message": "Simulated failure in the user function"}]})
-        self._jm_log(dep, f"Job {job_status.get('jobId')} switched from {previous} to FAILED: {behaviour.failure_message}")
+        self._jm_log(dep, f"Job {job_status.get('jobId')} switched from {previous} to FAILED: {traits.failure_message}")
         self.event(dep, "JobStatusChanged", f"Job status changed from {previous} to FAILED", "Warning")
 
     def _savepoint_dir(self, spec: dict[str, Any]) -> str | None:
@@ -756,21 +759,21 @@ class SimulatedFlinkOperator:
         last = (job_status.get("savepointInfo") or {}).get("lastSavepoint") or {}
         return job_status.get("upgradeSavepointPath") or last.get("location")
 
-    def _start_change(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
+    def _start_change(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState,
                       spec: dict[str, Any], last_spec: dict[str, Any]) -> None:
         """A spec change: upgrade, suspend or resume, per the upgrade mode."""
         job, last_job = spec.get("job") or {}, last_spec.get("job") or {}
         recon = status["reconciliationStatus"]
         job_status = status.get("jobStatus") or {}
         if job.get("state") == "suspended" and last_job.get("state") != "suspended":
-            mem.pending_change = "suspend"
+            sim.pending_change = "suspend"
         elif job.get("state") != "suspended" and last_job.get("state") == "suspended":
             # Resume: the upgrade mode is inherited from how the job was stopped unless stateless is asked
             # for, and HA is required when it was stopped the last-state way (reconcileSpecChange, restoreJob).
-            stopped_as = mem.restore_mode or last_job.get("upgradeMode") or "stateless"
+            stopped_as = sim.restore_mode or last_job.get("upgradeMode") or "stateless"
             mode = "stateless" if (job.get("upgradeMode") or "stateless") == "stateless" else stopped_as
             restore = self._status_savepoint(status.setdefault("jobStatus", {})) if mode == "savepoint" else None
-            self._deploy(dep, status, mem, first=False, restore_from=restore, require_ha=stopped_as == "last-state")
+            self._deploy(dep, status, sim, first=False, restore_from=restore, require_ha=stopped_as == "last-state")
             self.event(dep, "SpecChanged", "Resuming the suspended job")
             return
         elif job.get("state") == "suspended":
@@ -781,35 +784,35 @@ class SimulatedFlinkOperator:
             self._write_status(dep, status)
             return
         else:
-            mem.pending_change = "upgrade"
-        mem.upgrade_plan = self._job_upgrade(job.get("upgradeMode") or "stateless", job_status.get("state")) \
+            sim.pending_change = "upgrade"
+        sim.upgrade_plan = self._job_upgrade(job.get("upgradeMode") or "stateless", job_status.get("state")) \
             if job else ("stateless", "stateless")
-        if job and mem.upgrade_plan[0] == "noop":
+        if job and sim.upgrade_plan[0] == "noop":
             # An already terminal job is "cancelled" in the same reconcile that records the new spec
             # (AbstractFlinkService.cancelJob ends with FINISHED).
             status["jobStatus"].update(state="FINISHED", updateTime=_ms())
         # Write the new spec with UPGRADING before acting (controller flow).
-        mem.previous = (recon.get("lastReconciledSpec"), status.get("observedGeneration"))
+        sim.previous = (recon.get("lastReconciledSpec"), status.get("observedGeneration"))
         recon["lastReconciledSpec"] = _spec_json(spec, False)
         recon["state"] = "UPGRADING"
         status["observedGeneration"] = dep["metadata"]["generation"]
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         if self._write_status(dep, status):
-            self._touch(mem)
-            mem.savepoint_started = None
-            self.event(dep, "SpecChanged", f"{'Suspending' if mem.pending_change == 'suspend' else 'Upgrading'} "
+            self._touch(sim)
+            sim.savepoint_started = None
+            self.event(dep, "SpecChanged", f"{'Suspending' if sim.pending_change == 'suspend' else 'Upgrading'} "
                                            f"with upgrade mode {job.get('upgradeMode') or 'stateless'}")
         else:
-            mem.pending_change = None
+            sim.pending_change = None
 
-    def _progress_change(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory, behaviour: Behaviour) -> None:
+    def _progress_change(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState, traits: ResourceTraits) -> None:
         t = self.timings
         spec = dep["spec"]
         job = spec.get("job") or {}
         recon = status["reconciliationStatus"]
         job_status = status.setdefault("jobStatus", {}) if job else {}
-        if mem.pending_change == "rollback":
-            if not self._elapsed(mem, t.step):
+        if sim.pending_change == "rollback":
+            if not self._elapsed(sim, t.step):
                 return
             stable = json.loads(recon["lastStableSpec"])["spec"]
             recon["lastReconciledSpec"] = recon["lastStableSpec"]
@@ -821,48 +824,48 @@ class SimulatedFlinkOperator:
                 _, restore_mode = self._job_upgrade(stable["job"].get("upgradeMode") or "stateless",
                                                     job_status.get("state"))
                 if restore_mode == "last-state" and job_status.get("jobId"):
-                    if mem.checkpointed:
+                    if sim.checkpointed:
                         job_status["upgradeSavepointPath"] = LAST_STATE_DUMMY_SP_PATH
                 else:
                     job_status["jobId"] = uuid.uuid4().hex
-                    mem.checkpointed, mem.checkpoints = False, 0
+                    sim.checkpointed, sim.checkpoints = False, 0
                 job_status.update(state="RUNNING", startTime=_ms(), updateTime=_ms())
-                mem.running_since = time.monotonic()
+                sim.running_since = time.monotonic()
             status["error"] = _exception("UpgradeFailureException",
                                          "Deployment did not become stable in time; rolled back to the last stable spec")
             status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
             if self._write_status(dep, status):
-                mem.pending_change = None
+                sim.pending_change = None
                 self.event(dep, "Rollback", "Rolled back to the last stable spec", "Warning")
             return
-        suspend_mode, restore_mode = mem.upgrade_plan or ("stateless", "stateless")
+        suspend_mode, restore_mode = sim.upgrade_plan or ("stateless", "stateless")
         # Phase 1: stop-with-savepoint (savepoint mode, job running), else straight on.
-        if suspend_mode == "savepoint" and mem.pending_savepoint_path is None:
-            if mem.savepoint_started is None:
-                mem.savepoint_started = time.monotonic()
-                mem.cancel_ts = _epoch_ms()
+        if suspend_mode == "savepoint" and sim.pending_savepoint_path is None:
+            if sim.savepoint_started is None:
+                sim.savepoint_started = time.monotonic()
+                sim.cancel_ts = _epoch_ms()
                 self._jm_log(dep, "Triggering savepoint for upgrade")
                 return
-            if behaviour.savepoint == "hang" or time.monotonic() - mem.savepoint_started < t.savepoint:
+            if traits.savepoint == "hang" or time.monotonic() - sim.savepoint_started < t.savepoint:
                 return
-            if behaviour.savepoint == "fail" and self._savepoint_should_fail(behaviour, mem):
+            if traits.savepoint == "fail" and self._savepoint_should_fail(traits, sim):
                 # The change is not applied: the old spec keeps running, the error says why, and the
                 # operator retries on a later reconcile.
                 status["error"] = _exception("UpgradeFailureException",
                                              "Savepoint failed during upgrade: simulated checkpoint coordinator failure")
                 recon["state"] = "DEPLOYED"
-                recon["lastReconciledSpec"], status["observedGeneration"] = mem.previous
+                recon["lastReconciledSpec"], status["observedGeneration"] = sim.previous
                 status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
                 if self._write_status(dep, status):
                     self.event(dep, "SavepointError", "Savepoint failed during upgrade", "Warning")
-                    mem.pending_change = None
-                    mem.savepoint_started = None
-                    self._touch(mem)
+                    sim.pending_change = None
+                    sim.savepoint_started = None
+                    self._touch(sim)
                 return
-            mem.pending_savepoint_path = self._savepoint_path(spec, job_status.get("jobId"))
-            self._record_upgrade_savepoint(dep, status, mem.pending_savepoint_path, mem.cancel_ts)
-        path = mem.pending_savepoint_path
-        if mem.pending_change == "suspend":
+            sim.pending_savepoint_path = self._savepoint_path(spec, job_status.get("jobId"))
+            self._record_upgrade_savepoint(dep, status, sim.pending_savepoint_path, sim.cancel_ts)
+        path = sim.pending_savepoint_path
+        if sim.pending_change == "suspend":
             if job:
                 # AbstractFlinkService.cancelJob ends with the job FINISHED whatever the suspend mode; a
                 # last-state or stateless stop leaves upgradeSavepointPath as it was (reference h).
@@ -873,24 +876,24 @@ class SimulatedFlinkOperator:
             if self._write_status(dep, status):
                 self._delete_jm_pods(dep)
                 self.event(dep, "Suspended", f"Job suspended{' with savepoint ' + path if path else ''}")
-                mem.pending_change = None
-                mem.pending_savepoint_path = None
-                mem.running_since = None
-                mem.restore_mode = restore_mode
+                sim.pending_change = None
+                sim.pending_savepoint_path = None
+                sim.running_since = None
+                sim.restore_mode = restore_mode
             return
         # Upgrade: tear down, then deploy the new spec restoring per the restore mode.
         restore = self._status_savepoint(job_status) if restore_mode == "savepoint" else None
-        mem.pending_change = None
-        mem.pending_savepoint_path = None
-        mem.restore_mode = restore_mode
-        self._deploy(dep, status, mem, first=False, restore_from=restore, require_ha=restore_mode == "last-state")
+        sim.pending_change = None
+        sim.pending_savepoint_path = None
+        sim.restore_mode = restore_mode
+        self._deploy(dep, status, sim, first=False, restore_from=restore, require_ha=restore_mode == "last-state")
 
-    def _savepoint_should_fail(self, behaviour: Behaviour, mem: _Memory) -> bool:
+    def _savepoint_should_fail(self, traits: ResourceTraits, sim: _SimulationState) -> bool:
         """With ``savepoint_failures=N`` the job's first N savepoints fail (counted per job)."""
-        if behaviour.savepoint_failures is None:
+        if traits.savepoint_failures is None:
             return True
-        if behaviour.failed_savepoints < behaviour.savepoint_failures:
-            behaviour.failed_savepoints += 1
+        if traits.failed_savepoints < traits.savepoint_failures:
+            traits.failed_savepoints += 1
             return True
         return False
 
@@ -931,7 +934,7 @@ class SimulatedFlinkOperator:
                                                      PLURALS[KIND_STATE_SNAPSHOT], body, _request_timeout=5)
         return name
 
-    def _nonce_change(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
+    def _nonce_change(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState,
                       spec: dict[str, Any], last_spec: dict[str, Any]) -> None:
         """Only a trigger nonce changed: take a savepoint, no redeploy."""
         recon = status["reconciliationStatus"]
@@ -950,19 +953,19 @@ class SimulatedFlinkOperator:
                 info = job_status.setdefault("savepointInfo", {})
                 info.update(triggerId=uuid.uuid4().hex, triggerTimestamp=_epoch_ms(),
                             triggerType="MANUAL", formatType="CANONICAL")
-                mem.savepoint_started = time.monotonic()
-                mem.pending_savepoint_path = None
+                sim.savepoint_started = time.monotonic()
+                sim.pending_savepoint_path = None
             else:
                 status["error"] = _exception("ReconciliationException", "Cannot trigger savepoint: the job is not running")
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         self._write_status(dep, status)
 
-    def _maybe_progress_legacy_savepoint(self, dep: dict[str, Any], status: dict[str, Any], mem: _Memory,
-                                         behaviour: Behaviour) -> None:
+    def _maybe_progress_legacy_savepoint(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState,
+                                         traits: ResourceTraits) -> None:
         info = (status.get("jobStatus") or {}).get("savepointInfo") or {}
-        if not info.get("triggerId") or mem.savepoint_started is None:
+        if not info.get("triggerId") or sim.savepoint_started is None:
             return
-        if behaviour.savepoint == "hang" or time.monotonic() - mem.savepoint_started < self.timings.savepoint:
+        if traits.savepoint == "hang" or time.monotonic() - sim.savepoint_started < self.timings.savepoint:
             return
         status = copy.deepcopy(status)
         info = status["jobStatus"]["savepointInfo"]
@@ -970,11 +973,11 @@ class SimulatedFlinkOperator:
         triggered_at = info.get("triggerTimestamp")
         for key in ("triggerId", "triggerTimestamp", "triggerType", "formatType"):
             info.pop(key, None)
-        mem.savepoint_started = None
+        sim.savepoint_started = None
         fresh = self._get(dep)
         if fresh is None:
             return
-        if behaviour.savepoint == "fail" and self._savepoint_should_fail(behaviour, mem):
+        if traits.savepoint == "fail" and self._savepoint_should_fail(traits, sim):
             status["error"] = _exception("ReconciliationException", "Savepoint failed: simulated checkpoint coordinator failure")
             self._write_status(fresh, status)
             self.event(dep, "SavepointError", "Savepoint failed: simulated checkpoint coordinator failure", "Warning")
@@ -1004,8 +1007,8 @@ class SimulatedFlinkOperator:
     def _reconcile_session_job(self, job: dict[str, Any], deployments: dict[tuple[str, str], dict[str, Any]]) -> None:
         meta, spec = job["metadata"], job.get("spec") or {}
         status = copy.deepcopy(job.get("status") or {})
-        mem = self._mem(job)
-        behaviour = self._behaviour(job)
+        sim = self._sim_state(job)
+        traits = self._traits_of(job)
         t = self.timings
         if meta.get("deletionTimestamp"):
             self._finish_deletion(job)
@@ -1016,7 +1019,7 @@ class SimulatedFlinkOperator:
         generation = meta.get("generation", 1)
         cluster = deployments.get((meta["namespace"], spec.get("deploymentName") or ""))
         if status.get("observedGeneration") != generation:
-            if not self._picked_up(mem, generation, behaviour):
+            if not self._picked_up(sim, generation, traits):
                 return  # the status, failure fields included, stays until the new generation is reconciled
             error = self._validation_error(job)
             if error is None and cluster is not None and (cluster.get("spec") or {}).get("job"):
@@ -1053,31 +1056,31 @@ class SimulatedFlinkOperator:
                 job_status.update(state="RECONCILING", jobName=meta["name"], jobId=uuid.uuid4().hex)
             status["lifecycleState"] = compute_lifecycle(KIND_SESSION_JOB, status, False)
             if self._write_status(job, status):
-                self._touch(mem)
-                mem.running_since = None
+                self._touch(sim)
+                sim.running_since = None
                 self.event(job, "Submit", "Submitting session job")
             return
         job_status = status.setdefault("jobStatus", {})
         changed = False
-        if job_status.get("state") == "RECONCILING" and self._elapsed(mem, t.step):
+        if job_status.get("state") == "RECONCILING" and self._elapsed(sim, t.step):
             job_status.update(state="RUNNING", startTime=_ms(), updateTime=_ms())
-            mem.running_since = time.monotonic()
+            sim.running_since = time.monotonic()
             changed = True
-        elif job_status.get("state") == "RUNNING" and mem.running_since is not None:
-            running_for = time.monotonic() - mem.running_since
-            if behaviour.fail_after is not None and running_for >= behaviour.fail_after:
+        elif job_status.get("state") == "RUNNING" and sim.running_since is not None:
+            running_for = time.monotonic() - sim.running_since
+            if traits.fail_after is not None and running_for >= traits.fail_after:
                 job_status.update(state="FAILED", updateTime=_ms())
-                status["error"] = _exception("org.apache.flink.runtime.JobException", behaviour.failure_message)
+                status["error"] = _exception("org.apache.flink.runtime.JobException", traits.failure_message)
                 changed = True
-            elif behaviour.bounded is not None and running_for >= behaviour.bounded:
+            elif traits.bounded is not None and running_for >= traits.bounded:
                 job_status.update(state="FINISHED", updateTime=_ms())
                 changed = True
         if job_status.get("state") in ("RUNNING", "FINISHED") and recon.get("lastStableSpec") != recon.get("lastReconciledSpec"):
-            if mem.running_since and time.monotonic() - mem.running_since >= t.stable_after:
+            if sim.running_since and time.monotonic() - sim.running_since >= t.stable_after:
                 recon["lastStableSpec"] = recon["lastReconciledSpec"]
                 changed = True
         if changed:
-            self._touch(mem)
+            self._touch(sim)
         status["lifecycleState"] = compute_lifecycle(KIND_SESSION_JOB, status, False)
         self._write_status(job, status)
 
@@ -1131,7 +1134,7 @@ class SimulatedFlinkOperator:
         spec = snap.get("spec") or {}
         savepoint = spec.get("savepoint")
         state = (snap.get("status") or {}).get("state")
-        mem = self._mem(snap)
+        sim = self._sim_state(snap)
         if savepoint is None or savepoint.get("disposeOnDelete", True) is False \
                 or not (spec.get("jobReference") or {}).get("name"):
             self._finish_deletion(snap)
@@ -1152,16 +1155,16 @@ class SimulatedFlinkOperator:
                 self._jm_log(target, f"Disposing savepoint {path}")
             self._finish_deletion(snap)
             return
-        if mem.cleanup_message != message:
-            mem.cleanup_message = message
+        if sim.cleanup_message != message:
+            sim.cleanup_message = message
             self.event(snap, "CleanupFailed", message, "Warning")
 
     def _reconcile_snapshot(self, snap: dict[str, Any], resources: dict[tuple[str, str, str], dict[str, Any]]) -> None:
         meta, spec = snap["metadata"], snap.get("spec") or {}
         status = copy.deepcopy(snap.get("status") or {})
-        mem = self._mem(snap)
-        behaviour_name = (spec.get("jobReference") or {}).get("name") or ""
-        behaviour = self._behaviours.get(behaviour_name, Behaviour())
+        sim = self._sim_state(snap)
+        job_name = (spec.get("jobReference") or {}).get("name") or ""
+        traits = self._traits.get(job_name, ResourceTraits())
         t = self.timings
         target = self._snapshot_target(snap, resources)
         if meta.get("deletionTimestamp"):
@@ -1172,7 +1175,7 @@ class SimulatedFlinkOperator:
             return
         state = status.get("state")
         snap = self._update_snapshot_labels(snap, state, target) or snap
-        if state in ("COMPLETED", "ABANDONED") or (state == "FAILED" and not self._retry(snap, status, mem, t)):
+        if state in ("COMPLETED", "ABANDONED") or (state == "FAILED" and not self._retry(snap, status, sim, t)):
             return
         ref = spec.get("jobReference") or {}
         savepoint = spec.get("savepoint")
@@ -1191,7 +1194,7 @@ class SimulatedFlinkOperator:
                 return
             status.update(state="TRIGGER_PENDING", failures=status.get("failures", 0))
             if self._write_status(snap, status):
-                self._touch(mem)
+                self._touch(sim)
             return
         job_state = ((target or {}).get("status") or {}).get("jobStatus", {}).get("state")
         if state == "TRIGGER_PENDING":
@@ -1210,7 +1213,7 @@ class SimulatedFlinkOperator:
                 status.update(state="IN_PROGRESS", triggerId=uuid.uuid4().hex, triggerTimestamp=self._now_iso())
                 status.pop("error", None)
             if self._write_status(snap, status):
-                self._touch(mem)
+                self._touch(sim)
                 if status["state"] != "IN_PROGRESS":
                     self.event(snap, "SavepointError", status.get("error", ""), "Warning")
             return
@@ -1221,13 +1224,13 @@ class SimulatedFlinkOperator:
                     "ReconciliationException", f"Job {ref.get('name')} stopped while the snapshot was in progress"))
                 self._write_status(snap, status)
                 return
-            if behaviour.savepoint == "hang" or not self._elapsed(mem, t.savepoint):
+            if traits.savepoint == "hang" or not self._elapsed(sim, t.savepoint):
                 return
-            if behaviour.savepoint == "fail" and self._savepoint_should_fail(behaviour, mem):
+            if traits.savepoint == "fail" and self._savepoint_should_fail(traits, sim):
                 status.update(state="FAILED", failures=int(status.get("failures", 0)) + 1, error=_exception(
                     "ReconciliationException", "Savepoint failed: simulated checkpoint coordinator failure"))
                 if self._write_status(snap, status):
-                    self._touch(mem)
+                    self._touch(sim)
                     self.event(snap, "SavepointError", "Savepoint failed: simulated checkpoint coordinator failure",
                                "Warning")
                 return
@@ -1241,7 +1244,7 @@ class SimulatedFlinkOperator:
                     self._jm_log(target, f"Savepoint completed at {path}")
                     self.event(snap, "SavepointCompleted", f"Savepoint completed at {path}")
 
-    def _retry(self, snap: dict[str, Any], status: dict[str, Any], mem: _Memory, t: SimTimings) -> bool:
+    def _retry(self, snap: dict[str, Any], status: dict[str, Any], sim: _SimulationState, t: SimTimings) -> bool:
         """A FAILED snapshot is retried while failures <= backoffLimit (-1: forever)."""
         limit = (snap.get("spec") or {}).get("backoffLimit", -1)
         if limit is None:
@@ -1251,9 +1254,9 @@ class SimulatedFlinkOperator:
             return False
         if "Target for snapshot" in (status.get("error") or "") or "Exactly one of" in (status.get("error") or ""):
             return False
-        if not self._elapsed(mem, t.snapshot_retry * random.uniform(1, 1.5)):
+        if not self._elapsed(sim, t.snapshot_retry * random.uniform(1, 1.5)):
             return False
         status.update(state="TRIGGER_PENDING")
         if self._write_status(snap, status):
-            self._touch(mem)
+            self._touch(sim)
         return False
