@@ -11,11 +11,18 @@ It follows the reference's "really running and latest spec applied" predicate:
 Failure signals: lifecycle ``FAILED``, JobManager ``ERROR``, job ``FAILED``, ``ROLLED_BACK``, or an
 ``error`` the operator reports for the latest generation. ``MISSING`` is transient while upgrading;
 ``RESTARTING``/``FAILING`` are unhealthy, not failed.
+
+This module reads a FlinkDeployment's or FlinkSessionJob's status (:class:`FlinkResourceStatus`).
+Beside it: :mod:`.savepoints` (FlinkStateSnapshots and which recorded savepoint is whose),
+:mod:`.waiting` (the one step every wait takes: :func:`~.waiting.decide`, :class:`~.waiting.WaitMode`,
+:class:`~.waiting.WaitCriteria`), :mod:`.summary` (what goes to XCom) and :mod:`.status_bluegreen`.
+Their names are importable from here too, each loaded on first use.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -392,290 +399,28 @@ class FlinkResourceStatus:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
-class SnapshotStatus:
-    """A FlinkStateSnapshot's status."""
-
-    name: str
-    state: str | None
-    path: str | None
-    error: StatusError | None
-    failures: int
-    trigger_id: str | None
-    backoff_limit: int = -1
-    is_savepoint: bool = True
-    trigger_type: str | None = None
-    trigger_time: datetime | None = None
-    result_time: datetime | None = None
-    dispose_on_delete: bool = True
-    job_name: str | None = None
-    job_kind: str | None = None
-    already_exists: bool = False
-    spec_path: str | None = None
-    created_at: datetime | None = None
-    labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def from_object(cls, obj: dict[str, Any]) -> SnapshotStatus:
-        """Read a FlinkStateSnapshot object."""
-        metadata = obj.get("metadata") or {}
-        spec = obj.get("spec") or {}
-        status = obj.get("status") or {}
-        labels = metadata.get("labels") or {}
-        limit = spec.get("backoffLimit")
-        savepoint = spec.get("savepoint")
-        dispose = (savepoint or {}).get("disposeOnDelete")
-        reference = spec.get("jobReference") or {}
-        return cls(
-            backoff_limit=-1 if limit is None else int(limit),
-            name=metadata.get("name", ""),
-            state=status.get("state"),
-            path=status.get("path") or None,
-            error=parse_status_error(status.get("error")),
-            failures=int(status.get("failures") or 0),
-            trigger_id=status.get("triggerId") or None,
-            is_savepoint=savepoint is not None,
-            trigger_type=(labels.get("snapshot.trigger-type") or "").upper() or None,
-            trigger_time=parse_timestamp(status.get("triggerTimestamp")),
-            result_time=parse_timestamp(status.get("resultTimestamp")),
-            # SavepointSpec.disposeOnDelete defaults to true (reference, section h).
-            dispose_on_delete=True if dispose is None else bool(dispose),
-            job_name=reference.get("name") or labels.get("job-reference.name"),
-            job_kind=reference.get("kind") or labels.get("job-reference.kind"),
-            already_exists=bool((savepoint or {}).get("alreadyExists")),
-            spec_path=(savepoint or {}).get("path") or None,
-            created_at=parse_timestamp(metadata.get("creationTimestamp")),
-            labels=dict(labels),
-        )
-
-    @property
-    def taken_at(self) -> datetime | None:
-        """When the snapshot was taken: its result time, else its trigger time, else its creation."""
-        return self.result_time or self.trigger_time or self.created_at
-
-    @property
-    def completed_path(self) -> str | None:
-        """The path of a savepoint that exists: COMPLETED, or recorded by the operator with
-        ``alreadyExists`` (its upgrade savepoints) and not yet marked COMPLETED."""
-        if not self.is_savepoint or self.state in ("FAILED", "ABANDONED"):
-            return None
-        if self.state == "COMPLETED":
-            return self.path or (self.spec_path if self.already_exists else None)
-        return self.spec_path if self.already_exists else None
-
-    @property
-    def will_retry(self) -> bool:
-        """A FAILED snapshot is retried while ``failures <= backoffLimit`` (``-1``: forever)."""
-        return self.state == "FAILED" and (self.backoff_limit == -1 or self.failures <= self.backoff_limit)
-
-    def phase(self, pickup_deadline: float | None = None, now: float | None = None) -> tuple[Phase, str]:
-        """DONE when COMPLETED, FAILED when ABANDONED or FAILED for good, else WAITING (retries included).
-
-        :param pickup_deadline: epoch seconds by which the operator must have given the snapshot a
-            status; past it, a snapshot without status means no snapshot controller runs
-            (``kubernetes.operator.snapshot.resource.enabled: false`` with the CRD installed;
-            reference, section h) and the wait fails instead of hanging.
-        :param now: the current epoch seconds (for ``pickup_deadline``).
-        """
-        if self.state == "COMPLETED":
-            return Phase.DONE, f"snapshot {self.name} completed at {self.path}"
-        if self.state == "ABANDONED" or (self.state == "FAILED" and not self.will_retry):
-            attempts = f" after {self.failures} attempt(s)" if self.failures else ""
-            return Phase.FAILED, f"snapshot {self.name} {self.state}{attempts}: {self.error or 'no error reported'}"
-        if self.state is None and pickup_deadline is not None and now is not None and now >= pickup_deadline:
-            return Phase.FAILED, (f"snapshot {self.name} got no status from the Flink operator: its snapshot controller "
-                                  "is not running (kubernetes.operator.snapshot.resource.enabled is false while the "
-                                  "FlinkStateSnapshot CRD is installed)")
-        retry = f" after {self.failures} failed attempt(s): {self.error}" if self.failures and self.error else ""
-        return Phase.WAITING, f"snapshot {self.name} is {self.state or 'not yet picked up'}{retry}"
+#: Names that moved to the modules beside this one, still importable from here (loaded on first use).
+_MOVED = {
+    "SavepointRecord": "savepoints",
+    "SnapshotStatus": "savepoints",
+    "current_job_savepoint": "savepoints",
+    "nonce_savepoint_phase": "savepoints",
+    "savepoint_baseline": "savepoints",
+    "savepoint_records": "savepoints",
+    "stop_savepoint": "savepoints",
+    "summary": "summary",
+    "LATEST_GENERATION": "waiting",
+    "WAIT_MODES": "waiting",
+    "Decision": "waiting",
+    "WaitCriteria": "waiting",
+    "WaitMode": "waiting",
+    "decide": "waiting",
+    "evaluate": "waiting",
+}
 
 
-# --- savepoints as records: which one is whose ------------------------------------------------
 
-
-@dataclass(frozen=True)
-class SavepointRecord:
-    """A completed savepoint the operator recorded, wherever it recorded it.
-
-    :param path: the savepoint's location.
-    :param taken_at: when it completed (operator clock), if known.
-    :param trigger_type: ``MANUAL``, ``PERIODIC``, ``UPGRADE`` or ``UNKNOWN``, if known.
-    :param source: ``snapshot`` (a FlinkStateSnapshot) or ``savepointInfo`` (the job's status).
-    :param snapshot: the FlinkStateSnapshot's name, for ``snapshot``.
-    """
-
-    path: str
-    taken_at: datetime | None
-    trigger_type: str | None
-    source: str
-    snapshot: str | None = None
-
-
-def savepoint_records(job: dict[str, Any] | None, snapshots: list[dict[str, Any]] = ()) -> list[SavepointRecord]:
-    """Every completed savepoint of a job the operator recorded, newest first.
-
-    From COMPLETED savepoint FlinkStateSnapshots (operator 1.10+) and the job's
-    ``savepointInfo.lastSavepoint`` / ``savepointHistory`` (older operators, or snapshot
-    resources disabled). Never ``jobStatus.upgradeSavepointPath``: it can hold
-    ``KUBERNETES_OPERATOR_LAST_STATE`` or an older real path (reference, section h), so it proves
-    nothing about a savepoint having been taken.
-    """
-    records: dict[str, SavepointRecord] = {}
-    for obj in snapshots:
-        snap = SnapshotStatus.from_object(obj)
-        path = snap.completed_path
-        if path:
-            records[path] = SavepointRecord(path, snap.taken_at, snap.trigger_type, "snapshot", snap.name)
-    info = ((((job or {}).get("status") or {}).get("jobStatus") or {}).get("savepointInfo")) or {}
-    for item in [*(info.get("savepointHistory") or []), info.get("lastSavepoint") or {}]:
-        location = item.get("location") if isinstance(item, dict) else None
-        if location and location != LAST_STATE_DUMMY_SAVEPOINT and location not in records:
-            records[location] = SavepointRecord(location, parse_timestamp(item.get("timeStamp")),
-                                                (item.get("triggerType") or None), "savepointInfo")
-    oldest = datetime.min.replace(tzinfo=timezone.utc)
-    return sorted(records.values(), key=lambda r: r.taken_at or oldest, reverse=True)
-
-
-def savepoint_baseline(job: dict[str, Any] | None, snapshots: list[dict[str, Any]] = ()) -> dict[str, Any]:
-    """What a stop must differ from to have taken a savepoint: the recorded savepoint paths and
-    ``upgradeSavepointPath`` before it began (small and JSON-able, carried through a deferral)."""
-    job_status = (((job or {}).get("status") or {}).get("jobStatus")) or {}
-    return {"paths": sorted(r.path for r in savepoint_records(job, snapshots)),
-            "upgrade_path": job_status.get("upgradeSavepointPath")}
-
-
-def stop_savepoint(job: dict[str, Any] | None, snapshots: list[dict[str, Any]], baseline: dict[str, Any]) -> str | None:
-    """The savepoint the operator took for a stop (suspend or upgrade) begun at ``baseline``, or ``None``.
-
-    It is a savepoint recorded after the stop began: an UPGRADE snapshot (counted as soon as the
-    operator creates it with ``alreadyExists``) or ``lastSavepoint`` that was not there before. A
-    change of ``upgradeSavepointPath`` alone proves nothing: the operator also sets it to the
-    last-state marker, or to a failed or finished job's latest checkpoint.
-    """
-    before = set(baseline.get("paths") or ())
-    for record in savepoint_records(job, snapshots):
-        if record.path not in before and (record.trigger_type in (None, "UPGRADE", "UNKNOWN")):
-            return record.path
-    return None
-
-
-def current_job_savepoint(job: dict[str, Any] | None, snapshots: list[dict[str, Any]] = ()) -> SavepointRecord | None:
-    """The newest savepoint taken of the job incarnation that runs (or last ran) now, or ``None``.
-
-    A savepoint counts only if it completed after the current Flink job started
-    (``jobStatus.startTime``): one taken of an earlier incarnation (before a redeploy, or of a
-    deleted and re-created resource of the same name) is not this job's state.
-    """
-    status = FlinkResourceStatus.from_object(job) if job else None
-    started = status.job_start_time if status else None
-    for record in savepoint_records(job, snapshots):
-        if started is None or (record.taken_at is not None and _not_before(record.taken_at, started)):
-            return record
-    return None
-
-
-def _not_before(taken: datetime, started: datetime) -> bool:
-    """``taken >= started``, at the precision of ``taken`` (a creationTimestamp has whole seconds)."""
-    if taken.microsecond == 0:
-        return taken >= started.replace(microsecond=0)
-    return taken >= started
-
-
-def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, str | None]:
-    """The result of a savepoint triggered with ``savepointTriggerNonce`` (operators before 1.10, or
-    with snapshot resources disabled).
-
-    :return: phase, message, and the savepoint path when done.
-    """
-    metadata = obj.get("metadata") or {}
-    status = obj.get("status") or {}
-    info = (status.get("jobStatus") or {}).get("savepointInfo") or {}
-    last = info.get("lastSavepoint") or {}
-    name = metadata.get("name", "")
-    pending = bool(info.get("triggerId"))
-    if not pending and last.get("triggerNonce") == nonce and last.get("location"):
-        return Phase.DONE, f"savepoint {nonce} of {name} completed at {last['location']}", last["location"]
-    reconciled_nonce = ((_last_reconciled_spec(status) or {}).get("job") or {}).get("savepointTriggerNonce")
-    picked_up = reconciled_nonce == nonce and status.get("observedGeneration") == metadata.get("generation")
-    if picked_up and not pending:
-        error = parse_status_error(status.get("error"))
-        return Phase.FAILED, f"savepoint {nonce} of {name} was not taken: {error or 'the trigger expired'}", None
-    return Phase.WAITING, f"savepoint {nonce} of {name} {'in progress' if pending else 'not picked up yet'}", None
-
-
-# --- one evaluation for every wait (operators, sensor, trigger) -------------------------------
-
-WAIT_MODES = ("resource", "snapshot", "nonce", "deleted", "bluegreen")
-
-
-def summary(obj: dict[str, Any] | None, kind: str | None = None) -> dict[str, Any]:
-    """A small, secret-free dict about a resource for XCom and events."""
-    if obj is None:
-        return {"kind": kind, "exists": False}
-    metadata = obj.get("metadata") or {}
-    status = obj.get("status") or {}
-    job_status = status.get("jobStatus") or {}
-    result: dict[str, Any] = {
-        "kind": obj.get("kind") or kind,
-        "name": metadata.get("name"),
-        "namespace": metadata.get("namespace"),
-        "generation": metadata.get("generation"),
-    }
-    if result["kind"] == "FlinkStateSnapshot":
-        result.update(state=status.get("state"), savepoint_path=status.get("path"))
-        return result
-    result.update(
-        lifecycle_state=status.get("lifecycleState"),
-        job_state=job_status.get("state"),
-        job_id=job_status.get("jobId"),
-        jobmanager_status=status.get("jobManagerDeploymentStatus"),
-    )
-    return result
-
-
-def evaluate(mode: str, obj: dict[str, Any] | None, *, kind: str, name: str, target: str | None = None,
-             nonce: int | None = None, generation: int | None = None, stale_error: str | None = None,
-             pickup_deadline: float | None = None, now: float | None = None) -> tuple[Phase, str, dict[str, Any]]:
-    """Where a wait stands: the single decision used by operators, sensors and triggers.
-
-    :param mode: ``resource`` (a FlinkDeployment/FlinkSessionJob reaching ``target``), ``snapshot``
-        (a FlinkStateSnapshot completing), ``nonce`` (a legacy savepoint with ``nonce``), or
-        ``deleted`` (the resource is gone).
-    :param generation: for ``resource``: the generation waited for (see :meth:`FlinkResourceStatus.phase`).
-    :param stale_error: for ``resource``: :func:`error_fingerprint` of the error when the wait began.
-    :param pickup_deadline: for ``snapshot``: epoch seconds by which the operator must have picked it up.
-    :param now: the current epoch seconds (for ``pickup_deadline``).
-    :return: phase, message for people, and a result dict (see :func:`summary`).
-    """
-    if mode == "deleted":
-        if obj is None:
-            return Phase.DONE, f"{kind} {name} is deleted", {"kind": kind, "name": name, "deleted": True}
-        return Phase.WAITING, f"{kind} {name} is being deleted ({(obj.get('status') or {}).get('lifecycleState')})", summary(obj)
-    if obj is None:
-        return Phase.FAILED, f"{kind} {name} does not exist (deleted while waiting?)", {"kind": kind, "name": name,
-                                                                                      "exists": False}
-    if mode == "snapshot":
-        snapshot = SnapshotStatus.from_object(obj)
-        phase, message = snapshot.phase(pickup_deadline, now)
-        result = summary(obj)
-        if phase is Phase.FAILED and snapshot.state is None:
-            result["no_snapshot_controller"] = True
-        return phase, message, result
-    if mode == "nonce":
-        if nonce is None:
-            raise ValueError("mode 'nonce' needs the nonce")
-        phase, message, path = nonce_savepoint_phase(obj, nonce)
-        result = summary(obj)
-        if path:
-            result["savepoint_path"] = path
-        result["nonce"] = nonce
-        return phase, message, result
-    if mode == "bluegreen":
-        from airflow_flink_operator.models.status_bluegreen import bluegreen_phase
-
-        return bluegreen_phase(obj, target)
-    if mode != "resource":
-        raise ValueError(f"unknown wait mode {mode!r}; use one of {', '.join(WAIT_MODES)}")
-    phase, message = FlinkResourceStatus.from_object(obj).phase(Target(target or Target.RUNNING), generation,
-                                                                stale_error)
-    return phase, message, summary(obj)
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        return getattr(importlib.import_module(f"airflow_flink_operator.models.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
