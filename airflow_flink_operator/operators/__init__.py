@@ -21,7 +21,7 @@ _EXPORTS = {
     "FlinkUpgradeOperator": "lifecycle",
     "FlinkSuspendOperator": "lifecycle",
     "FlinkResumeOperator": "lifecycle",
-    "FlinkTeardownOperator": "lifecycle",
+    "FlinkTeardownOperator": "teardown",
     "FlinkTaskError": "base",
     "FlinkWebUILink": "base",
 }
@@ -36,12 +36,8 @@ if TYPE_CHECKING:
     )
     from airflow_flink_operator.operators.base import FlinkTaskError, FlinkWebUILink
     from airflow_flink_operator.operators.deployment import FlinkDeploymentOperator, FlinkSessionJobOperator
-    from airflow_flink_operator.operators.lifecycle import (
-        FlinkResumeOperator,
-        FlinkSuspendOperator,
-        FlinkTeardownOperator,
-        FlinkUpgradeOperator,
-    )
+    from airflow_flink_operator.operators.lifecycle import FlinkResumeOperator, FlinkSuspendOperator, FlinkUpgradeOperator
     from airflow_flink_operator.operators.savepoint import FlinkSavepointOperator, FlinkSavepointRetentionOperator
+    from airflow_flink_operator.operators.teardown import FlinkTeardownOperator
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

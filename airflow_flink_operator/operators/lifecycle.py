@@ -1,4 +1,4 @@
-"""Change running jobs safely: upgrade, suspend, resume, tear down."""
+"""Change running jobs safely: upgrade, suspend, resume (tearing down is in :mod:`.teardown`)."""
 
 from __future__ import annotations
 
@@ -9,66 +9,7 @@ from airflow_flink_operator.constants import KIND_DEPLOYMENT
 from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskError
 from airflow_flink_operator.operators.deployment import load_resource, with_job_updates
 from airflow_flink_operator.operators.savepoint import SavepointMixin
-
-
-#: Annotation on a job resource: what its savepoint records looked like when a task began
-#: stopping it (so a retried task can still tell the savepoint that stop took).
-ANNOTATION_STOP_BASELINE = "airflow-flink-operator/stop-baseline"
-
-
-class SpecChangeMixin:
-    """Apply a spec change validated as a whole resource, so nothing invalid is half-applied."""
-
-    def existing_resource(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
-        """The resource as it is now; :class:`FlinkTaskError` if it does not exist."""
-        obj = self.hook.get(kind, name, namespace)  # type: ignore[attr-defined]
-        if obj is None:
-            raise FlinkTaskError(f"{kind} {namespace}/{name} does not exist")
-        return obj
-
-    def apply_patch(self, context: Any, current: dict[str, Any], patch: dict[str, Any],
-                    annotations: dict[str, str] | None = None) -> dict[str, Any]:
-        """Merge ``patch`` into the current spec, validate the result, apply it; return the stored object."""
-        from airflow_flink_operator.manifests import merge_patch, to_model
-        from airflow_flink_operator.naming import ti_labels
-
-        manifest = {"apiVersion": current["apiVersion"], "kind": current["kind"],
-                    "metadata": {"name": current["metadata"]["name"], "namespace": current["metadata"]["namespace"]},
-                    "spec": merge_patch(current.get("spec") or {}, patch)}
-        model = to_model(manifest)
-        self.ensure_may_continue(context, f"change {current['kind']} {current['metadata']['name']}")  # type: ignore[attr-defined]
-        return self.hook.apply(self.render_manifests(model), current["metadata"]["namespace"],  # type: ignore[attr-defined]
-                               labels=ti_labels(context),
-                               annotations=annotations)
-
-    def snapshots_of(self, kind: str, name: str, namespace: str) -> list[dict[str, Any]]:
-        """The job's FlinkStateSnapshots (none where the cluster does not serve them)."""
-        hook = self.hook  # type: ignore[attr-defined]
-        return hook.list_snapshots(name, namespace, kind) if hook.snapshot_resources_served() else []
-
-    def stop_baseline(self, kind: str, name: str, namespace: str, current: dict[str, Any]) -> dict[str, Any]:
-        """The savepoint records before a stop (see :func:`~airflow_flink_operator.models.status.savepoint_baseline`)."""
-        from airflow_flink_operator.models.status import savepoint_baseline
-
-        return savepoint_baseline(current, self.snapshots_of(kind, name, namespace))
-
-    def savepoint_of_stop(self, kind: str, name: str, namespace: str, baseline: dict[str, Any] | None) -> str | None:
-        """The savepoint the operator took for the stop begun at ``baseline``; ``None`` if it took none.
-
-        Without a baseline (the stop was not begun by this task), only a savepoint of the last job
-        incarnation that the operator will restore from counts.
-        """
-        from airflow_flink_operator.models.status import FlinkResourceStatus, current_job_savepoint, stop_savepoint
-
-        job = self.hook.get(kind, name, namespace)  # type: ignore[attr-defined]
-        snapshots = self.snapshots_of(kind, name, namespace)
-        if baseline is not None:
-            return stop_savepoint(job, snapshots, baseline)
-        record = current_job_savepoint(job, snapshots)
-        if record is None or job is None:
-            return None
-        # The operator restores from upgradeSavepointPath; it counts only when it is that completed savepoint.
-        return record.path if record.path == FlinkResourceStatus.from_object(job).upgrade_savepoint_path else None
+from airflow_flink_operator.operators.spec_change import SpecChangeMixin
 
 
 class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
@@ -194,8 +135,6 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
         self.name, self.kind, self.with_savepoint = name, kind, with_savepoint
 
     def execute(self, context: Any) -> Any:
-        import json
-
         from airflow_flink_operator.models.status import FlinkResourceStatus, stale_error_of
 
         namespace = self.resolved_namespace()
@@ -211,15 +150,12 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
                     raise FlinkTaskError(f"cannot suspend {self.kind} {namespace}/{self.name} with a savepoint: the job "
                                          f"is not running ({status.describe()}); use with_savepoint=False")
                 job_patch["upgradeMode"] = "savepoint"
-            baseline = self.stop_baseline(self.kind, self.name, namespace, current)
-            stored = self.apply_patch(context, current, {"job": job_patch},
-                                      annotations={ANNOTATION_STOP_BASELINE: json.dumps(baseline, sort_keys=True)})
+            stored, baseline = self.begin_stop(context, current, job_patch)
             generation = stored["metadata"].get("generation")
             stale_error = stale_error_of(stored)
         else:
             self.log.info("%s %s/%s is already being suspended or suspended", self.kind, namespace, self.name)
-            text = (current["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_BASELINE)
-            baseline = json.loads(text) if text else None
+            baseline = self.recorded_stop_baseline(current)
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
                                   generation=generation, stale_error=stale_error, method_name="suspended",
                                   resume_state={"kind": self.kind, "name": self.name, "namespace": namespace,
@@ -268,147 +204,3 @@ class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target=self.wait_for,
                                   generation=stored["metadata"].get("generation"),
                                   stale_error=stale_error_of(stored), resume_state=extra)
-
-
-class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
-    """Delete a job for good, after a final savepoint; refuse to delete if that savepoint fails.
-
-    Guarantees, in the Flink operator's terms:
-
-    - ``savepoint="snapshot"`` (default): a FlinkStateSnapshot of the job that runs now, created
-      with ``disposeOnDelete: false`` so it outlives the job (the operator's default, true, would
-      make deleting it later hang once the job is gone). A retry of the task reattaches to it; a
-      re-run after a redeploy takes a new one. Deleted only once it is COMPLETED with a path.
-    - ``savepoint="suspend"``: stop-with-savepoint; the path is the savepoint the operator recorded
-      for that stop.
-    - A job already suspended is deleted only if it was suspended with a savepoint of its last run
-      (that path is returned); else ``force`` is needed.
-    - Nothing is deleted once Airflow has told the task to stop. A retry after the deletion went
-      through returns the final savepoint from its snapshot.
-
-    :param name: the FlinkDeployment or FlinkSessionJob. (templated)
-    :param kind: its kind.
-    :param savepoint: ``snapshot``, ``suspend`` or ``none``.
-    :param force: delete even if the final savepoint fails or cannot be taken.
-    :return: ``{deleted, savepoint_path}``.
-    """
-
-    template_fields = (*FlinkBaseOperator.template_fields, "name")
-
-    def __init__(self, *, name: str, kind: str = KIND_DEPLOYMENT, savepoint: str = "snapshot", force: bool = False,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if savepoint not in ("snapshot", "suspend", "none"):
-            raise ValueError(f"savepoint must be 'snapshot', 'suspend' or 'none', not {savepoint!r}")
-        self.name, self.kind, self.savepoint, self.force = name, kind, savepoint, force
-
-    def execute(self, context: Any) -> Any:
-        import json
-
-        from airflow_flink_operator.models.status import FlinkResourceStatus, stale_error_of
-
-        namespace = self.resolved_namespace()
-        current = self.hook.get(self.kind, self.name, namespace)
-        if current is None:
-            return self._already_gone(context, namespace)
-        status = FlinkResourceStatus.from_object(current)
-        if self.savepoint == "none" or current.get("spec", {}).get("job") is None:
-            return self._delete(context, namespace, None)
-        if status.lifecycle_state == "SUSPENDED" or (current.get("spec", {}).get("job") or {}).get("state") == "suspended":
-            path = self.savepoint_of_stop(self.kind, self.name, namespace, None)
-            if path:
-                self.log.info("Suspended with savepoint %s of its last run; that is its final state", path)
-                return self._delete(context, namespace, path)
-            message = (f"{self.kind} {namespace}/{self.name} is suspended without a savepoint of its last run "
-                       "(a last-state or stateless suspend keeps its state elsewhere)")
-            if not self.force:
-                self.fail(f"{message}. Nothing was deleted; resume it first, or pass force=True to delete anyway.",
-                          kind=self.kind, name=self.name, namespace=namespace)
-            self.log.warning("%s; deleting anyway (force=True)", message)
-            return self._delete(context, namespace, None)
-        if status.job_state != "RUNNING":
-            message = (f"cannot take a final savepoint of {self.kind} {namespace}/{self.name}: the job is not running "
-                       f"({status.describe()})")
-            if not self.force:
-                self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
-                          kind=self.kind, name=self.name, namespace=namespace)
-            self.log.warning("%s; deleting anyway (force=True)", message)
-            return self._delete(context, namespace, None)
-        extra = {"kind": self.kind, "name": self.name, "namespace": namespace}
-        if self.savepoint == "suspend":
-            baseline = self.stop_baseline(self.kind, self.name, namespace, current)
-            stored = self.apply_patch(context, current, {"job": {"state": "suspended", "upgradeMode": "savepoint"}},
-                                      annotations={ANNOTATION_STOP_BASELINE: json.dumps(baseline, sort_keys=True)})
-            return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
-                                      generation=stored["metadata"].get("generation"),
-                                      stale_error=stale_error_of(stored),
-                                      method_name="after_suspend", resume_state={**extra, "baseline": baseline})
-        wait = self.start_savepoint(context, job_kind=self.kind, job_name=self.name, namespace=namespace,
-                                    purpose="final", dispose_on_delete=False)
-        return self.wait_for_savepoint(context, wait, "after_final_savepoint", extra)
-
-    def _already_gone(self, context: Any, namespace: str) -> dict[str, Any]:
-        """The resource is gone: if an earlier try of this task deleted it, return that try's final savepoint."""
-        from airflow_flink_operator.models.status import savepoint_records
-        from airflow_flink_operator.naming import LABEL_PURPOSE, ti_labels
-
-        if self.savepoint == "snapshot" and self.hook.snapshot_resources_served():
-            selector = ",".join(f"{k}={v}" for k, v in {**ti_labels(context), LABEL_PURPOSE: "final"}.items())
-            finals = savepoint_records(None, self.hook.list_snapshots(self.name, namespace, self.kind,
-                                                                      label_selector=selector))
-            if finals:
-                self.log.info("%s %s/%s was deleted by an earlier try of this task; its final savepoint is %s",
-                              self.kind, namespace, self.name, finals[0].path)
-                return {"deleted": True, "existed": True, "kind": self.kind, "name": self.name, "namespace": namespace,
-                        "savepoint_path": finals[0].path, "snapshot": finals[0].snapshot}
-        self.log.info("%s %s/%s does not exist; nothing to tear down", self.kind, namespace, self.name)
-        return {"deleted": False, "existed": False, "savepoint_path": None}
-
-    def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
-        """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = event.get("resume_state") or {}
-        namespace = extra["namespace"]
-        if event.get("status") != "success" and not (event.get("result") or {}).get("no_snapshot_controller"):
-            message = f"final savepoint failed: {event.get('message')}"
-            if not self.force:
-                self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
-                          kind=self.kind, name=self.name, namespace=namespace)
-            self.log.warning("%s; deleting anyway (force=True)", message)
-            return self._delete(context, namespace, None)
-        path, continued = self.savepoint_outcome(context, event, "after_final_savepoint")
-        if path is None:
-            return continued
-        self.log.info("Final savepoint at %s", path)
-        return self._delete(context, namespace, path)
-
-    def after_suspend(self, context: Any, event: dict[str, Any]) -> Any:
-        """Suspended: delete only if the operator recorded a savepoint for this stop (or ``force``)."""
-        extra = event.get("resume_state") or {}
-        namespace = extra["namespace"]
-        if event.get("status") == "success":
-            path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
-            message = None if path else "the job was suspended but the operator recorded no savepoint for this stop"
-        else:
-            path, message = None, f"suspending with a savepoint failed: {event.get('message')}"
-        if message:
-            if not self.force:
-                self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
-                          kind=self.kind, name=self.name, namespace=namespace)
-            self.log.warning("%s; deleting anyway (force=True)", message)
-        else:
-            self.log.info("Final savepoint (suspend) at %s", path)
-        return self._delete(context, namespace, path)
-
-    def _delete(self, context: Any, namespace: str, path: str | None) -> Any:
-        self.ensure_may_continue(context, f"delete {self.kind} {namespace}/{self.name}")
-        self.hook.delete(self.kind, self.name, namespace, wait=False)
-        return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, mode="deleted",
-                                  method_name="deleted", resume_state={"kind": self.kind, "name": self.name,
-                                                                "namespace": namespace, "savepoint_path": path})
-
-    def deleted(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        """The resource is gone."""
-        extra = event.get("resume_state") or {}
-        self.check_event(event, kind=self.kind, name=self.name, namespace=extra["namespace"])
-        return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": extra["namespace"],
-                "savepoint_path": extra.get("savepoint_path")}
