@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_flink_operator.constants import DEFAULT_OPERATOR_VERSION
+from airflow_flink_operator.lineage import OpenLineageMixin
 
 if TYPE_CHECKING:
     from airflow_flink_operator.hooks import FlinkKubernetesHook
@@ -49,7 +50,7 @@ class FlinkWebUILink(BaseOperatorLink):
             return ""
 
 
-class FlinkBaseOperator(BaseOperator):
+class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
     """Base of the Flink operators: connection, namespace, and the uniform waiting knobs.
 
     :param namespace: namespace of the resources (default: the manifest's, then the connection's). (templated)

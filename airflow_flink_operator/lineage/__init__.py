@@ -1,0 +1,143 @@
+"""OpenLineage for Flink jobs: what each task's run events say about the Flink job, and the Flink job's
+own lineage linked to the task.
+
+This module is imported by every operator, so it imports nothing from OpenLineage or the provider:
+:class:`OpenLineageMixin`'s methods import them when the OpenLineage listener calls them, which
+happens only when ``apache-airflow-providers-openlineage`` is installed and enabled.
+
+* :mod:`~airflow_flink_operator.lineage.extract`: the job's identity, kind and datasets from its spec;
+* :mod:`~airflow_flink_operator.lineage.sql`, :mod:`~airflow_flink_operator.lineage.datasets`: Flink
+  SQL, SeaTunnel and Flink CDC sources and sinks, named by the OpenLineage naming conventions;
+* :mod:`~airflow_flink_operator.lineage.facets`: the OpenLineage facets (provider installed only);
+* :mod:`~airflow_flink_operator.lineage.flink_config`: the ``openlineage.*`` Flink configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+__all__ = ["OpenLineageMixin"]
+
+
+class OpenLineageMixin:
+    """The OpenLineage operator methods (``get_openlineage_facets_on_start/complete/failure``) for the
+    Flink operators, and the opt-in ``openlineage_flink_config`` parameter.
+
+    Each method returns an ``OperatorLineage``: the ``flink`` job facet (Kubernetes namespace and
+    name, resource kind, job kind, Flink version, processing type...), ``flinkJobType`` (a standard
+    ``JobTypeJobFacet``: ``integration=FLINK``), on completion a ``flink`` run facet (job id, state,
+    generation), and the inputs/outputs the job's spec shows (Flink SQL, SeaTunnel, Flink CDC) plus the
+    task's ``inlets``/``outlets`` converted the provider's way (the only datasets of jar/Python jobs).
+
+    :param openlineage_flink_config: configure the Flink job's own OpenLineage integration from this
+        task (``True``, a dict or :class:`~airflow_flink_operator.lineage.flink_config.OpenLineageFlinkConfig`):
+        job namespace/name, parent run, transport. Off by default.
+    """
+
+    #: Opt-in configuration of the Flink job's OpenLineage integration (see the class docstring).
+    openlineage_flink_config: Any = None
+
+    def __init__(self, *args: Any, openlineage_flink_config: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if openlineage_flink_config is not None:
+            from airflow_flink_operator.lineage.flink_config import OpenLineageFlinkConfig
+
+            OpenLineageFlinkConfig.of(openlineage_flink_config)  # a wrong value fails at parse time
+        self.openlineage_flink_config = openlineage_flink_config
+
+    # --- configuring the Flink job's own lineage ------------------------------------------------
+
+    def openlineage_prepare(self, model: Any, context: Any, namespace: str) -> Any:
+        """The model to apply: with the ``openlineage.*`` Flink configuration when the task opted in.
+
+        Called by the apply operators at render time, after the model is loaded.
+
+        :raises OpenLineageConfigError: when the provider is missing or the transport holds a secret.
+        """
+        if not self.openlineage_flink_config:
+            return model
+        from airflow_flink_operator.lineage.flink_config import OpenLineageConfigError, inject_openlineage_config
+
+        try:
+            import airflow.providers.openlineage  # noqa: F401
+        except ImportError as exc:
+            raise OpenLineageConfigError(
+                "openlineage_flink_config needs apache-airflow-providers-openlineage "
+                "(pip install 'airflow-flink-operator[openlineage]')") from exc
+        return inject_openlineage_config(model, context, self.openlineage_flink_config, namespace)
+
+    # --- the OpenLineage operator methods ---------------------------------------------------------
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """Lineage for the task's START event."""
+        return self._openlineage_lineage(None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Lineage for the task's COMPLETE event (adds the ``flink`` run facet from the task's result)."""
+        return self._openlineage_lineage(task_instance)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """Lineage for the task's FAIL event."""
+        return self._openlineage_lineage(task_instance)
+
+    def _openlineage_model(self) -> Any:
+        """The FlinkDeployment / FlinkSessionJob model this task applies, or ``None``."""
+        source = getattr(self, "_source", None)
+        kind = getattr(self, "kind", None)
+        if source is None or kind not in ("FlinkDeployment", "FlinkSessionJob"):
+            return None
+        from airflow_flink_operator.operators.deployment import load_resource
+
+        try:
+            return load_resource(source(), kind)
+        except Exception as exc:  # lineage must not fail the task; the task reports a bad spec itself
+            log.debug("OpenLineage: no model for %s: %s", getattr(self, "task_id", "?"), exc)
+            return None
+
+    def _openlineage_lineage(self, task_instance: Any) -> Any:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from airflow_flink_operator.lineage import facets
+
+        inputs = facets.declared_datasets(getattr(self, "inlets", []))
+        outputs = facets.declared_datasets(getattr(self, "outlets", []))
+        model = self._openlineage_model()
+        if model is None:
+            return OperatorLineage(inputs=inputs, outputs=outputs)
+        from airflow_flink_operator.lineage.extract import describe
+        from airflow_flink_operator.lineage.flink_config import injected_job, job_identity
+
+        result = _task_result(task_instance)
+        namespace = result.get("namespace") or self._openlineage_namespace(model)
+        identity = job_identity(model, namespace, self.openlineage_flink_config) or injected_job(model)
+        job = describe(model, namespace, wait_for=getattr(self, "wait_for", None), openlineage_job=identity)
+        return OperatorLineage(
+            inputs=facets.merge([facets.to_dataset(d) for d in job.inputs], inputs),
+            outputs=facets.merge([facets.to_dataset(d) for d in job.outputs], outputs),
+            job_facets=facets.job_facets(job),
+            run_facets=facets.run_facets(result) if task_instance is not None else {},
+        )
+
+    def _openlineage_namespace(self, model: Any) -> str:
+        """The namespace the task applies in, as ``execute`` resolves it (no API call)."""
+        explicit = getattr(self, "namespace", None) or model.metadata.namespace
+        if explicit:
+            return explicit
+        try:
+            return self.resolved_namespace(model.to_dict())  # type: ignore[attr-defined]
+        except Exception:  # no connection configured where the listener runs: the API's default
+            return "default"
+
+
+def _task_result(task_instance: Any) -> dict[str, Any]:
+    """The task's return value (XCom), when it has one."""
+    if task_instance is None:
+        return {}
+    try:
+        value = task_instance.xcom_pull(task_ids=task_instance.task_id, key="return_value")
+    except Exception:  # no XCom backend reachable (e.g. a failed task before any push)
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,337 @@
+"""Dataset identities for what Flink connectors read and write, named as OpenLineage names them.
+
+Pure Python (no OpenLineage import): :class:`DatasetRef` is turned into an OpenLineage ``Dataset``
+by :mod:`airflow_flink_operator.lineage.facets` only when the provider is installed.
+
+Namespaces and names follow the OpenLineage naming conventions
+(https://openlineage.io/docs/spec/naming, ``website/docs/spec/naming.md`` in OpenLineage/OpenLineage):
+Kafka ``kafka://{bootstrap host}:{port}`` / ``{topic}``; Postgres ``postgres://{host}:{port}`` /
+``{database}.{schema}.{table}``; MySQL ``mysql://{host}:{port}`` / ``{database}.{table}``; S3
+``s3://{bucket}`` / ``{key}``; GCS ``gs://{bucket}``; HDFS ``hdfs://{host}:{port}`` / ``{path}``; local
+files ``file`` / ``{path}``. Stores the conventions do not list (Elasticsearch, Doris, StarRocks, Paimon
+warehouses...) get ``{scheme}://{host}:{port}`` and the store's own name for the table/index, which
+is what the OpenLineage Flink integration does for connectors it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+#: Connectors that produce or consume no external dataset (test sources, stdout sinks).
+NO_DATASET_CONNECTORS = frozenset({"datagen", "print", "blackhole", "values", "console", "fakesource", "faker"})
+
+#: JDBC sub-protocols → OpenLineage namespace scheme (naming conventions' "Namespace" column).
+JDBC_SCHEMES = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlserver": "mssql",
+                "oracle": "oracle", "db2": "db2", "clickhouse": "clickhouse", "oceanbase": "oceanbase",
+                "teradata": "teradata", "trino": "trino", "redshift": "redshift", "hive2": "hive"}
+#: Default ports of the databases, used when a URL or option gives none.
+DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "db2": 50000,
+                 "clickhouse": 8123, "doris": 9030, "starrocks": 9030, "elasticsearch": 9200, "mongodb": 27017}
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """One dataset a Flink job reads or writes.
+
+    :param namespace: the OpenLineage dataset namespace (the data source).
+    :param name: the dataset name inside the namespace.
+    :param connector: the Flink (or SeaTunnel / Flink CDC) connector that reaches it.
+    :param table: the name the job knows it by (the Flink SQL table, a CDC table), when it differs.
+    :param columns: ``(name, type)`` of the columns, when the job declares them.
+    """
+
+    namespace: str
+    name: str
+    connector: str = ""
+    table: str = ""
+    columns: tuple[tuple[str, str], ...] = field(default=())
+
+
+def _host_port(value: str, default_port: int | None = None) -> str:
+    """``host:port`` of the first address in a comma-separated list (``host``, ``host:port``, URLs)."""
+    first = value.split(",")[0].strip().strip("[]\"' ")
+    if "://" in first:
+        parsed = urlparse(first)
+        host, port = parsed.hostname or "", parsed.port
+    else:
+        host, _, port_text = first.partition(":")
+        port = int(port_text) if port_text.isdigit() else None
+    port = port or default_port
+    return f"{host}:{port}" if port else host
+
+
+def kafka(bootstrap_servers: str, topic: str, connector: str = "kafka", table: str = "") -> list[DatasetRef]:
+    """Kafka topics (several may be given separated by ``;`` or ``,``): ``kafka://{host}:{port}``."""
+    namespace = f"kafka://{_host_port(bootstrap_servers, 9092)}"
+    topics = [t.strip() for t in re.split(r"[;,]", topic) if t.strip()]
+    return [DatasetRef(namespace, t, connector, table) for t in topics]
+
+
+def jdbc(url: str, table_name: str, connector: str = "jdbc", table: str = "") -> DatasetRef:
+    """A JDBC table: ``jdbc:postgresql://host:port/db`` + ``schema.table`` → ``postgres://host:port``,
+    ``db.schema.table`` (Postgres tables without a schema are in ``public``); MySQL: ``db.table``."""
+    rest = url[len("jdbc:"):] if url.startswith("jdbc:") else url
+    subprotocol = rest.split(":", 1)[0].lower()
+    scheme = JDBC_SCHEMES.get(subprotocol, subprotocol)
+    parsed = urlparse(rest)
+    database = parsed.path.strip("/").split(";")[0]
+    if subprotocol == "sqlserver":  # jdbc:sqlserver://host:port;databaseName=db
+        match = re.search(r"databaseName=([^;]+)", rest, re.IGNORECASE)
+        database = match.group(1) if match else database
+    port = parsed.port or DEFAULT_PORTS.get(scheme)
+    namespace = f"{scheme}://{parsed.hostname or ''}" + (f":{port}" if port else "")
+    parts = [p for p in table_name.split(".") if p]
+    if scheme in ("postgres", "mssql", "db2", "redshift") and len(parts) == 1:
+        parts = ["public" if scheme in ("postgres", "redshift") else "dbo", *parts]
+    name = ".".join([database, *parts] if database else parts)
+    return DatasetRef(namespace, name, connector, table)
+
+
+def path(location: str, connector: str = "filesystem", table: str = "") -> DatasetRef:
+    """A file system path: ``s3://bucket/key`` → ``s3://bucket`` + ``key``; ``/tmp/x`` → ``file`` + ``/tmp/x``."""
+    parsed = urlparse(location)
+    scheme = parsed.scheme.lower()
+    if scheme in ("", "file"):
+        return DatasetRef("file" if not parsed.netloc else f"file://{parsed.netloc}", parsed.path, connector, table)
+    if scheme in ("s3a", "s3n", "s3p"):
+        scheme = "s3"
+    if scheme == "gcs":
+        scheme = "gs"
+    if scheme in ("s3", "gs", "oss", "cosn", "obs"):
+        return DatasetRef(f"{scheme}://{parsed.netloc}", parsed.path.lstrip("/"), connector, table)
+    return DatasetRef(f"{scheme}://{parsed.netloc}", parsed.path, connector, table)
+
+
+def from_connector_options(options: dict[str, str], table: str = "") -> list[DatasetRef]:
+    """The datasets behind a Flink SQL ``CREATE TABLE ... WITH (...)`` (Flink connector option names).
+
+    :param options: the ``WITH`` options (``connector``, ``topic``, ``url``...).
+    :param table: the Flink table name, used when a connector names no table of its own.
+    """
+    connector = options.get("connector", "").lower()
+    if not connector or connector in NO_DATASET_CONNECTORS:
+        return []
+    if connector in ("kafka", "upsert-kafka"):
+        servers = options.get("properties.bootstrap.servers", "")
+        topic = options.get("topic") or options.get("topic-pattern", "")
+        return kafka(servers, topic, connector, table) if servers and topic else []
+    if connector == "jdbc" and options.get("url"):
+        return [jdbc(options["url"], options.get("table-name", table), connector, table)]
+    if connector == "filesystem" and options.get("path"):
+        return [path(options["path"], connector, table)]
+    if connector in ("elasticsearch-6", "elasticsearch-7", "elasticsearch-8", "elasticsearch"):
+        hosts = options.get("hosts", "")
+        return [DatasetRef(f"elasticsearch://{_host_port(hosts, 9200)}", options.get("index", table), connector, table)]
+    if connector in ("mysql-cdc", "postgres-cdc", "oracle-cdc", "sqlserver-cdc", "tidb-cdc", "oceanbase-cdc"):
+        scheme = JDBC_SCHEMES.get(connector.split("-")[0] if connector != "postgres-cdc" else "postgresql", "mysql")
+        port = options.get("port") or DEFAULT_PORTS.get(scheme)
+        names = [options.get("database-name", ""), options.get("schema-name", ""), options.get("table-name", table)]
+        return [DatasetRef(f"{scheme}://{options.get('hostname', '')}:{port}", ".".join(n for n in names if n),
+                           connector, table)]
+    if connector == "mongodb" and options.get("uri"):
+        return [DatasetRef(f"mongodb://{_host_port(options['uri'], 27017)}",
+                           ".".join(n for n in (options.get("database"), options.get("collection")) if n),
+                           connector, table)]
+    if connector in ("iceberg", "paimon", "hudi", "delta"):
+        location = options.get("warehouse") or options.get("path") or options.get("uri")
+        if location:
+            ref = path(location, connector, table)
+            return [DatasetRef(ref.namespace, "/".join(p for p in (ref.name.rstrip("/"), table) if p), connector, table)]
+    if connector in ("doris", "starrocks") and (options.get("fenodes") or options.get("jdbc-url")):
+        host = _host_port(options.get("fenodes") or options["jdbc-url"].split("//")[-1].split("/")[0], 8030)
+        return [DatasetRef(f"{connector}://{host}", options.get("table.identifier", table), connector, table)]
+    return [DatasetRef(f"flink://{connector}", table, connector, table)]
+
+
+# --- Flink CDC pipelines ------------------------------------------------------------------------
+
+
+def _cdc_tables(value: str) -> list[str]:
+    """The table list of a CDC source (``db.t1,db.t2``; patterns such as ``db.\\.*`` kept as written)."""
+    return [t.strip() for t in str(value or "").split(",") if t.strip()]
+
+
+def cdc_source_namespace(source: dict) -> str:
+    """The namespace of a Flink CDC pipeline source (``type: mysql`` → ``mysql://host:port``)."""
+    kind = str(source.get("type", "")).lower()
+    scheme = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "oracle": "oracle",
+              "sqlserver": "mssql", "oceanbase": "oceanbase", "db2": "db2", "mongodb": "mongodb"}.get(kind, kind)
+    port = source.get("port") or DEFAULT_PORTS.get(scheme)
+    host = source.get("hostname") or source.get("host") or ""
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def cdc_sink_namespace(sink: dict) -> str:
+    """The namespace of a Flink CDC pipeline sink (doris/starrocks fenodes or jdbc-url, kafka, paimon...)."""
+    kind = str(sink.get("type", "")).lower()
+    if kind in ("kafka", "upsert-kafka"):
+        return f"kafka://{_host_port(str(sink.get('properties.bootstrap.servers', '')), 9092)}"
+    if kind in ("doris", "starrocks"):
+        address = sink.get("fenodes") or str(sink.get("jdbc-url", "")).split("//")[-1].split("/")[0]
+        return f"{kind}://{_host_port(str(address), 8030)}"
+    if kind in ("paimon", "iceberg"):
+        warehouse = sink.get("catalog.properties.warehouse") or sink.get("warehouse")
+        if warehouse:
+            ref = path(str(warehouse))
+            return ref.namespace if not ref.name else f"{ref.namespace}/{ref.name.strip('/')}"
+    if kind in ("elasticsearch",):
+        return f"elasticsearch://{_host_port(str(sink.get('hosts', '')), 9200)}"
+    if kind in ("values", "print"):
+        return ""
+    return f"{kind}://"
+
+
+def cdc_pipeline(doc: dict) -> tuple[list[DatasetRef], list[DatasetRef]]:
+    """Inputs and outputs of a Flink CDC pipeline YAML (``source``, ``sink``, optional ``route``).
+
+    Each source table (or pattern) is an input; it lands in the sink under the same name, unless a
+    ``route`` rule maps it (``source-table`` → ``sink-table``). A Kafka sink writes one topic
+    (``topic``) or, by default, one topic per table.
+    """
+    source, sink = doc.get("source") or {}, doc.get("sink") or {}
+    source_ns, sink_ns = cdc_source_namespace(source), cdc_sink_namespace(sink)
+    source_type, sink_type = str(source.get("type", "")), str(sink.get("type", ""))
+    tables = _cdc_tables(source.get("tables", ""))
+    inputs = [DatasetRef(source_ns, t, source_type, t) for t in tables]
+    routes = {str(r.get("source-table")): str(r.get("sink-table")) for r in doc.get("route") or []
+              if isinstance(r, dict) and r.get("source-table") and r.get("sink-table")}
+    outputs: list[DatasetRef] = []
+    if sink_ns:
+        if sink_type.lower() in ("kafka", "upsert-kafka") and sink.get("topic"):
+            outputs = [DatasetRef(sink_ns, str(sink["topic"]), sink_type)]
+        else:
+            for t in tables:
+                target = routes.get(t, t)
+                if all(o.name != target for o in outputs):
+                    outputs.append(DatasetRef(sink_ns, target, sink_type, t))
+            for src, target in routes.items():
+                if all(o.name != target for o in outputs):
+                    outputs.append(DatasetRef(sink_ns, target, sink_type, src))
+    return inputs, outputs
+
+
+# --- SeaTunnel ----------------------------------------------------------------------------------
+
+
+def seatunnel_plugin(plugin: str, options: dict, role: str) -> list[DatasetRef]:
+    """The datasets of one SeaTunnel source/sink block (``Kafka { ... }``, ``Jdbc { ... }``...)."""
+    kind = plugin.lower()
+    if kind in NO_DATASET_CONNECTORS:
+        return []
+    opt = {k: (", ".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in options.items()
+           if not isinstance(v, dict)}
+    if kind == "kafka" and opt.get("bootstrap.servers") and opt.get("topic"):
+        return kafka(opt["bootstrap.servers"], opt["topic"], plugin)
+    if kind == "jdbc" and opt.get("url"):
+        table = opt.get("table_path") or opt.get("table")  # a source with only `query` names no table
+        return [jdbc(opt["url"], table, plugin)] if table else []
+    if kind == "elasticsearch" and opt.get("hosts") and opt.get("index"):
+        return [DatasetRef(f"elasticsearch://{_host_port(opt['hosts'], 9200)}", opt["index"], plugin)]
+    if kind in ("doris", "starrocks") and (opt.get("fenodes") or opt.get("nodeUrls") or opt.get("base-url")):
+        address = opt.get("fenodes") or opt.get("nodeUrls") or opt["base-url"].split("//")[-1].split("/")[0]
+        name = ".".join(n for n in (opt.get("database"), opt.get("table")) if n)
+        return [DatasetRef(f"{kind}://{_host_port(address, 8030)}", name, plugin)]
+    if kind in ("s3file", "hdfsfile", "localfile", "ossfile", "ftpfile") and opt.get("path"):
+        base = opt.get("bucket", "") if kind == "s3file" else opt.get("fs.defaultFS", "")
+        location = f"{base.rstrip('/')}/{opt['path'].lstrip('/')}" if base else opt["path"]
+        return [path(location, plugin)]
+    if kind.endswith("-cdc") or kind.endswith("cdc"):
+        url = opt.get("base-url") or opt.get("url", "")
+        tables = [t.strip() for t in opt.get("table-names", "").split(",") if t.strip()]
+        return [jdbc(url, t, plugin) for t in tables] if url else []
+    return []
+
+
+_HOCON_TOKEN = re.compile(r'''
+    (?P<comment>(\#|//)[^\n]*)
+  | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<subst>\$\{\??[^}]*\})
+  | (?P<punct>[{}\[\]=:,\n])
+  | (?P<word>[^\s{}\[\]=:,"\#]+(?:[ \t]+[^\s{}\[\]=:,"\#]+)*)
+  | (?P<space>[ \t\r]+)
+''', re.VERBOSE)
+
+
+def read_hocon(text: str) -> dict:
+    """The object tree of a SeaTunnel config (the HOCON subset SeaTunnel configs use).
+
+    Objects (``name { ... }``), ``key = value`` / ``key: value``, quoted and unquoted values, arrays,
+    comments. Substitutions (``${VAR}``) stay as text: they are resolved inside the job, and
+    secrets must not be resolved here. Repeated plugin blocks (two ``Kafka { }`` in ``source``)
+    are kept as a list.
+    """
+    tokens = [(m.lastgroup, m.group()) for m in _HOCON_TOKEN.finditer(text)
+              if m.lastgroup not in ("comment", "space")]
+    pos = 0
+
+    def value() -> object:
+        nonlocal pos
+        kind, text_ = tokens[pos]
+        if text_ == "{":
+            pos += 1
+            return obj("}")
+        if text_ == "[":
+            pos += 1
+            items: list = []
+            while pos < len(tokens) and tokens[pos][1] != "]":
+                if tokens[pos][1] in (",", "\n"):
+                    pos += 1
+                    continue
+                items.append(value())
+            pos += 1
+            return items
+        pos += 1
+        return text_[1:-1] if kind == "string" else text_
+
+    def obj(end: str | None) -> dict:
+        nonlocal pos
+        result: dict = {}
+        while pos < len(tokens):
+            kind, text_ = tokens[pos]
+            if text_ == end:
+                pos += 1
+                return result
+            if text_ in (",", "\n") or kind == "punct":
+                pos += 1
+                continue
+            key = text_[1:-1] if kind == "string" else text_
+            pos += 1
+            while pos < len(tokens) and tokens[pos][1] == "\n":
+                pos += 1
+            if pos < len(tokens) and tokens[pos][1] in ("=", ":"):
+                pos += 1
+            if pos >= len(tokens):
+                break
+            item = value()
+            if key in result and isinstance(item, dict):
+                previous = result[key]
+                result[key] = [*(previous if isinstance(previous, list) else [previous]), item]
+            else:
+                result[key] = item
+        return result
+
+    return obj(None)
+
+
+def seatunnel_config(text: str) -> tuple[list[DatasetRef], list[DatasetRef]]:
+    """Inputs (``source`` blocks) and outputs (``sink`` blocks) of a SeaTunnel job config."""
+    tree = read_hocon(text)
+    found: dict[str, list[DatasetRef]] = {"source": [], "sink": []}
+    for role in found:
+        block = tree.get(role)
+        if not isinstance(block, dict):
+            continue
+        for plugin, options in block.items():
+            for one in options if isinstance(options, list) else [options]:
+                if isinstance(one, dict):
+                    found[role] += seatunnel_plugin(plugin, one, role)
+    return found["source"], found["sink"]
+
+
+def seatunnel_job_mode(text: str) -> str | None:
+    """``env.job.mode`` of a SeaTunnel config (``BATCH`` or ``STREAMING``), if set."""
+    env = read_hocon(text).get("env")
+    mode = (env.get("job.mode") or (env.get("job") or {}).get("mode")) if isinstance(env, dict) else None
+    return str(mode).upper() if isinstance(mode, str) else None
