@@ -153,6 +153,14 @@ def emulated(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
+def cluster(emulated, monkeypatch):
+    """The emulated cluster as the ``kubernetes_default`` connection (as tasks and triggers see it)."""
+    for key, value in emulated.airflow_connection_env().items():
+        monkeypatch.setenv(key, value)
+    return emulated
+
+
+@pytest.fixture
 def legacy_cluster():
     """An emulated cluster whose operator has no FlinkStateSnapshot CRD (operator < 1.10)."""
     cluster = SimulatedCluster(crd_dir=crd_dir_from_env(), serve_snapshots=False, operator_version="1.9",

@@ -26,11 +26,9 @@ deferrable_modes = pytest.mark.parametrize("deferrable", [False, True], ids=["bl
 
 
 @pytest.fixture
-def cluster(emulated, monkeypatch):
-    for key, value in emulated.airflow_connection_env().items():
-        monkeypatch.setenv(key, value)
-    emulated.operator.timings.stable_after = 0.4  # leave room for faults while waiting
-    return emulated
+def cluster(cluster):
+    cluster.operator.timings.stable_after = 0.4  # leave room for faults while waiting
+    return cluster
 
 
 @contextmanager

@@ -19,19 +19,13 @@ import pytest
 from specs import NS, app
 from task_harness import TaskInstanceStub, context_for, reimport, run_task
 
+from airflow_flink_operator.manifests import render
 from airflow_flink_operator.operators import FlinkDeploymentOperator, FlinkTaskError, FlinkUpgradeOperator
 from airflow_flink_operator.sensors import FlinkJobSensor
 from airflow_flink_operator.triggers import FlinkWaitTrigger
 
 FAST = {"poll_interval": 0.05, "timeout": 30}
 modes = pytest.mark.parametrize("mode", ["blocking", "deferrable", "reschedule"])
-
-
-@pytest.fixture
-def cluster(emulated, monkeypatch):
-    for key, value in emulated.airflow_connection_env().items():
-        monkeypatch.setenv(key, value)
-    return emulated
 
 
 def _deploy(deferrable: bool = False, **spec):
@@ -44,7 +38,7 @@ def _apply_and_wait(cluster, mode: str, **spec):
     reschedule mode (one poke per try, as Airflow reschedules it)."""
     if mode != "reschedule":
         return _deploy(deferrable=mode == "deferrable", **spec)
-    cluster.hook().apply(app(**spec), NS)
+    cluster.hook().apply(render(app(**spec)), NS)
     sensor = FlinkJobSensor(task_id="wait", name="orders", mode="reschedule", poke_interval=0.05, timeout=30)
     context = context_for(TaskInstanceStub(task_id="wait"))
     for _ in range(400):
@@ -114,7 +108,7 @@ def test_the_trigger_never_answers_from_an_older_generation(cluster):
     """#11 item 3: with the old generation RUNNING and the new one not picked up, no success yet."""
     _deploy()
     cluster.operator.behave("orders", pickup_delay=0.6)
-    stored = cluster.hook().apply(app(parallelism=3), NS)
+    stored = cluster.hook().apply(render(app(parallelism=3)), NS)
     trigger = reimport(FlinkWaitTrigger(kind="FlinkDeployment", name="orders", namespace=NS, target="running",
                                         generation=stored["metadata"]["generation"], timeout_at=None))
 

@@ -28,14 +28,6 @@ FAST = {"poll_interval": 0.05, "timeout": 20}
 
 
 @pytest.fixture
-def cluster(emulated, monkeypatch):
-    """The emulated cluster as the ``kubernetes_default`` connection (as tasks and triggers see it)."""
-    for key, value in emulated.airflow_connection_env().items():
-        monkeypatch.setenv(key, value)
-    return emulated
-
-
-@pytest.fixture
 def legacy(legacy_cluster, monkeypatch):
     for key, value in legacy_cluster.airflow_connection_env().items():
         monkeypatch.setenv(key, value)

@@ -25,13 +25,6 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
-@pytest.fixture
-def cluster(emulated, monkeypatch):
-    for key, value in emulated.airflow_connection_env().items():
-        monkeypatch.setenv(key, value)
-    return emulated
-
-
 def test_a_secret_value_never_reaches_logs_xcom_templates_or_errors(cluster, caplog, capsys):
     # The cluster holds a Secret with the canary; the job reads it through Secret-backed env vars.
     cluster.hook().core_v1_client.create_namespaced_secret(

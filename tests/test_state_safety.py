@@ -28,13 +28,6 @@ FAST = {"poll_interval": 0.05, "timeout": 30}
 deferrable_modes = pytest.mark.parametrize("deferrable", [False, True], ids=["blocking", "deferrable"])
 
 
-@pytest.fixture
-def cluster(emulated, monkeypatch):
-    for key, value in emulated.airflow_connection_env().items():
-        monkeypatch.setenv(key, value)
-    return emulated
-
-
 def _context(task_id: str, try_number: int = 1):
     return context_for(TaskInstanceStub(dag_id="pipeline", task_id=task_id, run_id="manual__2026-11-26T10:00:00+00:00",
                                         try_number=try_number))
