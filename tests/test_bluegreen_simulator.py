@@ -14,6 +14,7 @@ import time
 import pytest
 from specs import NS, app
 
+from airflow_flink_operator.manifests import render
 from airflow_flink_operator.models import FlinkBlueGreenDeployment
 from airflow_flink_operator.models.bluegreen import COLOUR_LABEL
 from airflow_flink_operator.models.status import Phase
@@ -150,13 +151,13 @@ def wait_phase(cluster, target: str, name: str = "orders", timeout: float = 30.0
 def upgrade(cluster, bg: FlinkBlueGreenDeployment, image: str) -> FlinkBlueGreenDeployment:
     template = bg.spec.template.model_copy(update={"spec": bg.spec.template.spec.model_copy(update={"image": image})})
     changed = bg.model_copy(update={"spec": bg.spec.model_copy(update={"template": template})})
-    cluster.hook().apply(changed, NS)
+    cluster.hook().apply(render(changed), NS)
     return changed
 
 
 def deploy_active_blue(cluster, **kwargs) -> FlinkBlueGreenDeployment:
     bg = blue_green(**kwargs)
-    cluster.hook().apply(bg, NS)
+    cluster.hook().apply(render(bg), NS)
     phase, message, _, _ = wait_phase(cluster, "active_blue")
     assert phase is Phase.DONE, message
     return bg
@@ -167,7 +168,7 @@ def test_initial_deployment_goes_through_initializing_blue_to_active_blue(bg_clu
     TRANSITIONING_TO_BLUE while the first child deploys (``InitializingBlueStateHandler`` →
     ``initiateDeployment(BLUE, TRANSITIONING_TO_BLUE)``), the job RECONCILING until it is ready."""
     states = recorder()
-    bg_cluster.hook().apply(blue_green(), NS)
+    bg_cluster.hook().apply(render(blue_green()), NS)
     phase, message, result, _ = wait_phase(bg_cluster, "active")
     assert phase is Phase.DONE, message
     assert states.until("orders", ("ACTIVE_BLUE", "RUNNING")) == [
@@ -293,7 +294,7 @@ def test_a_change_of_an_ignored_field_patches_the_active_child_in_place(bg_clust
     states = recorder()
     job = bg.spec.template.spec.job.model_copy(update={"upgrade_mode": "last-state"})
     template = bg.spec.template.model_copy(update={"spec": bg.spec.template.spec.model_copy(update={"job": job})})
-    bg_cluster.hook().apply(bg.model_copy(update={"spec": bg.spec.model_copy(update={"template": template})}), NS)
+    bg_cluster.hook().apply(render(bg.model_copy(update={"spec": bg.spec.model_copy(update={"template": template})})), NS)
     bg_cluster.wait_for(lambda: len(states.states("orders")) > 1, what="the patch picked up")
     assert states.until("orders", ("ACTIVE_BLUE", "RUNNING")) == [
         ("ACTIVE_BLUE", "RUNNING"), ("TRANSITIONING_TO_BLUE", "RECONCILING"), ("ACTIVE_BLUE", "RUNNING")]

@@ -22,6 +22,7 @@ import yaml
 from specs import app
 
 from airflow_flink_operator.hooks.connection import KubernetesConnection
+from airflow_flink_operator.manifests import render
 from airflow_flink_operator.testing import SimulatedCluster
 
 KIND = "FlinkDeployment"
@@ -34,7 +35,7 @@ def connection_env(monkeypatch: pytest.MonkeyPatch, conn_id: str, extra: dict) -
 
 
 def deploy(cluster: SimulatedCluster, namespace: str | None = None) -> None:
-    cluster.hook().apply(app(), namespace=namespace or cluster.namespace)
+    cluster.hook().apply(render(app()), namespace=namespace or cluster.namespace)
 
 
 def assert_both_paths_see_the_job(conn: KubernetesConnection, cluster: SimulatedCluster,

@@ -7,6 +7,7 @@ from specs import NS, app, session_cluster, session_job, sql_app
 
 from airflow_flink_operator.constants import LABEL_OWNER_NAME
 from airflow_flink_operator.hooks import FlinkApiError
+from airflow_flink_operator.manifests import render
 from airflow_flink_operator.models import FlinkStateSnapshot, FlinkStateSnapshotSpec, JobReference, SavepointSpec
 from airflow_flink_operator.models.status import FlinkResourceStatus, Phase, SnapshotStatus, Target, nonce_savepoint_phase
 
@@ -23,12 +24,12 @@ def running(backend, name="orders", kind="FlinkDeployment", target=Target.STABLE
 
 def test_apply_twice_is_create_then_noop_then_update(k8s):
     hook = k8s.hook()
-    first = hook.apply(app(parallelism=2))
+    first = hook.apply(render(app(parallelism=2)))
     assert first["metadata"]["generation"] == 1
-    again = hook.apply(app(parallelism=2))
+    again = hook.apply(render(app(parallelism=2)))
     assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]  # nothing written
     running(k8s)
-    changed = hook.apply(app(parallelism=4))  # the operator wrote status meanwhile: no 409 for us
+    changed = hook.apply(render(app(parallelism=4)))  # the operator wrote status meanwhile: no 409 for us
     assert changed["metadata"]["generation"] == 2
     assert changed["spec"]["job"]["parallelism"] == 4
     assert "status" in changed  # the status the operator wrote is untouched by our update
@@ -38,11 +39,11 @@ def test_apply_twice_is_create_then_noop_then_update(k8s):
 
 def test_apply_retries_a_conflicting_update(k8s):
     hook = k8s.hook()
-    hook.apply(app(parallelism=2))
+    hook.apply(render(app(parallelism=2)))
     k8s.operator.paused = True  # only our requests meet the injected conflicts
     k8s.emulator.faults.fail(409, times=2, method="PUT", path_contains="/flinkdeployments/orders")
     puts = k8s.emulator.requests_by_verb.get("PUT", 0)
-    updated = hook.apply(app(parallelism=3))
+    updated = hook.apply(render(app(parallelism=3)))
     assert updated["spec"]["job"]["parallelism"] == 3
     assert k8s.emulator.requests_by_verb["PUT"] - puts == 3  # two conflicts, then success
     assert len(hook.list("FlinkDeployment", NS)) == 1
@@ -50,17 +51,17 @@ def test_apply_retries_a_conflicting_update(k8s):
 
 def test_apply_gives_up_after_bounded_conflicts(k8s):
     hook = k8s.hook(conflict_retries=2)
-    hook.apply(app(parallelism=2))
+    hook.apply(render(app(parallelism=2)))
     k8s.operator.paused = True
     k8s.emulator.faults.fail(409, times=10, method="PUT", path_contains="/flinkdeployments/orders")
     with pytest.raises(FlinkApiError) as err:
-        hook.apply(app(parallelism=3))
+        hook.apply(render(app(parallelism=3)))
     assert err.value.status == 409
 
 
 def test_job_files_config_map_is_owned_by_the_deployment_and_collected_with_it(k8s):
     hook = k8s.hook()
-    stored = hook.apply(sql_app())
+    stored = hook.apply(render(sql_app()))
     core = hook.core_v1_client
     (cm,) = core.list_namespaced_config_map(NS, label_selector=f"{LABEL_OWNER_NAME}=revenue").items
     (owner,) = cm.metadata.owner_references
@@ -76,7 +77,7 @@ def test_job_files_config_map_is_owned_by_the_deployment_and_collected_with_it(k
 def test_changed_sql_gets_a_new_config_map_and_old_generations_are_pruned(k8s):
     hook = k8s.hook(keep_config_maps=2)
     for i in range(4):
-        hook.apply(sql_app(sql=f"INSERT INTO sink SELECT {i} FROM src;"))
+        hook.apply(render(sql_app(sql=f"INSERT INTO sink SELECT {i} FROM src;")))
     names = [c.metadata.name for c in hook.core_v1_client.list_namespaced_config_map(
         NS, label_selector=f"{LABEL_OWNER_NAME}=revenue").items]
     assert len(names) == 2
@@ -88,14 +89,25 @@ def test_changed_sql_gets_a_new_config_map_and_old_generations_are_pruned(k8s):
 def test_invalid_spec_sends_nothing(k8s):
     hook = k8s.hook()
     with pytest.raises(ValueError):
-        hook.apply(app(flink_version=None))
+        hook.apply(render(app(flink_version=None)))
     assert hook.list("FlinkDeployment", NS) == []
     assert hook.core_v1_client.list_namespaced_config_map(NS).items == [] or k8s.cluster is None
 
 
+def test_the_hook_takes_rendered_manifests_not_models(emulated):
+    """The hook only talks to the API: a model is refused before anything is sent, naming render()."""
+    hook = emulated.hook()
+    with pytest.raises(TypeError, match=r"render\(\)"):
+        hook.apply(app())
+    with pytest.raises(TypeError, match=r"render\(\)"):
+        hook.create_snapshot(FlinkStateSnapshot(name="orders-sp", namespace=NS, spec=FlinkStateSnapshotSpec(
+            job_reference=JobReference(kind="FlinkDeployment", name="orders"), savepoint=SavepointSpec())))
+    assert hook.list("FlinkDeployment", NS) == [] and hook.list("FlinkStateSnapshot", NS) == []
+
+
 def test_delete_waits_for_the_operator_finalizer(k8s):
     hook = k8s.hook()
-    hook.apply(app())
+    hook.apply(render(app()))
     running(k8s)
     k8s.operator.paused = True
     with pytest.raises(TimeoutError, match="finalizers: flinkdeployments.flink.apache.org/finalizer"):
@@ -109,13 +121,13 @@ def test_delete_waits_for_the_operator_finalizer(k8s):
 
 def test_savepoint_through_flink_state_snapshot(k8s):
     hook = k8s.hook()
-    hook.apply(app())
+    hook.apply(render(app()))
     running(k8s)
     assert hook.snapshot_resources_served()
     snapshot = FlinkStateSnapshot(name="orders-sp-1", namespace=NS, spec=FlinkStateSnapshotSpec(
         job_reference=JobReference(kind="FlinkDeployment", name="orders"), savepoint=SavepointSpec(), backoff_limit=0))
-    hook.create_snapshot(snapshot)
-    hook.create_snapshot(snapshot)  # a retried task does not trigger a second one
+    hook.create_snapshot(render(snapshot)[0])
+    hook.create_snapshot(render(snapshot)[0])  # a retried task does not trigger a second one
     done = k8s.wait_for(lambda: (s := hook.get("FlinkStateSnapshot", "orders-sp-1", NS)) and
                         SnapshotStatus.from_object(s).phase()[0] is Phase.DONE and s, what="snapshot completed")
     assert done["status"]["path"].startswith("s3://state/sp/savepoint-")
@@ -124,11 +136,11 @@ def test_savepoint_through_flink_state_snapshot(k8s):
 
 def test_failing_snapshot_reports_the_operator_error(k8s):
     hook = k8s.hook()
-    hook.apply(app())
+    hook.apply(render(app()))
     running(k8s)
     k8s.operator.behave("orders", savepoint="fail")
-    hook.create_snapshot(FlinkStateSnapshot(name="orders-sp-bad", namespace=NS, spec=FlinkStateSnapshotSpec(
-        job_reference=JobReference(kind="FlinkDeployment", name="orders"), savepoint=SavepointSpec(), backoff_limit=1)))
+    hook.create_snapshot(render(FlinkStateSnapshot(name="orders-sp-bad", namespace=NS, spec=FlinkStateSnapshotSpec(
+        job_reference=JobReference(kind="FlinkDeployment", name="orders"), savepoint=SavepointSpec(), backoff_limit=1)))[0])
     status = k8s.wait_for(lambda: (s := hook.get("FlinkStateSnapshot", "orders-sp-bad", NS)) and
                           SnapshotStatus.from_object(s).phase()[0] is Phase.FAILED and SnapshotStatus.from_object(s),
                           what="snapshot failed")
@@ -139,7 +151,7 @@ def test_failing_snapshot_reports_the_operator_error(k8s):
 def test_savepoint_by_nonce_where_snapshots_are_not_served(legacy_cluster):
     hook = legacy_cluster.hook()
     assert hook.snapshot_resources_served() is False
-    hook.apply(app())
+    hook.apply(render(app()))
     legacy_cluster.wait_for_lifecycle("orders", "STABLE")
     nonce = hook.trigger_savepoint_nonce("FlinkDeployment", "orders", NS)
 
@@ -161,7 +173,7 @@ def test_discovery_follows_the_crd_being_installed_or_not(emulated):
 
 def test_diagnostics_carry_status_error_events_and_log(emulated):
     hook = emulated.hook()
-    hook.apply(app())
+    hook.apply(render(app()))
     emulated.behave("orders", fail_after=0.05)
     emulated.wait_for_lifecycle("orders", "FAILED")
     report = hook.diagnostics("FlinkDeployment", "orders", NS)
@@ -173,21 +185,21 @@ def test_diagnostics_carry_status_error_events_and_log(emulated):
 
 def test_session_job_needs_an_existing_session_cluster(k8s):
     hook = k8s.hook()
-    hook.apply(session_job(cluster="missing"))
+    hook.apply(render(session_job(cluster="missing")))
     obj = k8s.wait_for(lambda: (o := hook.get("FlinkSessionJob", "topspeed", NS)) and (o.get("status") or {}).get("error") and o,
                        what="session job error")
     assert "not found" in obj["status"]["error"]
-    hook.apply(session_cluster("shared"))
+    hook.apply(render(session_cluster("shared")))
     running(k8s, "shared", target=Target.READY)
-    hook.apply(session_job(name="on-shared", cluster="shared"))
+    hook.apply(render(session_job(name="on-shared", cluster="shared")))
     running(k8s, "on-shared", kind="FlinkSessionJob", target=Target.RUNNING)
 
 
 def test_session_job_on_an_application_cluster_is_rejected(k8s):
     hook = k8s.hook()
-    hook.apply(app("orders"))
+    hook.apply(render(app("orders")))
     running(k8s)
-    hook.apply(session_job(cluster="orders"))
+    hook.apply(render(session_job(cluster="orders")))
 
     def rejected():
         obj = hook.get("FlinkSessionJob", "topspeed", NS)

@@ -94,10 +94,10 @@ def test_objects_read_back_from_the_api_load_for_every_kind(emulated):
     from airflow_flink_operator.models import FlinkSessionJob, FlinkStateSnapshot
 
     hook = emulated.hook()
-    hook.apply(app(), NS)
-    hook.apply(session_cluster(), NS)
+    hook.apply(render(app()), NS)
+    hook.apply(render(session_cluster()), NS)
     hook.wait("FlinkDeployment", "shared", NS, target="ready", timeout=60, poll_interval=0.05)
-    hook.apply(session_job(), NS, session_cluster=None)
+    hook.apply(render(session_job(), session_cluster=None), NS)
     hook.wait("FlinkDeployment", "orders", NS, target="running", timeout=60, poll_interval=0.05)
     hook.create_snapshot({"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkStateSnapshot",
                           "metadata": {"name": "orders-sp", "namespace": NS},

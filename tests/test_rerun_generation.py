@@ -32,17 +32,17 @@ def test_rerun_with_new_task_labels_keeps_the_generation(k8s):
     """Apply, let the operator pick it up, re-apply the same typed spec with the next try's labels:
     the labels change, the generation (and so the running job) does not."""
     hook = k8s.hook()
-    first = hook.apply(float_resources_app(), labels={"airflow-flink-operator/try-number": "1"})
+    first = hook.apply(render(float_resources_app()), labels={"airflow-flink-operator/try-number": "1"})
     assert first["metadata"]["generation"] == 1
     assert first["spec"]["jobManager"]["resource"]["cpu"] == 1  # stored as the API server writes it
     k8s.wait_for(lambda: (obj := hook.get("FlinkDeployment", "orders", NS)) and
                  (obj.get("status") or {}).get("observedGeneration") == 1, what="operator observed generation 1")
 
-    again = hook.apply(float_resources_app(), labels={"airflow-flink-operator/try-number": "2"})
+    again = hook.apply(render(float_resources_app()), labels={"airflow-flink-operator/try-number": "2"})
     assert again["metadata"]["labels"]["airflow-flink-operator/try-number"] == "2"
     assert again["metadata"]["generation"] == 1
 
-    third = hook.apply(float_resources_app(), labels={"airflow-flink-operator/try-number": "3"})
+    third = hook.apply(render(float_resources_app()), labels={"airflow-flink-operator/try-number": "3"})
     assert third["metadata"]["generation"] == 1
     stored = hook.get("FlinkDeployment", "orders", NS)
     assert stored["metadata"]["generation"] == 1 and stored["status"]["observedGeneration"] == 1
@@ -51,8 +51,8 @@ def test_rerun_with_new_task_labels_keeps_the_generation(k8s):
 def test_a_real_change_next_to_float_resources_is_one_new_generation(k8s):
     """The other side: a changed parallelism is exactly one new generation, however often re-applied."""
     hook = k8s.hook()
-    hook.apply(float_resources_app())
+    hook.apply(render(float_resources_app()))
     changed = app(parallelism=4, job_manager=JobManagerSpec(resource=Resource(memory="2g", cpu=1.0)),
                   task_manager=TaskManagerSpec(resource=Resource(memory="2g", cpu=2.0), replicas=1))
-    assert hook.apply(changed)["metadata"]["generation"] == 2
-    assert hook.apply(changed, labels={"airflow-flink-operator/try-number": "2"})["metadata"]["generation"] == 2
+    assert hook.apply(render(changed))["metadata"]["generation"] == 2
+    assert hook.apply(render(changed), labels={"airflow-flink-operator/try-number": "2"})["metadata"]["generation"] == 2

@@ -20,7 +20,7 @@ def wait_phase(cluster, name, target, expected, kind="FlinkDeployment", timeout=
 
 
 def test_deploys_to_stable_with_the_job_running(emulated):
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
     wait_phase(emulated, "orders", Target.STABLE, Phase.DONE)
     status = emulated.status("FlinkDeployment", "orders")
     assert status["jobManagerDeploymentStatus"] == "READY"
@@ -30,14 +30,14 @@ def test_deploys_to_stable_with_the_job_running(emulated):
 
 def test_job_failure_surfaces_with_the_operator_error(emulated):
     emulated.behave("orders", fail_after=0.05)
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
     _, message = wait_phase(emulated, "orders", Target.RUNNING, Phase.FAILED)
     assert "FAILED" in message and "Recovery is suppressed" in message
 
 
 def test_restart_loop_is_unhealthy_but_not_failed(emulated):
     emulated.behave("orders", restart_loop=True)
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
     emulated.wait_for(lambda: FlinkResourceStatus.from_object(emulated.get("FlinkDeployment", "orders")).is_restarting,
                       what="restarting")
     assert phase_of(emulated, "orders", Target.RUNNING)[0] is Phase.WAITING
@@ -45,22 +45,22 @@ def test_restart_loop_is_unhealthy_but_not_failed(emulated):
 
 def test_jobmanager_error(emulated):
     emulated.behave("orders", jobmanager_error=True)
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
     _, message = wait_phase(emulated, "orders", Target.RUNNING, Phase.FAILED)
     assert "JobManager deployment is in ERROR" in message and "CrashLoopBackOff" in message
 
 
 def test_bounded_job_finishes(emulated):
     emulated.behave("backfill", bounded=0.1)
-    emulated.hook().apply(app("backfill", upgrade_mode="stateless"))
+    emulated.hook().apply(render(app("backfill", upgrade_mode="stateless")))
     wait_phase(emulated, "backfill", Target.FINISHED, Phase.DONE)
 
 
 def test_savepoint_upgrade_restores_the_new_job_from_the_upgrade_savepoint(emulated):
     hook = emulated.hook()
-    hook.apply(app(parallelism=2))
+    hook.apply(render(app(parallelism=2)))
     wait_phase(emulated, "orders", Target.STABLE, Phase.DONE)
-    hook.apply(app(parallelism=4))
+    hook.apply(render(app(parallelism=4)))
     seen = emulated.wait_for_lifecycle("orders", "UPGRADING")
     assert seen["observedGeneration"] == 2  # the new spec is written with UPGRADING first
     wait_phase(emulated, "orders", Target.STABLE, Phase.DONE)
@@ -74,10 +74,10 @@ def test_savepoint_upgrade_restores_the_new_job_from_the_upgrade_savepoint(emula
 
 def test_upgrade_that_never_becomes_ready_is_rolled_back(emulated):
     hook = emulated.hook()
-    hook.apply(app(rollback=True))
+    hook.apply(render(app(rollback=True)))
     wait_phase(emulated, "orders", Target.STABLE, Phase.DONE)
     emulated.behave("orders", upgrade="never-ready")
-    hook.apply(app(rollback=True, parallelism=8))
+    hook.apply(render(app(rollback=True, parallelism=8)))
     _, message = wait_phase(emulated, "orders", Target.STABLE, Phase.FAILED)
     assert "ROLLED_BACK" in message
     status = emulated.status("FlinkDeployment", "orders")
@@ -87,7 +87,7 @@ def test_upgrade_that_never_becomes_ready_is_rolled_back(emulated):
 
 def test_suspend_with_savepoint_then_resume_from_it(emulated):
     hook = emulated.hook()
-    hook.apply(app())
+    hook.apply(render(app()))
     wait_phase(emulated, "orders", Target.STABLE, Phase.DONE)
     hook.patch_spec("FlinkDeployment", "orders", {"job": {"state": "suspended"}}, NS)
     wait_phase(emulated, "orders", Target.SUSPENDED, Phase.DONE)
@@ -110,9 +110,9 @@ def test_spec_the_operator_rejects_is_reported_as_its_validation_error(emulated)
 
 def test_session_cluster_deletion_waits_for_its_jobs(emulated):
     hook = emulated.hook()
-    hook.apply(session_cluster())
+    hook.apply(render(session_cluster()))
     wait_phase(emulated, "shared", Target.READY, Phase.DONE)
-    hook.apply(session_job())
+    hook.apply(render(session_job()))
     wait_phase(emulated, "topspeed", Target.RUNNING, Phase.DONE, kind="FlinkSessionJob")
     hook.delete("FlinkDeployment", "shared", NS, wait=False)
     emulated.wait_for(lambda: "deletion is blocked" in (emulated.status("FlinkDeployment", "shared").get("error") or ""),

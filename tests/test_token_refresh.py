@@ -15,6 +15,7 @@ from specs import NS, app
 
 from airflow_flink_operator.hooks import FlinkApiError
 from airflow_flink_operator.hooks.connection import KubernetesConnection
+from airflow_flink_operator.manifests import render
 
 KIND = "FlinkDeployment"
 
@@ -92,7 +93,7 @@ async def until_label(states, value: str, timeout: float = 60.0):
 
 @pytest.fixture
 def stable_job(emulated):
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
     emulated.wait_for_lifecycle("orders", "STABLE", timeout=60)
     return emulated
 

@@ -9,20 +9,28 @@ import pytest
 from specs import NS, app
 
 from airflow_flink_operator.hooks import FlinkApiError
+from airflow_flink_operator.manifests import render
 from airflow_flink_operator.models.status import FlinkResourceStatus
 
 
 async def watch_until(hook, predicate, timeout=60.0, name="orders", on_first=None):
-    """Watch until predicate(obj) holds; return every state seen (None = deleted)."""
+    """Follow one object through the shared watch the trigger uses (WatchHub) until predicate(obj)
+    holds; return every state seen (None = absent or deleted)."""
+    from airflow_flink_operator.triggers.watch_hub import WatchHub
+
     seen = []
 
     async def run():
-        async for obj in hook.watch_object("FlinkDeployment", name, NS, watch_timeout=5, max_backoff=0.2):
-            seen.append(obj)
-            if len(seen) == 1 and on_first is not None:
-                on_first()
-            if predicate(obj):
-                return
+        states = WatchHub(lambda: hook, "FlinkDeployment", NS).subscribe(name)
+        try:
+            async for obj in states:
+                seen.append(obj)
+                if len(seen) == 1 and on_first is not None:
+                    on_first()
+                if predicate(obj):
+                    return
+        finally:
+            await states.aclose()
 
     await asyncio.wait_for(run(), timeout)
     return seen
@@ -62,7 +70,7 @@ def stable(obj):
 def test_watch_sees_every_step_to_stable(k8s):
     appliers = []
     seen = asyncio.run(watch_until(k8s.async_hook(), stable,
-                                   on_first=lambda: appliers.append(Background(lambda: k8s.hook().apply(app())))))
+                                   on_first=lambda: appliers.append(Background(lambda: k8s.hook().apply(render(app()))))))
     appliers[0].join()
     assert seen[0] is None  # watched before it existed
     versions = [int(o["metadata"]["resourceVersion"]) for o in seen if o]
@@ -79,7 +87,7 @@ def test_watch_survives_dropped_connections(emulated):
         for _ in range(3):
             open_watch(emulated)
             emulated.api.drop_watches()
-        emulated.hook().apply(app())
+        emulated.hook().apply(render(app()))
 
     seen = asyncio.run(watch_until(emulated.async_hook(), stable,
                                    on_first=lambda: steps.append(Background(drop_three_times_then_deploy))))
@@ -98,7 +106,7 @@ def test_watch_relists_after_410_gone(emulated):
         emulated.api.faults.fail(410, times=1, watch=True)
         emulated.api.drop_watches()
         open_watch(emulated)  # reconnected: after the 410 and the re-list
-        emulated.hook().apply(app())
+        emulated.hook().apply(render(app()))
 
     events = []
 
@@ -122,7 +130,7 @@ def test_watch_survives_an_api_server_restart(emulated):
     def restart_then_deploy():
         open_watch(emulated)
         emulated.api.restart(downtime=0.2)
-        emulated.hook().apply(app())
+        emulated.hook().apply(render(app()))
 
     seen = asyncio.run(watch_until(emulated.async_hook(), stable,
                                    on_first=lambda: steps.append(Background(restart_then_deploy))))
@@ -133,7 +141,7 @@ def test_watch_survives_an_api_server_restart(emulated):
 
 def test_watch_reports_deletion(emulated):
     hook = emulated.hook()
-    hook.apply(app())
+    hook.apply(render(app()))
     emulated.wait_for_lifecycle("orders", "STABLE", timeout=60)
     steps = []
     seen = asyncio.run(watch_until(
@@ -149,8 +157,8 @@ def test_watch_gives_up_when_the_api_keeps_failing(emulated):
     emulated.api.faults.fail(500, for_seconds=30)
 
     async def run():
-        async for _ in emulated.async_hook().watch_object("FlinkDeployment", "orders", NS, max_backoff=0.05,
-                                                          max_failures=3):
+        async for _ in emulated.async_hook().watch_kind("FlinkDeployment", NS, field_selector="metadata.name=orders",
+                                                        max_backoff=0.05, max_failures=3):
             pass
 
     with pytest.raises(FlinkApiError, match="gave up after 4 consecutive failures"):
@@ -164,7 +172,7 @@ def test_watch_fails_fast_on_a_non_retryable_answer(emulated):
     emulated.api.faults.fail(403, for_seconds=30)
 
     async def run():
-        async for _ in emulated.async_hook().watch_object("FlinkDeployment", "orders", NS):
+        async for _ in emulated.async_hook().watch_kind("FlinkDeployment", NS, field_selector="metadata.name=orders"):
             pass
 
     try:
@@ -209,7 +217,7 @@ def test_hub_reads_an_object_missing_from_its_cache_instead_of_calling_it_absent
         assert await next_state(other) is None  # listed after the subscription: confirmed absent
         emulated.api.faults.fail(503, for_seconds=60, watch=True)
         await asyncio.to_thread(emulated.api.drop_watches)
-        await asyncio.to_thread(emulated.hook().apply, app())
+        await asyncio.to_thread(emulated.hook().apply, render(app()))
         states = hub.subscribe("orders")
         first = await next_state(states)
         assert first is not None and first["metadata"]["name"] == "orders"
@@ -224,7 +232,7 @@ def test_hub_reads_an_object_missing_from_its_cache_instead_of_calling_it_absent
 
 def test_hub_reports_absent_only_after_a_fresh_read(emulated):
     """A wait on an object that does not exist gets None; one on an existing object never does."""
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
 
     async def run():
         hub = hub_for(emulated)
@@ -242,7 +250,7 @@ def test_hub_subscriber_arriving_while_the_idle_watch_stops_gets_a_live_watch(em
     """The idle grace expires (the shared watch is being cancelled) just as a new wait subscribes: the
     new subscriber must see the next change at once, not wait on a dying watch."""
     hook = emulated.hook()
-    hook.apply(app())
+    hook.apply(render(app()))
     emulated.wait_for_lifecycle("orders", "STABLE", timeout=60)
 
     async def run():
@@ -262,7 +270,7 @@ def test_hub_subscriber_arriving_while_the_idle_watch_stops_gets_a_live_watch(em
 
 
 def test_hub_cancelled_watch_wakes_its_waiters_with_an_error(emulated):
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
     emulated.wait_for_lifecycle("orders", "STABLE", timeout=60)
 
     async def run():
@@ -280,7 +288,7 @@ def test_hub_cancelled_watch_wakes_its_waiters_with_an_error(emulated):
 
 def test_hub_non_retryable_failure_reaches_every_waiter_as_flink_api_error(emulated):
     """403 on a reconnection (RBAC changed) ends every wait with a clear error; a later wait works again."""
-    emulated.hook().apply(app())
+    emulated.hook().apply(render(app()))
     emulated.wait_for_lifecycle("orders", "STABLE", timeout=60)
 
     async def run():

@@ -1,4 +1,8 @@
-"""The async side, for triggers: read and watch Flink resources without holding a worker."""
+"""The async side, for triggers: read and watch Flink resources without holding a worker.
+
+Triggers follow an object through :class:`~airflow_flink_operator.triggers.watch_hub.WatchHub`, one
+:meth:`AsyncFlinkKubernetesHook.watch_kind` per kind and namespace shared by every wait in a process.
+"""
 
 from __future__ import annotations
 
@@ -83,36 +87,6 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
                         continue
                     raise FlinkApiError(f"get {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
         raise AssertionError("unreachable")
-
-    async def watch_object(
-        self,
-        kind: str,
-        name: str,
-        namespace: str,
-        *,
-        watch_timeout: int = 300,
-        max_backoff: float = 5.0,
-        max_failures: int | None = None,
-    ) -> AsyncIterator[dict[str, Any] | None]:
-        """Yield the resource on every change, starting with its current state; ``None`` once deleted.
-
-        Resumes from the last ``resourceVersion`` after a dropped connection or a server-side watch
-        timeout, re-lists on ``410 Gone`` (so the latest state is never missed), and backs off
-        (bounded, with jitter) on connection errors and 429/5xx answers.
-
-        :param watch_timeout: seconds a single watch request may stay open before it is renewed.
-        :param max_backoff: longest wait between reconnection attempts.
-        :param max_failures: give up (re-raise) after this many consecutive failures; ``None`` = never.
-        """
-        async for event, payload in self.watch_kind(kind, namespace, field_selector=f"metadata.name={name}",
-                                                     watch_timeout=watch_timeout, max_backoff=max_backoff,
-                                                     max_failures=max_failures):
-            if event == "LIST":
-                yield payload[0] if payload else None
-            elif event == "DELETED":
-                yield None
-            else:
-                yield payload
 
     async def watch_kind(
         self,
