@@ -19,8 +19,8 @@ from airflow_flink_operator.models import FlinkBlueGreenDeployment
 from airflow_flink_operator.models.bluegreen import COLOUR_LABEL
 from airflow_flink_operator.models.status import Phase
 from airflow_flink_operator.models.status_bluegreen import bluegreen_phase
-from airflow_flink_operator.testing import bluegreen as bluegreen_sim
-from airflow_flink_operator.testing.bluegreen import instant_millis
+from airflow_flink_operator.testing.operator import bluegreen as bluegreen_sim
+from airflow_flink_operator.testing.operator.clock import instant_millis
 from airflow_flink_operator.testing import operator as operator_module
 
 BG = "FlinkBlueGreenDeployment"

@@ -1,6 +1,6 @@
 """The simulated operator's FlinkBlueGreenDeployment controller, following the upstream controller flow.
 
-Called once per tick by :class:`~airflow_flink_operator.testing.operator.SimulatedFlinkOperator`
+Called once per tick by :class:`~.core.SimulatedFlinkOperator`
 (:func:`reconcile_blue_green`). It acts only through the API: the child FlinkDeployments it creates
 are then run by the simulated FlinkDeployment reconciliation like any other.
 
@@ -40,78 +40,28 @@ reacts to child events at once). No Ingress is managed.
 Knobs to make things fail, through :meth:`SimulatedFlinkOperator.behave` on a child's name:
 ``behave("<name>-green", jobmanager_error=True)`` (or ``fail_after=0``) keeps the new child from
 becoming ready, so the transition aborts after the grace period; ``behave("<name>-blue",
-savepoint="fail")`` fails the transition savepoint, ``savepoint="hang"`` leaves it pending.
-"""
+savepoint="fail")`` fails the transition savepoint, ``savepoint="hang"`` leaves it pending."""
 
 from __future__ import annotations
 
 import copy
 import json
 import time
-import uuid
 import weakref
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from airflow_flink_operator.constants import GROUP, VERSION
-from airflow_flink_operator.models.bluegreen import (
-    COLOUR_LABEL,
-    CONFIG_DEFAULTS,
-    CONFIG_KEYS,
-    KIND_BLUE_GREEN,
-    child_name,
-    diff_type,
+from airflow_flink_operator.models.bluegreen import COLOUR_LABEL, CONFIG_DEFAULTS, CONFIG_KEYS, diff_type
+from airflow_flink_operator.testing.operator.bluegreen_children import (
+    BLUE_GREEN_PLURAL,
+    DEPLOYMENT_PLURAL,
+    BlueGreenChildrenMixin,
+    ChildSavepoint,
 )
-
-BLUE_GREEN_PLURAL = "flinkbluegreendeployments"
-DEPLOYMENT_PLURAL = "flinkdeployments"
-#: ``resetTransitionMarkers`` writes ``millisToInstantStr(0)``: the epoch, read back as "not set".
-EPOCH = "1970-01-01T00:00:00Z"
-def instant_now() -> str:
-    """``Instant.now().toString()``: UTC, ``Z``, the fraction to the microsecond."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from airflow_flink_operator.testing.operator.clock import EPOCH, duration_seconds, instant_millis, instant_now
 
 
-def instant_millis(text: str | None) -> int:
-    """``instantStrToMillis``: 0 for ``None`` (and for the epoch the markers are reset to)."""
-    if not text:
-        return 0
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-_UNITS = {
-    **dict.fromkeys(("d", "day", "days"), 86400.0), **dict.fromkeys(("h", "hour", "hours"), 3600.0),
-    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
-    **dict.fromkeys(("ms", "milli", "millis", "millisecond", "milliseconds", ""), 1e-3),
-    **dict.fromkeys(("us", "µs", "micro", "micros", "microsecond", "microseconds"), 1e-6),
-    **dict.fromkeys(("ns", "nano", "nanos", "nanosecond", "nanoseconds"), 1e-9),
-}
-
-
-def duration_seconds(text: str) -> float:
-    """A Flink duration (``TimeUtils.parseDuration``): a number and a unit; no unit means milliseconds."""
-    raw = str(text).strip()
-    digits = len(raw) - len(raw.lstrip("0123456789"))
-    unit = raw[digits:].strip().lower()
-    if not digits or unit not in _UNITS:
-        raise ValueError(f"{text!r} is not a Flink duration")
-    return int(raw[:digits]) * _UNITS[unit]
-
-
-@dataclass
-class _Savepoint:
-    """A savepoint the controller triggered on the active child (upstream: through Flink's REST API)."""
-
-    trigger_id: str
-    child: str
-    started: float
-    location: str | None = None
-    error: str | None = None
-
-
-class SimulatedBlueGreenController:
+class SimulatedBlueGreenController(BlueGreenChildrenMixin):
     """The blue/green controller of one :class:`SimulatedFlinkOperator`.
 
     :param operator: the simulated operator (its API client, timings, behaviours and error list).
@@ -119,9 +69,7 @@ class SimulatedBlueGreenController:
 
     def __init__(self, operator: Any) -> None:
         self.operator = operator
-        self._savepoints: dict[str, _Savepoint] = {}  # by trigger id
-
-    # -- API --
+        self._savepoints: dict[str, ChildSavepoint] = {}  # by trigger id
 
     @property
     def _custom(self) -> Any:
@@ -161,8 +109,6 @@ class SimulatedBlueGreenController:
             raise
         bg["status"], bg["metadata"] = stored["status"], stored["metadata"]
         return True
-
-    # -- the loop --
 
     def reconcile_all(self) -> None:
         """One pass over every FlinkBlueGreenDeployment (none when the CRD is not served)."""
@@ -207,8 +153,6 @@ class SimulatedBlueGreenController:
             new = state.rsplit("_", 1)[1].lower()
             self._monitor_transition(bg, status, children, "green" if new == "blue" else "blue")
 
-    # -- helpers mirroring BlueGreenUtils / BlueGreenDeploymentService --
-
     @staticmethod
     def _config(bg: dict[str, Any], field: str) -> float:
         value = ((bg.get("spec") or {}).get("configuration") or {}).get(CONFIG_KEYS[field]) or CONFIG_DEFAULTS[field]
@@ -247,8 +191,6 @@ class SimulatedBlueGreenController:
         status.setdefault("jobStatus", {})["state"] = "FAILING"
         status["error"] = error
         self._patch_status(bg, status)
-
-    # -- states --
 
     def _initializing(self, bg: dict[str, Any], status: dict[str, Any]) -> None:
         """``InitializingBlueStateHandler``."""
@@ -393,125 +335,6 @@ class SimulatedBlueGreenController:
         status.setdefault("jobStatus", {})["state"] = "RUNNING"
         status.pop("error", None)
         self._patch_status(bg, status)
-
-    # -- deploying children --
-
-    @staticmethod
-    def _needs_savepoint(bg: dict[str, Any]) -> bool:
-        """``isSavepointRequired``: every upgrade mode but ``stateless``."""
-        job = (((bg.get("spec") or {}).get("template") or {}).get("spec") or {}).get("job") or {}
-        return (job.get("upgradeMode") or "stateless").lower() != "stateless"
-
-    def _patch_child(self, bg: dict[str, Any], status: dict[str, Any], children: dict[str, Any], colour: str,
-                     carry_savepoint: bool = True) -> None:
-        """``patchFlinkDeployment``: redeploy ``colour`` in place (state ``TRANSITIONING_TO_<colour>``)."""
-        child = children.get(colour)
-        location = None
-        if carry_savepoint and child is not None:
-            location = (((child.get("spec") or {}).get("job") or {}).get("initialSavepointPath")
-                        or ((child.get("status") or {}).get("jobStatus") or {}).get("upgradeSavepointPath"))
-        self._initiate(bg, status, colour, f"TRANSITIONING_TO_{colour.upper()}", location, first=len(children) != 2)
-
-    def _initiate(self, bg: dict[str, Any], status: dict[str, Any], colour: str, next_state: str,
-                  savepoint: str | None, first: bool) -> None:
-        """``initiateDeployment``: create or replace the child, set ``abortTimestamp``, job RECONCILING."""
-        meta = bg["metadata"]
-        spec = copy.deepcopy((bg.get("spec") or {}).get("template", {}).get("spec") or {})
-        job = spec.get("job")
-        if job is not None and not first and savepoint:
-            job["initialSavepointPath"] = savepoint.replace("file:", "")
-        if spec.get("ingress") and spec["ingress"].get("template"):
-            spec["ingress"]["template"] = f"{colour}-{spec['ingress']['template']}"
-        child = {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "FlinkDeployment",
-            "metadata": {"name": child_name(meta["name"], colour), "namespace": meta["namespace"],
-                         "labels": {COLOUR_LABEL: colour.upper()},
-                         "ownerReferences": [{"apiVersion": bg["apiVersion"], "kind": KIND_BLUE_GREEN,
-                                              "name": meta["name"], "uid": meta["uid"],
-                                              "blockOwnerDeletion": True, "controller": False}]},
-            "spec": spec,
-        }
-        self._create_or_replace(child)
-        status["abortTimestamp"] = datetime.fromtimestamp(
-            time.time() + self._config(bg, "abort_grace_period"), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        status["blueGreenState"] = next_state
-        status.setdefault("jobStatus", {})["state"] = "RECONCILING"
-        status.pop("error", None)
-        self._patch_status(bg, status)
-
-    def _create_or_replace(self, child: dict[str, Any]) -> None:
-        from kubernetes.client.exceptions import ApiException
-
-        ns, name = child["metadata"]["namespace"], child["metadata"]["name"]
-        try:
-            self._custom.create_namespaced_custom_object(GROUP, VERSION, ns, DEPLOYMENT_PLURAL, child,
-                                                         _request_timeout=5)
-            return
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-        current = self._custom.get_namespaced_custom_object(GROUP, VERSION, ns, DEPLOYMENT_PLURAL, name,
-                                                            _request_timeout=5)
-        body = copy.deepcopy(current)
-        body["spec"] = child["spec"]
-        body["metadata"]["labels"] = child["metadata"]["labels"]
-        body["metadata"]["ownerReferences"] = child["metadata"]["ownerReferences"]
-        self._custom.replace_namespaced_custom_object(GROUP, VERSION, ns, DEPLOYMENT_PLURAL, name, body,
-                                                      _request_timeout=5)
-
-    def _update_child_spec(self, child: dict[str, Any], spec: dict[str, Any]) -> None:
-        body = copy.deepcopy(child)
-        body["spec"] = spec
-        self._custom.replace_namespaced_custom_object(GROUP, VERSION, child["metadata"]["namespace"], DEPLOYMENT_PLURAL,
-                                                      child["metadata"]["name"], body, _request_timeout=5)
-
-    def _delete_child(self, child: dict[str, Any]) -> bool:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            self._custom.delete_namespaced_custom_object(GROUP, VERSION, child["metadata"]["namespace"],
-                                                         DEPLOYMENT_PLURAL, child["metadata"]["name"],
-                                                         _request_timeout=5)
-        except ApiException as exc:
-            if exc.status == 404:
-                return True
-            raise
-        return True
-
-    # -- savepoints of the active child --
-
-    def _trigger_savepoint(self, child: dict[str, Any]) -> str:
-        """``triggerSavepoint``: needs the child's job id and a savepoint directory (``checkNotNull``)."""
-        job_status = (child.get("status") or {}).get("jobStatus") or {}
-        if not self.operator._savepoint_dir(child.get("spec") or {}):
-            raise RuntimeError("java.lang.NullPointerException: no savepoint directory (state.savepoints.dir) "
-                               "is configured")
-        trigger_id = uuid.uuid4().hex
-        self._savepoints[trigger_id] = _Savepoint(trigger_id, child["metadata"]["name"], time.monotonic())
-        self.operator._jm_log(child, f"Triggering savepoint for job {job_status.get('jobId')} (blue/green transition)")
-        return trigger_id
-
-    def _progress_savepoint(self, savepoint: _Savepoint) -> None:
-        if savepoint.location is not None or savepoint.error is not None:
-            return
-        traits = self.operator._traits.get(savepoint.child)
-        mode = traits.savepoint if traits is not None else "ok"
-        if mode == "hang" or time.monotonic() - savepoint.started < self.operator.timings.savepoint:
-            return
-        if mode == "fail":
-            savepoint.error = "Savepoint failed: simulated checkpoint coordinator failure"
-            return
-        child = None
-        for item in self._custom.list_cluster_custom_object(GROUP, VERSION, DEPLOYMENT_PLURAL,
-                                                            _request_timeout=5)["items"]:
-            if item["metadata"]["name"] == savepoint.child:
-                child = item
-        if child is None or ((child.get("status") or {}).get("jobStatus") or {}).get("state") != "RUNNING":
-            savepoint.error = f"job of {savepoint.child} is not running"
-            return
-        job_id = ((child.get("status") or {}).get("jobStatus") or {}).get("jobId")
-        savepoint.location = self.operator._savepoint_path(child["spec"], job_id)
-        self.operator._jm_log(child, f"Savepoint completed at {savepoint.location}")
 
 
 _controllers: weakref.WeakKeyDictionary[Any, SimulatedBlueGreenController] = weakref.WeakKeyDictionary()
