@@ -62,7 +62,7 @@ class OpenLineageMixin:
         from airflow_flink_operator.lineage.flink_config import OpenLineageConfigError, inject_openlineage_config
 
         try:
-            import airflow.providers.openlineage  # noqa: F401
+            import airflow.providers.openlineage.plugins.macros  # noqa: F401
         except ImportError as exc:
             raise OpenLineageConfigError(
                 "openlineage_flink_config needs apache-airflow-providers-openlineage "
