@@ -11,7 +11,12 @@ from aiohttp import web
 from airflow_flink_operator.constants import VERSION
 from airflow_flink_operator.testing.apiserver.errors import ApiError, not_found
 from airflow_flink_operator.testing.apiserver.go_json import decode_json
-from airflow_flink_operator.testing.apiserver.resources import BLUE_GREEN_PLURAL, SERVER_VERSION, SNAPSHOT_PLURAL, ResourceType
+from airflow_flink_operator.testing.apiserver.resources import (
+    BLUE_GREEN_PLURAL,
+    SERVER_VERSION,
+    SNAPSHOT_PLURAL,
+    ResourceType,
+)
 from airflow_flink_operator.testing.apiserver.selectors import field_selector_matcher, label_selector_matcher
 
 

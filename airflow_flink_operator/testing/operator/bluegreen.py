@@ -37,7 +37,7 @@ API), after ``SimTimings.savepoint`` seconds at a path under the child's savepoi
 simulation looks every tick instead of every ``reconciliation.reschedule-interval`` (the real one also
 reacts to child events at once). No Ingress is managed.
 
-Knobs to make things fail, through :meth:`SimulatedFlinkOperator.behave` on a child's name:
+Knobs to make things fail, through :meth:`~.core.SimulatedFlinkOperator.behave` on a child's name:
 ``behave("<name>-green", jobmanager_error=True)`` (or ``fail_after=0``) keeps the new child from
 becoming ready, so the transition aborts after the grace period; ``behave("<name>-blue",
 savepoint="fail")`` fails the transition savepoint, ``savepoint="hang"`` leaves it pending."""
@@ -62,7 +62,7 @@ from airflow_flink_operator.testing.operator.clock import EPOCH, duration_second
 
 
 class SimulatedBlueGreenController(BlueGreenChildrenMixin):
-    """The blue/green controller of one :class:`SimulatedFlinkOperator`.
+    """The blue/green controller of one :class:`~.core.SimulatedFlinkOperator`.
 
     :param operator: the simulated operator (its API client, timings, behaviours and error list).
     """
@@ -341,7 +341,7 @@ _controllers: weakref.WeakKeyDictionary[Any, SimulatedBlueGreenController] = wea
 
 
 def reconcile_blue_green(operator: Any) -> None:
-    """One pass of the blue/green controller for ``operator`` (a :class:`SimulatedFlinkOperator`).
+    """One pass of the blue/green controller for ``operator`` (a :class:`~.core.SimulatedFlinkOperator`).
 
     The simulated operator calls this from ``reconcile_all``, once per tick.
     """

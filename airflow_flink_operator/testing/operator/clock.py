@@ -7,7 +7,6 @@ import time
 from datetime import datetime, timezone
 
 
-
 def epoch_ms_text() -> str:
     """Epoch milliseconds as a string: ``jobStatus.startTime`` / ``updateTime`` (``String.valueOf``, reference h)."""
     return str(int(time.time() * 1000))

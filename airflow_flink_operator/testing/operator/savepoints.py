@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_flink_operator.constants import GROUP, KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT, PLURALS, VERSION
 from airflow_flink_operator.testing.operator.clock import epoch_ms, epoch_ms_text, kubernetes_timestamp
-from airflow_flink_operator.testing.operator.state import _SimulationState, ResourceTraits
+from airflow_flink_operator.testing.operator.state import ResourceTraits, _SimulationState
 from airflow_flink_operator.testing.operator.status import (
     TERMINAL_JOB_STATES,
     compute_lifecycle,
@@ -110,7 +110,8 @@ class SavepointMixin:
                 sim.savepoint_started = time.monotonic()
                 sim.pending_savepoint_path = None
             else:
-                status["error"] = exception_json("ReconciliationException", "Cannot trigger savepoint: the job is not running")
+                status["error"] = exception_json("ReconciliationException",
+                                                 "Cannot trigger savepoint: the job is not running")
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         self._write_status(dep, status)
 
@@ -132,7 +133,8 @@ class SavepointMixin:
         if fresh is None:
             return
         if traits.savepoint == "fail" and self._savepoint_should_fail(traits, sim):
-            status["error"] = exception_json("ReconciliationException", "Savepoint failed: simulated checkpoint coordinator failure")
+            status["error"] = exception_json("ReconciliationException",
+                                             "Savepoint failed: simulated checkpoint coordinator failure")
             self._write_status(fresh, status)
             self.event(dep, "SavepointError", "Savepoint failed: simulated checkpoint coordinator failure", "Warning")
             return

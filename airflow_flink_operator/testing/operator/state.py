@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass, field
 
 
-
 @dataclass
 class SimTimings:
     """How fast the simulation moves (seconds). Defaults keep a test suite fast.
@@ -31,7 +30,7 @@ class SimTimings:
 @dataclass
 class ResourceTraits:
     """The faults and traits a test gives one resource (by name, any namespace) through
-    :meth:`SimulatedFlinkOperator.behave`: how its job ends, fails or restarts, how its savepoints and
+    :meth:`~.core.SimulatedFlinkOperator.behave`: how its job ends, fails or restarts, how its savepoints and
     upgrades go, how long the operator takes to notice a new generation."""
 
     bounded: float | None = None          # job FINISHES after this many running seconds

@@ -24,16 +24,20 @@ TERMINAL_JOB_STATES = ("FAILED", "CANCELED", "FINISHED")
 
 
 def exception_json(kind: str, message: str) -> str:
+    """``status.error`` as the operator writes it: a ``FlinkResourceException`` as JSON; a bare ``kind`` is one of
+    the operator's exception classes (``ValidationException``...), a dotted one is taken as it is."""
     return json.dumps({"type": EXC + kind if "." not in kind else kind, "message": message,
                        "additionalMetadata": {}, "throwableList": []})
 
 
 def spec_json(spec: dict[str, Any], first: bool) -> str:
+    """``lastReconciledSpec`` / ``lastStableSpec``: the spec and its resource metadata, as JSON text."""
     return json.dumps({"spec": spec, "resource_metadata": {"apiVersion": f"{GROUP}/{VERSION}", "firstDeployment": first}},
                       sort_keys=True)
 
 
 def without_nonces(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``spec`` without the savepoint / checkpoint trigger nonces: tells a nonce change from a spec change."""
     stripped = copy.deepcopy(spec)
     for key in NONCE_FIELDS:
         (stripped.get("job") or {}).pop(key, None)
@@ -70,6 +74,7 @@ def compute_lifecycle(kind: str, status: dict[str, Any], deleting: bool) -> str:
 
 
 def flat_conf(spec: dict[str, Any]) -> dict[str, str]:
+    """The spec's ``flinkConfiguration`` as flat ``key: value`` strings, nested or not."""
     from airflow_flink_operator.models.flink_config import flatten_config
 
     return flatten_config(spec.get("flinkConfiguration"))

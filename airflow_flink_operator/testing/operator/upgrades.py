@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow_flink_operator.constants import KIND_DEPLOYMENT
 from airflow_flink_operator.testing.operator.clock import epoch_ms, epoch_ms_text
-from airflow_flink_operator.testing.operator.state import _SimulationState, ResourceTraits
+from airflow_flink_operator.testing.operator.state import ResourceTraits, _SimulationState
 from airflow_flink_operator.testing.operator.status import (
     LAST_STATE_DUMMY_SP_PATH,
     TERMINAL_JOB_STATES,
