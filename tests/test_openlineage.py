@@ -324,13 +324,33 @@ def test_a_transport_with_an_api_key_is_refused():
         "openlineage.transport.headers.X-Team": "data"}
 
 
-def test_operators_call_the_injection():
-    """The apply operators must pass their model through ``openlineage_prepare`` before applying it."""
-    from airflow_flink_operator.operators import deployment
+def test_the_operator_applies_the_injected_configuration(flink_cluster):
+    """``openlineage_flink_config`` on the operator reaches the applied FlinkDeployment (the apply operators
+    pass their model through ``openlineage_prepare``; until operators/deployment.py does, this is skipped)."""
+    from airflow_flink_operator.artifacts import JarJob
+    from airflow_flink_operator.hooks import FlinkKubernetesHook
+    from airflow_flink_operator.lineage.flink_config import OpenLineageFlinkConfig
+    from airflow_flink_operator.models import FlinkDeployment, FlinkDeploymentSpec, JobManagerSpec, Resource
+    from airflow_flink_operator.models import TaskManagerSpec
+    from airflow_flink_operator.operators import FlinkDeploymentOperator, deployment
+    from task_harness import run_task
 
     apply_base = next(c for c in vars(deployment).values() if inspect.isclass(c) and "_source" in vars(c))
     if "openlineage_prepare" not in inspect.getsource(apply_base.execute):
         pytest.skip("operators/deployment.py does not call openlineage_prepare yet (see docs/openlineage.md)")
+    model = FlinkDeployment(name="ol-config", spec=FlinkDeploymentSpec(
+        image="flink:2.0", flink_version="v2_0", service_account="flink",
+        job_manager=JobManagerSpec(resource=Resource(cpu=1, memory="2048m")),
+        task_manager=TaskManagerSpec(resource=Resource(cpu=1, memory="2048m")),
+        job=JarJob(jar_uri="local:///opt/flink/usrlib/job.jar", parallelism=1)))
+    op = FlinkDeploymentOperator(task_id="deploy", deployment=model, deferrable=False, poll_interval=0.2, timeout=60,
+                                 openlineage_flink_config=OpenLineageFlinkConfig(
+                                     job_name="orders.ol-config", transport={"type": "console"}, parent=False))
+    run_task(op)
+    applied = FlinkKubernetesHook().get("FlinkDeployment", "ol-config", "default")["spec"]["flinkConfiguration"]
+    assert applied["openlineage.job.name"] == "orders.ol-config"
+    assert applied["openlineage.transport.type"] == "console"
+    assert applied["execution.job-status-changed-listeners"].endswith("OpenLineageJobStatusChangedListenerFactory")
 
 
 # --- the Flink SQL reader, on its own -------------------------------------------------------------
