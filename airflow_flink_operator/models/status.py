@@ -400,24 +400,12 @@ class FlinkResourceStatus:
 
 
 #: Names that moved to the modules beside this one, still importable from here (loaded on first use).
-_MOVED = {
-    "SavepointRecord": "savepoints",
-    "SnapshotStatus": "savepoints",
-    "current_job_savepoint": "savepoints",
-    "nonce_savepoint_phase": "savepoints",
-    "savepoint_baseline": "savepoints",
-    "savepoint_records": "savepoints",
-    "stop_savepoint": "savepoints",
-    "summary": "summary",
-    "LATEST_GENERATION": "waiting",
-    "WAIT_MODES": "waiting",
-    "Decision": "waiting",
-    "WaitCriteria": "waiting",
-    "WaitMode": "waiting",
-    "decide": "waiting",
-    "evaluate": "waiting",
-}
-
+_MOVED = {name: module for module, names in {
+    "savepoints": ("SavepointRecord", "SnapshotStatus", "current_job_savepoint", "nonce_savepoint_phase",
+                   "savepoint_baseline", "savepoint_records", "stop_savepoint"),
+    "summary": ("summary",),
+    "waiting": ("LATEST_GENERATION", "WAIT_MODES", "Decision", "WaitCriteria", "WaitMode", "decide", "evaluate"),
+}.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:

@@ -90,14 +90,6 @@ class WaitCriteria:
             return ((obj or {}).get("metadata") or {}).get("generation")
         return self.generation  # type: ignore[return-value]
 
-    def describe(self) -> str:
-        """What is waited for, for people (``running on generation 2``, ``deletion``...)."""
-        what = self.target or {WaitMode.SNAPSHOT: "the savepoint", WaitMode.NONCE: "the savepoint",
-                               WaitMode.DELETED: "deletion", WaitMode.RESOURCE: Target.RUNNING.value,
-                               WaitMode.BLUEGREEN: "active"}[self.mode]
-        on = f" on generation {self.generation}" if isinstance(self.generation, int) else ""
-        return f"{what}{on}"
-
 
 @dataclass(frozen=True)
 class Decision:

@@ -66,61 +66,54 @@ class FlinkJobSensor(BaseSensorOperator):
         """The hook, built on first use."""
         return self.connection.sync_hook(namespace=self.namespace)
 
-    def _wait_args(self) -> dict[str, Any]:
-        if self.target == "savepoint_completed":
-            return {"kind": KIND_STATE_SNAPSHOT, "mode": "snapshot", "target": None}
-        if self.kind == KIND_BLUE_GREEN:
-            return {"kind": self.kind, "mode": "bluegreen", "target": self.target}
-        return {"kind": self.kind, "mode": "resource", "target": self.target}
+    def _wait(self) -> tuple[str, Any]:
+        """The kind looked at and the :class:`~airflow_flink_operator.models.waiting.WaitCriteria`: a
+        resource is judged on the generation it has when looked at (older generations' failures mean waiting)."""
+        from airflow_flink_operator.models.waiting import LATEST_GENERATION, WaitCriteria, WaitMode
 
-    def _criteria(self, obj: dict[str, Any] | None) -> dict[str, Any]:
-        """The generation to judge: the resource's current one (older generations' failures mean waiting)."""
-        if self.target == "savepoint_completed" or self.kind == KIND_BLUE_GREEN or obj is None:
-            return {}
-        return {"generation": (obj.get("metadata") or {}).get("generation")}
+        if self.target == "savepoint_completed":
+            return KIND_STATE_SNAPSHOT, WaitCriteria(mode=WaitMode.SNAPSHOT)
+        if self.kind == KIND_BLUE_GREEN:
+            return self.kind, WaitCriteria(mode=WaitMode.BLUEGREEN, target=self.target)
+        return self.kind, WaitCriteria(mode=WaitMode.RESOURCE, target=self.target, generation=LATEST_GENERATION)
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        from airflow_flink_operator.models.status import Phase, evaluate
+        from dataclasses import replace
+
         from airflow_flink_operator.triggers import FlinkWaitTrigger
 
-        args = self._wait_args()
+        kind, criteria = self._wait()
         namespace = self.hook.resolve_namespace()
-        obj = self.hook.get(args["kind"], self.name, namespace)
-        criteria = self._criteria(obj)
-        phase, message, result = evaluate(args["mode"], obj, kind=args["kind"], name=self.name,
-                                          target=args["target"], **criteria)
-        if phase is not Phase.WAITING:  # known already: no round trip through the triggerer
-            return self.execute_complete(context, {"status": "success" if phase is Phase.DONE else "error",
-                                                   "message": message, "result": result})
+        status, message, result = self.hook.decide(kind, self.name, namespace, **criteria.to_kwargs())
+        if status is not None:  # known already: no round trip through the triggerer
+            return self.execute_complete(context, {"status": status, "message": message, "result": result})
+        if criteria.generation is not None:  # the trigger judges the generation seen now
+            criteria = replace(criteria, generation=result.get("generation"))
         self.log.info("Deferring: waiting in the triggerer (timeout %ss). Now: %s", self.timeout, message)
-        self.defer(trigger=FlinkWaitTrigger(name=self.name, namespace=namespace,
+        self.defer(trigger=FlinkWaitTrigger(kind=kind, name=self.name, namespace=namespace,
                                             timeout_at=time.time() + float(self.timeout),
-                                            connection=self.connection.serialize(), **args, **criteria),
+                                            connection=self.connection.serialize(), **criteria.to_kwargs()),
                    method_name="execute_complete", timeout=timedelta(seconds=float(self.timeout) + 60))
 
     def poke(self, context: Any) -> Any:
         """Reached: a ``PokeReturnValue`` carrying the resource summary (its XCom); raise at once when it failed."""
         from airflow.sdk import PokeReturnValue
 
-        from airflow_flink_operator.models.status import Phase, evaluate
-
-        args = self._wait_args()
+        kind, criteria = self._wait()
         namespace = self.hook.resolve_namespace()
-        obj = self.hook.get(args["kind"], self.name, namespace)
-        phase, message, result = evaluate(args["mode"], obj, kind=args["kind"], name=self.name, target=args["target"],
-                                          **self._criteria(obj))
+        status, message, result = self.hook.decide(kind, self.name, namespace, **criteria.to_kwargs())
         self.log.info("%s", message)
-        if phase is Phase.FAILED:
-            raise FlinkTaskError(f"{message}\n{self.hook.diagnostics(args['kind'], self.name, namespace)}")
-        return PokeReturnValue(is_done=phase is Phase.DONE, xcom_value=result if phase is Phase.DONE else None)
+        if status == "error":
+            raise FlinkTaskError(f"{message}\n{self.hook.diagnostics(kind, self.name, namespace)}")
+        return PokeReturnValue(is_done=status == "success", xcom_value=result if status == "success" else None)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Return the result, or raise with diagnostics."""
         if event.get("status") == "success":
             self.log.info("%s", event.get("message"))
             return event.get("result") or {}
-        args = self._wait_args()
+        kind, _ = self._wait()
         namespace = self.hook.resolve_namespace()
-        raise FlinkTaskError(f"{event.get('message')}\n{self.hook.diagnostics(args['kind'], self.name, namespace)}")
+        raise FlinkTaskError(f"{event.get('message')}\n{self.hook.diagnostics(kind, self.name, namespace)}")

@@ -1,5 +1,8 @@
 """One trigger for every Flink wait: it watches the object (no fixed sleep loop) and decides with
-the status model, then yields a single event with ``status`` and ``message``.
+the status model's one step (:func:`airflow_flink_operator.models.waiting.decide`), then yields a
+single event with ``status`` and ``message``. Its :meth:`FlinkWaitTrigger.run` is the one async loop
+over that step, as :meth:`FlinkKubernetesHook.wait_for <airflow_flink_operator.hooks.waiting.WaitingMixin.wait_for>`
+is the one blocking loop.
 
 All triggers of a process share one watch per kind and namespace (:mod:`.watch_hub`). Nothing
 blocks the triggerer's event loop: the Kubernetes client libraries are imported in a worker thread
@@ -22,6 +25,10 @@ _HEAVY_MODULES = (
     "airflow_flink_operator.hooks.flink_kubernetes_async",
     "airflow_flink_operator.hooks.connection",
     "airflow_flink_operator.models.status",
+    "airflow_flink_operator.models.savepoints",
+    "airflow_flink_operator.models.summary",
+    "airflow_flink_operator.models.waiting",
+    "airflow_flink_operator.models.status_bluegreen",
     "airflow_flink_operator.triggers.watch_hub",
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.watch",
@@ -67,13 +74,10 @@ class FlinkWaitTrigger(BaseTrigger):
     :param kind: ``FlinkDeployment``, ``FlinkSessionJob`` or ``FlinkStateSnapshot``.
     :param name: the resource's name.
     :param namespace: its namespace.
-    :param mode: ``resource``, ``snapshot``, ``nonce``, ``deleted`` or ``bluegreen`` (see ``models.status.evaluate``).
-    :param target: for ``resource``: ``running``, ``stable``, ``finished``, ``suspended`` or ``ready``.
-    :param nonce: for ``nonce``: the savepoint trigger nonce.
-    :param generation: for ``resource``: the generation waited for; older generations' failure
-        fields mean "waiting" until the operator has reconciled it.
-    :param stale_error: fingerprint of ``status.error`` when the wait began.
-    :param pickup_deadline: for ``snapshot``: epoch seconds by which the operator must pick it up.
+    :param mode: a :class:`~airflow_flink_operator.models.waiting.WaitMode` (``resource``, ``snapshot``,
+        ``nonce``, ``deleted`` or ``bluegreen``). With ``target``, ``nonce``, ``generation``,
+        ``stale_error`` and ``pickup_deadline``: the :class:`~airflow_flink_operator.models.waiting.WaitCriteria`
+        (see there), kept as :attr:`criteria` and serialised as plain values.
     :param timeout_at: epoch seconds after which a ``timeout`` event is sent.
     :param connection: :meth:`KubernetesConnection.serialize` output (connection id, kubeconfig
         path, context, in-cluster switch).
@@ -109,9 +113,12 @@ class FlinkWaitTrigger(BaseTrigger):
         echo: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.kind, self.name, self.namespace = kind, name, namespace
-        self.mode, self.target, self.nonce, self.timeout_at = mode, target, nonce, timeout_at
-        self.generation, self.stale_error, self.pickup_deadline = generation, stale_error, pickup_deadline
+        from airflow_flink_operator.models.waiting import WaitCriteria
+
+        self.kind, self.name, self.namespace, self.timeout_at = kind, name, namespace, timeout_at
+        #: what is waited for, judged by the status model's one step.
+        self.criteria = WaitCriteria(mode=mode, target=target, nonce=nonce,  # type: ignore[arg-type]
+                                     generation=generation, stale_error=stale_error, pickup_deadline=pickup_deadline)
         # ``connection`` is the form this version writes; the separate settings are read so that
         # triggers persisted by an earlier version still resume after an upgrade.
         self.connection = dict(connection) if connection is not None else {
@@ -126,9 +133,7 @@ class FlinkWaitTrigger(BaseTrigger):
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "kind": self.kind, "name": self.name, "namespace": self.namespace, "mode": self.mode,
-                "target": self.target, "nonce": self.nonce, "generation": self.generation,
-                "stale_error": self.stale_error, "pickup_deadline": self.pickup_deadline,
+                "kind": self.kind, "name": self.name, "namespace": self.namespace, **self.criteria.to_kwargs(),
                 "timeout_at": self.timeout_at, "connection": self.connection,
                 "watch_timeout": self.watch_timeout, "on_kill_action": self.on_kill_action,
                 "resume_state": self.resume_state,
@@ -147,20 +152,19 @@ class FlinkWaitTrigger(BaseTrigger):
         connection = self._connection()
         return WatchHub.get(connection.cache_key(), connection.async_hook, self.kind, self.namespace).subscribe(self.name)
 
-    def _evaluate(self, obj: dict[str, Any] | None) -> tuple[Any, str, dict[str, Any]]:
-        from airflow_flink_operator.models.status import evaluate
+    def decide(self, obj: dict[str, Any] | None) -> Any:
+        """The status model's one step for the object as last seen, now (a
+        :class:`~airflow_flink_operator.models.waiting.Decision`)."""
+        from airflow_flink_operator.models.waiting import decide
 
-        return evaluate(self.mode, obj, kind=self.kind, name=self.name, target=self.target, nonce=self.nonce,
-                        generation=self.generation, stale_error=self.stale_error,
-                        pickup_deadline=self.pickup_deadline, now=time.time())
+        return decide(obj, self.criteria, kind=self.kind, name=self.name, now=time.time())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Watch until decided; yield exactly one event."""
         last: dict[str, Any] = {"message": f"{self.kind} {self.name}: no state observed yet"}
 
-        async def decide() -> TriggerEvent:
-            from airflow_flink_operator.models.status import Phase
-
+        async def follow() -> TriggerEvent:
+            pickup_deadline = self.criteria.pickup_deadline
             states = self._states().__aiter__()
             obj: dict[str, Any] | None = None
             next_state: asyncio.Future[Any] = asyncio.ensure_future(states.__anext__())
@@ -168,8 +172,8 @@ class FlinkWaitTrigger(BaseTrigger):
             try:
                 while True:
                     pickup_wait = None
-                    if self.pickup_deadline is not None and seen:
-                        pickup_wait = max(self.pickup_deadline - time.time(), 0.0) + 0.05
+                    if pickup_deadline is not None and seen:
+                        pickup_wait = max(pickup_deadline - time.time(), 0.0) + 0.05
                     done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
                     if done:  # else: no change by the pick-up deadline; judge the last state again, now
                         try:
@@ -178,14 +182,12 @@ class FlinkWaitTrigger(BaseTrigger):
                             raise RuntimeError("the watch ended") from None
                         seen = True
                         next_state = asyncio.ensure_future(states.__anext__())
-                    phase, message, result = self._evaluate(obj)
-                    if message != last.get("message"):
-                        self.log.info("%s", message)
-                    last.update(message=message, result=result)
-                    if phase is Phase.DONE:
-                        return TriggerEvent({"status": "success", "message": message, "result": result})
-                    if phase is Phase.FAILED:
-                        return TriggerEvent({"status": "error", "message": message, "result": result})
+                    decision = self.decide(obj)
+                    if decision.message != last.get("message"):
+                        self.log.info("%s", decision.message)
+                    last.update(message=decision.message, result=decision.result)
+                    if decision.status is not None:
+                        return TriggerEvent(decision.event())
             finally:
                 next_state.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -198,7 +200,7 @@ class FlinkWaitTrigger(BaseTrigger):
             await load_heavy_modules()
             if remaining is not None:
                 remaining = max(remaining - (time.monotonic() - started), 0.0)
-            event = await asyncio.wait_for(decide(), remaining)
+            event = await asyncio.wait_for(follow(), remaining)
         except asyncio.TimeoutError:
             event = TriggerEvent({"status": "timeout", "message": f"Timed out: {last['message']}",
                                   "result": last.get("result", {})})
