@@ -31,6 +31,8 @@ pytest.importorskip("sqlglot", reason="the openlineage extra is not installed")
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "flink_lineage"
+#: The tasks that succeed ("broken" fails on purpose).
+TASKS = ("jar", "sql", "python", "seatunnel", "cdc", "session_cluster", "session_job", "inject")
 
 FLINK_SQL = """\
 SET 'execution.runtime-mode' = 'streaming';
@@ -106,8 +108,9 @@ from airflow.sdk import DAG, Asset, task
 
 from airflow_flink_operator.artifacts import FlinkCdcPipeline, JarJob, PythonJob, SeaTunnelJob, SqlJob
 from airflow_flink_operator.models import (
-    Checkpointing, FlinkDeployment, FlinkDeploymentSpec, JobManagerSpec, Resource, TaskManagerSpec)
-from airflow_flink_operator.operators import FlinkDeploymentOperator
+    Checkpointing, FlinkDeployment, FlinkDeploymentSpec, FlinkSessionJob, FlinkSessionJobSpec, JobManagerSpec,
+    Resource, TaskManagerSpec)
+from airflow_flink_operator.operators import FlinkDeploymentOperator, FlinkSessionJobOperator
 
 def deployment(name, job, version="v1_20"):
     return FlinkDeployment(name=name, spec=FlinkDeploymentSpec(
@@ -126,10 +129,22 @@ with DAG({DAG_ID!r}, start_date=datetime(2026, 1, 1), schedule=None,
     FlinkDeploymentOperator(task_id="python", deployment=deployment("click-scoring", PythonJob(
         script="print('scoring')", jar_uri="local:///opt/flink/opt/flink-python-1.20.0.jar", parallelism=1)),
         outlets=[Asset("file:///data/scores")])
-    FlinkDeploymentOperator(task_id="seatunnel", deployment=deployment(
+    FlinkDeploymentOperator(task_id="seatunnel", wait_for="finished", deployment=deployment(
         "page-views", SeaTunnelJob(config={SEATUNNEL!r}, parallelism=1), version="v1_18"))
     FlinkDeploymentOperator(task_id="cdc", deployment=deployment("shop-to-doris", FlinkCdcPipeline(
         pipeline={PIPELINE!r}, cdc_version="3.2.0", parallelism=1), version="v1_18"))
+
+    FlinkDeploymentOperator(task_id="broken", deployment=deployment("broken-sql", SqlJob(
+        sql="INSERT INTO sink SELECT * FROM src;", parallelism=1)), retries=0)
+    session = FlinkDeploymentOperator(task_id="session_cluster", deployment=FlinkDeployment(
+        name="analytics-session", spec=FlinkDeploymentSpec(
+            image="flink:1.20", flink_version="v1_20", service_account="flink",
+            job_manager=JobManagerSpec(resource=Resource(cpu=1, memory="2048m")),
+            task_manager=TaskManagerSpec(resource=Resource(cpu=1, memory="2048m")))))
+    session >> FlinkSessionJobOperator(task_id="session_job", session_job=FlinkSessionJob(
+        name="top-pages", spec=FlinkSessionJobSpec(deployment_name="analytics-session", job=JarJob(
+            jar_uri="https://repo.example.com/top-pages.jar", parallelism=1))),
+        outlets=[Asset("file:///data/top-pages")])
 
     @task(task_id="inject")
     def inject(**context):
@@ -146,12 +161,12 @@ with DAG({DAG_ID!r}, start_date=datetime(2026, 1, 1), schedule=None,
 '''
 
 RUNNER = """
-import importlib.util, sys
+import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("lineage_dag", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 run = module.dag.test()
-print("STATE", run.state, {ti.task_id: ti.state for ti in run.get_task_instances()})
+print("STATES " + json.dumps({ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()}))
 """
 
 
@@ -200,6 +215,8 @@ def lineage_run(tmp_path_factory):
     receiver = _Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     cluster = SimulatedCluster(crd_dir=crd_dir_from_env()).start()
+    cluster.behave("page-views", bounded=0.5)  # the SeaTunnel BATCH job finishes
+    cluster.behave("broken-sql", fail_after=0)  # this job fails at start: its task fails
     try:
         env = _airflow_env(home)
         migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True,
@@ -211,10 +228,13 @@ def lineage_run(tmp_path_factory):
                                                                "endpoint": "api/v1/lineage"}))
         result = subprocess.run([sys.executable, str(home / "runner.py"), str(home / "lineage_dag.py")], env=env,
                                 capture_output=True, text=True, timeout=600, check=False)
-        assert result.returncode == 0 and "STATE success" in result.stdout, result.stdout[-3000:] + result.stderr[-5000:]
-        tasks = ("jar", "sql", "python", "seatunnel", "cdc", "inject")
+        line = next((x for x in result.stdout.splitlines() if x.startswith("STATES ")), None)
+        assert line, result.stdout[-3000:] + result.stderr[-5000:]
+        states = json.loads(line[len("STATES "):])
+        assert states == {**dict.fromkeys(TASKS, "success"), "broken": "failed"}, result.stderr[-5000:]
         deadline = time.monotonic() + 60  # events may still be in flight when dag.test() returns
-        while time.monotonic() < deadline and not all(_event(receiver.events, t, "COMPLETE") for t in tasks):
+        while time.monotonic() < deadline and not (all(_event(receiver.events, t, "COMPLETE") for t in TASKS)
+                                                   and _event(receiver.events, "broken", "FAIL")):
             time.sleep(0.1)
         yield receiver.events, json.loads((home / "rendered.json").read_text())
     finally:
@@ -252,6 +272,24 @@ def test_start_and_complete_events_name_the_flink_job(lineage_run, task_id, kind
     complete = _event(events, task_id, "COMPLETE")
     assert complete["run"]["facets"]["flink"]["jobState"] in ("RUNNING", "FINISHED")
     assert complete["run"]["facets"]["flink"]["generation"] == 1
+
+
+def test_a_session_job_names_its_session_cluster_and_its_flink_version(lineage_run):
+    events, _ = lineage_run
+    flink = _event(events, "session_job", "COMPLETE")["job"]["facets"]["flink"]
+    assert (flink["resourceKind"], flink["deploymentMode"], flink["sessionCluster"]) == \
+        ("FlinkSessionJob", "session", "analytics-session")
+    assert (flink["jobKind"], flink["flinkVersion"], flink["jarURI"]) == \
+        ("jar", "v1_20", "https://repo.example.com/top-pages.jar")
+    assert _datasets(_event(events, "session_job", "COMPLETE"), "outputs") == {("file", "/data/top-pages")}
+
+
+def test_a_failed_task_sends_a_fail_event_with_the_job_and_its_datasets(lineage_run):
+    events, _ = lineage_run
+    fail = _event(events, "broken", "FAIL")
+    assert fail is not None and _event(events, "broken", "COMPLETE") is None
+    assert fail["job"]["facets"]["flink"]["name"] == "broken-sql"
+    assert _datasets(fail, "inputs") == {("flink", "src")} and _datasets(fail, "outputs") == {("flink", "sink")}
 
 
 EXPECTED_DATASETS = {

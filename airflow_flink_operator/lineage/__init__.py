@@ -113,13 +113,25 @@ class OpenLineageMixin:
         result = _task_result(task_instance)
         namespace = result.get("namespace") or self._openlineage_namespace(model)
         identity = job_identity(model, namespace, self.openlineage_flink_config) or injected_job(model)
-        job = describe(model, namespace, wait_for=getattr(self, "wait_for", None), openlineage_job=identity)
+        job = describe(model, namespace, wait_for=getattr(self, "wait_for", None), openlineage_job=identity,
+                       flink_version=self._openlineage_session_flink_version(model, namespace))
         return OperatorLineage(
             inputs=facets.merge([facets.to_dataset(d) for d in job.inputs], inputs),
             outputs=facets.merge([facets.to_dataset(d) for d in job.outputs], outputs),
             job_facets=facets.job_facets(job),
             run_facets=facets.run_facets(result) if task_instance is not None else {},
         )
+
+    def _openlineage_session_flink_version(self, model: Any, namespace: str) -> str | None:
+        """A session job's Flink version: its session cluster's ``spec.flinkVersion`` (one GET; ``None`` if unknown)."""
+        cluster = getattr(model.spec, "deployment_name", None) if model.kind == "FlinkSessionJob" else None
+        if not cluster:
+            return None
+        try:
+            found = self.hook.get("FlinkDeployment", cluster, namespace)  # type: ignore[attr-defined]
+        except Exception:  # the cluster is unreachable where the listener runs: leave the version out
+            return None
+        return ((found or {}).get("spec") or {}).get("flinkVersion")
 
     def _openlineage_namespace(self, model: Any) -> str:
         """The namespace the task applies in, as ``execute`` resolves it (no API call)."""
