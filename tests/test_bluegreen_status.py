@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from airflow_flink_operator.models.status import Phase, evaluate
+from airflow_flink_operator.models.status import Phase
 from airflow_flink_operator.models.status_bluegreen import BlueGreenState, bluegreen_phase
+from airflow_flink_operator.models.waiting import evaluate
 
 SPEC = {"template": {"spec": {"image": "flink:1.20", "job": {"jarURI": "local:///a.jar", "upgradeMode": "savepoint"}}}}
 NEW_SPEC = {"template": {"spec": {"image": "flink:1.20.1", "job": {"jarURI": "local:///a.jar",

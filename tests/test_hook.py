@@ -9,7 +9,8 @@ from airflow_flink_operator.constants import LABEL_OWNER_NAME
 from airflow_flink_operator.hooks import FlinkApiError
 from airflow_flink_operator.manifests import render
 from airflow_flink_operator.models import FlinkStateSnapshot, FlinkStateSnapshotSpec, JobReference, SavepointSpec
-from airflow_flink_operator.models.status import FlinkResourceStatus, Phase, SnapshotStatus, Target, nonce_savepoint_phase
+from airflow_flink_operator.models.savepoints import SnapshotStatus, nonce_savepoint_phase
+from airflow_flink_operator.models.status import FlinkResourceStatus, Phase, Target
 
 
 def running(backend, name="orders", kind="FlinkDeployment", target=Target.STABLE):

@@ -6,14 +6,8 @@ import json
 
 import pytest
 
-from airflow_flink_operator.models.status import (
-    FlinkResourceStatus,
-    Phase,
-    SnapshotStatus,
-    Target,
-    nonce_savepoint_phase,
-    parse_status_error,
-)
+from airflow_flink_operator.models.savepoints import SnapshotStatus, nonce_savepoint_phase
+from airflow_flink_operator.models.status import FlinkResourceStatus, Phase, Target, parse_status_error
 
 SPEC = {"job": {"jarURI": "local:///j.jar", "parallelism": 1, "state": "running"}}
 SUSPENDED_SPEC = {"job": {**SPEC["job"], "state": "suspended"}}
@@ -198,3 +192,14 @@ def test_nonce_savepoint_phases():
     assert (phase, path) == (Phase.DONE, "s3://sp/7")
     phase, message, _ = nonce_savepoint_phase(nonce_obj(7, 7, last_nonce=6, error="Savepoint failed"), 7)
     assert phase is Phase.FAILED and "Savepoint failed" in message
+
+
+def test_names_that_moved_out_of_the_status_module_still_import_from_it():
+    """Operators, DAGs and user code written against ``models.status`` keep working after the split."""
+    from airflow_flink_operator.models import savepoints, status, summary, waiting
+
+    for module in (savepoints, summary, waiting):
+        for name in [n for n, where in status._MOVED.items() if where == module.__name__.rsplit(".", 1)[1]]:
+            assert getattr(status, name) is getattr(module, name), name
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        status.nothing_here  # noqa: B018
