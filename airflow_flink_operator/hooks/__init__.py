@@ -1,5 +1,10 @@
 """The Kubernetes side: apply, read, patch, delete Flink resources; savepoints; diagnostics; watches.
 
+The hooks take rendered manifests (plain dicts) and talk to the API; rendering is the operators' job.
+``flink_kubernetes`` holds the sync hook's class and its CRUD with retries; ``apply``, ``savepoints``,
+``waiting`` and ``diagnostics`` its other duties, by name; ``flink_kubernetes_async`` the async hook's
+reads and watches; ``connection`` how to reach the API.
+
 Imports are lazy: naming one hook (or the connection description) loads only its module.
 """
 

@@ -19,9 +19,12 @@ BLUE_GREEN_TARGETS = ("active", "active_blue", "active_green")
 class FlinkJobSensor(BaseSensorOperator):
     """Wait until a FlinkDeployment / FlinkSessionJob reaches ``target``, or a savepoint completes.
 
-    Same decision as the operators (the status model): a READY JobManager with a FAILED job fails
-    the sensor at once, with the operator's error, events and log; ``RESTARTING`` keeps waiting.
-    Works in ``poke``, ``reschedule`` and deferrable modes.
+    Same decision as the operators: every poke is one look through ``hook.decide`` (the status
+    model's one step, :func:`airflow_flink_operator.models.waiting.decide`), and the deferrable mode
+    hands the same criteria to the trigger. A READY JobManager with a FAILED job fails the sensor at
+    once, with the operator's error, events and log; ``RESTARTING`` keeps waiting; failure fields of
+    an older generation mean waiting until the operator has picked up the latest one. Works in
+    ``poke``, ``reschedule`` and deferrable modes.
 
     :param name: the resource (for ``target="savepoint_completed"``: the FlinkStateSnapshot). (templated)
     :param kind: ``FlinkDeployment`` (default), ``FlinkSessionJob`` or ``FlinkBlueGreenDeployment``.
