@@ -431,6 +431,11 @@ def test_dataset_names_follow_the_openlineage_conventions():
         ("mysql://my:3306", "shop.orders")
     assert (path("s3a://bucket/a/b").namespace, path("s3a://bucket/a/b").name) == ("s3://bucket", "a/b")
     assert (path("hdfs://nn:8020/x").namespace, path("hdfs://nn:8020/x").name) == ("hdfs://nn:8020", "/x")
+    assert jdbc("jdbc:mysql://my:3306/shop", "shop.orders").name == "shop.orders"  # database not repeated
+    cdc_inputs, console = seatunnel_config('source { MySQL-CDC { base-url = "jdbc:mysql://db:3306/shop"\n'
+                                           'table-names = ["shop.orders", "shop.users"] } }\nsink { Console {} }')
+    assert [(d.namespace, d.name) for d in cdc_inputs] == [("mysql://db:3306", "shop.orders"),
+                                                           ("mysql://db:3306", "shop.users")] and console == []
     inputs, outputs = seatunnel_config(SEATUNNEL)
     assert [(d.namespace, d.name) for d in inputs + outputs] == [
         ("kafka://kafka:9092", "page_views"), ("elasticsearch://search:9200", "page_views")]

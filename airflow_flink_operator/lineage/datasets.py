@@ -83,6 +83,8 @@ def jdbc(url: str, table_name: str, connector: str = "jdbc", table: str = "") ->
     port = parsed.port or DEFAULT_PORTS.get(scheme)
     namespace = f"{scheme}://{parsed.hostname or ''}" + (f":{port}" if port else "")
     parts = [p for p in table_name.split(".") if p]
+    if database and len(parts) > 1 and parts[0] == database:  # "db.table" given with the database in the URL
+        parts = parts[1:]
     if scheme in ("postgres", "mssql", "db2", "redshift") and len(parts) == 1:
         parts = ["public" if scheme in ("postgres", "redshift") else "dbo", *parts]
     name = ".".join([database, *parts] if database else parts)
@@ -138,7 +140,8 @@ def from_connector_options(options: dict[str, str], table: str = "") -> list[Dat
         location = options.get("warehouse") or options.get("path") or options.get("uri")
         if location:
             ref = path(location, connector, table)
-            return [DatasetRef(ref.namespace, "/".join(p for p in (ref.name.rstrip("/"), table) if p), connector, table)]
+            name = "/".join(p for p in (ref.name.rstrip("/"), table) if p)
+            return [DatasetRef(ref.namespace, name, connector, table)]
     if connector in ("doris", "starrocks") and (options.get("fenodes") or options.get("jdbc-url")):
         host = _host_port(options.get("fenodes") or options["jdbc-url"].split("//")[-1].split("/")[0], 8030)
         return [DatasetRef(f"{connector}://{host}", options.get("table.identifier", table), connector, table)]
@@ -215,7 +218,7 @@ def cdc_pipeline(doc: dict) -> tuple[list[DatasetRef], list[DatasetRef]]:
 # --- SeaTunnel ----------------------------------------------------------------------------------
 
 
-def seatunnel_plugin(plugin: str, options: dict, role: str) -> list[DatasetRef]:
+def seatunnel_plugin(plugin: str, options: dict) -> list[DatasetRef]:
     """The datasets of one SeaTunnel source/sink block (``Kafka { ... }``, ``Jdbc { ... }``...)."""
     kind = plugin.lower()
     if kind in NO_DATASET_CONNECTORS:
@@ -326,7 +329,7 @@ def seatunnel_config(text: str) -> tuple[list[DatasetRef], list[DatasetRef]]:
         for plugin, options in block.items():
             for one in options if isinstance(options, list) else [options]:
                 if isinstance(one, dict):
-                    found[role] += seatunnel_plugin(plugin, one, role)
+                    found[role] += seatunnel_plugin(plugin, one)
     return found["source"], found["sink"]
 
 

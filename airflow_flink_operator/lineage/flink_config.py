@@ -203,7 +203,8 @@ def openlineage_keys(model: Any, namespace: str, context: Any, settings: OpenLin
     elif settings.listener:
         keys[FLINK2_LISTENER_KEY] = FLINK2_LISTENER
     if settings.transport is not False:
-        keys.update(transport_keys(settings.transport if isinstance(settings.transport, dict) else provider_transport()))
+        transport = settings.transport if isinstance(settings.transport, dict) else provider_transport()
+        keys.update(transport_keys(transport))
     if settings.parent:
         keys[RUN_TAGS_KEY] = parent_run_tags(context)
     for key, value in settings.extra.items():
