@@ -1,4 +1,4 @@
-# Sourced by the other scripts: a virtualenv in .venv with this package and its test extra,
+# Sourced by the other scripts: a virtualenv in .venv with this package, its test and openlineage extras,
 # installed from the package registries (works on a fresh machine with only python3).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +10,6 @@ fi
 if [ ! -x "$VENV/bin/uv" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check uv
 fi
-"$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -e "$ROOT[test]"
+"$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -e "$ROOT[test,openlineage]"
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"

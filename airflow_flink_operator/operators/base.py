@@ -125,7 +125,7 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
     @cached_property
     def hook(self) -> FlinkKubernetesHook:
         """The hook, built on first use (never at DAG parse time)."""
-        return self.connection.sync_hook(namespace=self.namespace, operator_version=self.operator_version)
+        return self.connection.sync_hook(namespace=self.namespace)
 
     def render_manifests(self, resource: Any, *, session_cluster: Any = None) -> list[dict[str, Any]]:
         """The manifests to apply for a model (or dict): rendered and validated for this task's
@@ -178,10 +178,12 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
         :param on_kill_action: ``suspend`` or ``delete`` the resource if a user kills the task while
             it is deferred (the trigger does it).
         """
+        from airflow_flink_operator.models.waiting import WaitCriteria
+
         timeout = self.timeout if timeout is None else timeout
-        pickup_deadline = time.time() + pickup_timeout if pickup_timeout else None
-        criteria = {"mode": mode, "target": target, "nonce": nonce, "generation": generation,
-                    "stale_error": stale_error, "pickup_deadline": pickup_deadline}
+        criteria = WaitCriteria(mode=mode, target=target, nonce=nonce, generation=generation,  # type: ignore[arg-type]
+                                stale_error=stale_error,
+                                pickup_deadline=time.time() + pickup_timeout if pickup_timeout else None).to_kwargs()
         if self.deferrable:
             status, message, result = self.hook.decide(kind, name, namespace, **criteria)
             if status is None:

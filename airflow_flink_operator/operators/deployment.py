@@ -109,6 +109,7 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
             savepoint = self.latest_savepoint(self.restore_from_latest_savepoint_of, namespace)
         model = with_job_updates(model, initial_savepoint_path=savepoint,
                                  allow_non_restored_state=self.allow_non_restored_state)
+        model = self.openlineage_prepare(model, context, namespace)  # opt-in openlineage.* Flink configuration
         if savepoint and self.hook.get(self.kind, model.name, namespace) is not None:
             self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
                              self.kind, namespace, model.name)
@@ -168,6 +169,8 @@ class FlinkDeploymentOperator(ApplyAndWaitBaseOperator):
         FlinkDeployment. (templated)
     :param allow_non_restored_state: allow state no operator of the new job claims.
     :param labels: extra labels on the resource. (templated)
+    :param openlineage_flink_config: configure the Flink job's own OpenLineage integration (``True``, a
+        dict or :class:`~airflow_flink_operator.lineage.flink_config.OpenLineageFlinkConfig`); see ``docs/openlineage.md``.
     :param on_kill_action: when the task is killed: ``keep`` (default; a streaming job keeps
         running), ``suspend`` or ``delete``.
     :return: ``{kind, name, namespace, generation, lifecycle_state, job_state, job_id, ...}``.
@@ -215,6 +218,8 @@ class FlinkSessionJobOperator(ApplyAndWaitBaseOperator):
     :param restore_from_latest_savepoint_of: start from the newest savepoint of this job. (templated)
     :param allow_non_restored_state: allow state no operator of the new job claims.
     :param labels: extra labels on the resource. (templated)
+    :param openlineage_flink_config: configure the Flink job's own OpenLineage integration (``True``, a
+        dict or :class:`~airflow_flink_operator.lineage.flink_config.OpenLineageFlinkConfig`); see ``docs/openlineage.md``.
     :param on_kill_action: ``keep`` (default), ``suspend`` or ``delete``.
     """
 
