@@ -58,16 +58,13 @@ class KubernetesConnection:
         """What identifies the API server and identity reached: hubs and clients are shared per key."""
         return (self.conn_id, self.in_cluster, self.config_file, self.cluster_context)
 
-    def sync_hook(self, *, operator_version: str | None = None, **kwargs: Any) -> FlinkKubernetesHook:
+    def sync_hook(self, **kwargs: Any) -> FlinkKubernetesHook:
         """A :class:`~airflow_flink_operator.hooks.FlinkKubernetesHook` for this connection.
 
-        :param operator_version: ignored: the hook no longer renders manifests (operators do, for
-            their ``operator_version``). Accepted so that callers written before keep working.
         :param kwargs: more ``FlinkKubernetesHook`` arguments (``namespace``, ``request_timeout``...).
         """
         from airflow_flink_operator.hooks.flink_kubernetes import FlinkKubernetesHook
 
-        del operator_version
         return FlinkKubernetesHook(kubernetes_conn_id=self.conn_id, in_cluster=self.in_cluster,
                                    config_file=self.config_file, cluster_context=self.cluster_context, **kwargs)
 
