@@ -86,7 +86,7 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
         """The newest completed savepoint of a job: from its FlinkStateSnapshots and its
         ``savepointInfo``, ordered by when they completed; never ``upgradeSavepointPath`` (it can
         hold ``KUBERNETES_OPERATOR_LAST_STATE`` or an older path; reference, section h)."""
-        from airflow_flink_operator.models.status import savepoint_records
+        from airflow_flink_operator.models.savepoints import savepoint_records
 
         hook = self.hook
         snapshots = hook.list_snapshots(job_name, namespace) if hook.snapshot_resources_served() else []

@@ -31,7 +31,8 @@ class SavepointMixin:
                         backoff_limit: int | None = 3) -> dict[str, Any]:
         """Trigger (or find) the savepoint; return how to wait for it: ``{mode, kind, name, namespace, nonce}``."""
         from airflow_flink_operator.models import FlinkStateSnapshot
-        from airflow_flink_operator.models.status import FlinkResourceStatus, Phase, SnapshotStatus, nonce_savepoint_phase
+        from airflow_flink_operator.models.savepoints import SnapshotStatus, nonce_savepoint_phase
+        from airflow_flink_operator.models.status import FlinkResourceStatus, Phase
         from airflow_flink_operator.naming import LABEL_JOB_UID, LABEL_PURPOSE, label_value, run_scoped_name, \
             run_scoped_nonce, ti_labels
 
@@ -257,7 +258,8 @@ class FlinkSavepointRetentionOperator(FlinkBaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from datetime import datetime, timezone
 
-        from airflow_flink_operator.models.status import FlinkResourceStatus, SnapshotStatus
+        from airflow_flink_operator.models.savepoints import SnapshotStatus
+        from airflow_flink_operator.models.status import FlinkResourceStatus
 
         namespace = self.resolved_namespace()
         result: dict[str, Any] = {"kept": [], "deleted": [], "not_deleted": {}, "disposed_data": self.dispose_data,

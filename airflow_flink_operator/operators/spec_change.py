@@ -45,7 +45,7 @@ class SpecChangeMixin:
 
     def stop_baseline(self, kind: str, name: str, namespace: str, current: dict[str, Any]) -> dict[str, Any]:
         """The savepoint records before a stop (see :func:`~airflow_flink_operator.models.status.savepoint_baseline`)."""
-        from airflow_flink_operator.models.status import savepoint_baseline
+        from airflow_flink_operator.models.savepoints import savepoint_baseline
 
         return savepoint_baseline(current, self.snapshots_of(kind, name, namespace))
 
@@ -77,7 +77,8 @@ class SpecChangeMixin:
         Without a baseline (the stop was not begun by this task), only a savepoint of the last job
         incarnation that the operator will restore from counts.
         """
-        from airflow_flink_operator.models.status import FlinkResourceStatus, current_job_savepoint, stop_savepoint
+        from airflow_flink_operator.models.savepoints import current_job_savepoint, stop_savepoint
+        from airflow_flink_operator.models.status import FlinkResourceStatus
 
         job = self.hook.get(kind, name, namespace)  # type: ignore[attr-defined]
         snapshots = self.snapshots_of(kind, name, namespace)

@@ -79,7 +79,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def _already_gone(self, context: Any, namespace: str) -> dict[str, Any]:
         """The resource is gone: if an earlier try of this task deleted it, return that try's final savepoint."""
-        from airflow_flink_operator.models.status import savepoint_records
+        from airflow_flink_operator.models.savepoints import savepoint_records
         from airflow_flink_operator.naming import LABEL_PURPOSE, ti_labels
 
         if self.savepoint == "snapshot" and self.hook.snapshot_resources_served():
