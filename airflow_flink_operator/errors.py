@@ -35,3 +35,7 @@ class FlinkSpecError(ValueError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{resource} is invalid ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class FlinkTaskError(RuntimeError):
+    """A Flink task failed: the message carries the resource's state, ``status.error``, events and log."""

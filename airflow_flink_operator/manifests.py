@@ -28,7 +28,7 @@ from airflow_flink_operator.constants import (
     LABEL_OWNER_NAME,
     MANAGED_BY,
 )
-from airflow_flink_operator.errors import FlinkSpecError, SpecProblem
+from airflow_flink_operator.errors import FlinkSpecError, FlinkTaskError, SpecProblem
 from airflow_flink_operator.models.bluegreen import KIND_BLUE_GREEN, FlinkBlueGreenDeployment
 from airflow_flink_operator.models.deployment import FlinkDeployment
 from airflow_flink_operator.models.pod import add_main_container_mount
@@ -249,3 +249,22 @@ def load_manifests(source: str | Path) -> list[FlinkResource | dict[str, Any]]:
 
 def _looks_like_path(source: str) -> bool:
     return "\n" not in source and source.endswith((".yaml", ".yml", ".json")) and Path(source).exists()
+
+
+def load_resource(source: Any, kind: str) -> Any:
+    """A model of ``kind`` from a model, a manifest dict, YAML text or a YAML file path."""
+    model_type = MODELS[kind]
+    if isinstance(source, model_type):
+        return source
+    if isinstance(source, dict):
+        model = to_model(source)
+    elif isinstance(source, str):
+        found = [doc for doc in load_manifests(source) if isinstance(doc, model_type)]
+        if len(found) != 1:
+            raise FlinkTaskError(f"expected exactly one {kind} in the YAML, found {len(found)}")
+        model = found[0]
+    else:
+        raise FlinkTaskError(f"cannot read a {kind} from {type(source).__name__}; pass the model, a dict or YAML")
+    if not isinstance(model, model_type):
+        raise FlinkTaskError(f"expected a {kind}, got {getattr(model, 'kind', type(model).__name__)}")
+    return model

@@ -30,6 +30,7 @@ FORBIDDEN = {
     "manifests": ("hooks", "operators", "sensors", "triggers", "testing", "demo", "cli"),
     "validation": ("hooks", "operators", "sensors", "triggers", "testing", "demo", "cli", "manifests"),
     "operators": ("testing", "demo", "cli", "sensors"),
+    "lineage": ("operators", "sensors", "triggers", "hooks", "testing", "demo", "cli"),
 }
 
 

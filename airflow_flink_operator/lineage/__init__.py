@@ -50,10 +50,13 @@ class OpenLineageMixin:
 
     # --- configuring the Flink job's own lineage ------------------------------------------------
 
-    def openlineage_prepare(self, model: Any, context: Any, namespace: str) -> Any:
+    def openlineage_prepare(self, model: Any, context: Any, namespace: str, *, flink_version: str | None = None) -> Any:
         """The model to apply: with the ``openlineage.*`` Flink configuration when the task opted in.
 
         Called by the apply operators at render time, after the model is loaded.
+
+        :param flink_version: the Flink version the job runs on when the model does not say (a session
+            job runs on its session cluster's).
 
         :raises OpenLineageConfigError: when the provider is missing or the transport holds a secret.
         """
@@ -67,7 +70,8 @@ class OpenLineageMixin:
             raise OpenLineageConfigError(
                 "openlineage_flink_config needs apache-airflow-providers-openlineage "
                 "(pip install 'airflow-flink-operator[openlineage]')") from exc
-        return inject_openlineage_config(model, context, self.openlineage_flink_config, namespace)
+        return inject_openlineage_config(model, context, self.openlineage_flink_config, namespace,
+                                         flink_version=flink_version)
 
     # --- the OpenLineage operator methods ---------------------------------------------------------
 
@@ -89,7 +93,7 @@ class OpenLineageMixin:
         kind = getattr(self, "kind", None)
         if source is None or kind not in ("FlinkDeployment", "FlinkSessionJob"):
             return None
-        from airflow_flink_operator.operators.deployment import load_resource
+        from airflow_flink_operator.manifests import load_resource
 
         try:
             return load_resource(source(), kind)

@@ -193,11 +193,16 @@ def parent_run_tags(context: Any) -> str:
     return ";".join(f"{key}:{_escape_tag(str(value))}:AIRFLOW" for key, value in tags.items())
 
 
-def openlineage_keys(model: Any, namespace: str, context: Any, settings: OpenLineageFlinkConfig) -> dict[str, str]:
-    """The Flink configuration keys for ``settings`` (see the module docstring for each key)."""
+def openlineage_keys(model: Any, namespace: str, context: Any, settings: OpenLineageFlinkConfig,
+                     flink_version: str | None = None) -> dict[str, str]:
+    """The Flink configuration keys for ``settings`` (see the module docstring for each key).
+
+    :param flink_version: the Flink version the job runs on when the model has none (a session job:
+        its session cluster's), e.g. ``v1_20``.
+    """
     job_namespace, job_name = job_identity(model, namespace, settings)  # type: ignore[misc]
     keys = {JOB_NAMESPACE_KEY: job_namespace, JOB_NAME_KEY: job_name}
-    flink_version = str(getattr(model.spec, "flink_version", None) or "")
+    flink_version = str(getattr(model.spec, "flink_version", None) or flink_version or "")
     if flink_version.startswith("v1_"):
         keys.update({FLINK1_NAMESPACE_KEY: job_namespace, FLINK1_JOB_NAME_KEY: job_name})
     elif settings.listener:
@@ -215,7 +220,8 @@ def openlineage_keys(model: Any, namespace: str, context: Any, settings: OpenLin
     return keys
 
 
-def inject_openlineage_config(model: Any, context: Any, settings: Any, namespace: str) -> Any:
+def inject_openlineage_config(model: Any, context: Any, settings: Any, namespace: str,
+                              flink_version: str | None = None) -> Any:
     """A copy of ``model`` whose ``flinkConfiguration`` configures the Flink job's OpenLineage integration.
 
     Keys the user already set are kept as they are (like the provider's Spark injection): nothing is
@@ -225,6 +231,7 @@ def inject_openlineage_config(model: Any, context: Any, settings: Any, namespace
     :param context: the task's Airflow context (for the parent run).
     :param settings: ``True``, a dict or :class:`OpenLineageFlinkConfig`; ``None``/``False``: nothing.
     :param namespace: the Kubernetes namespace the resource is applied in (for the default job name).
+    :param flink_version: the Flink version when the model has none (a session job: its cluster's).
     :raises OpenLineageConfigError: when the transport holds credentials.
     """
     from airflow_flink_operator.models.flink_config import flatten_config
@@ -233,7 +240,7 @@ def inject_openlineage_config(model: Any, context: Any, settings: Any, namespace
     if resolved is None:
         return model
     current = flatten_config(model.spec.flink_configuration)
-    added = {k: v for k, v in openlineage_keys(model, namespace, context, resolved).items() if k not in current}
+    added = {k: v for k, v in openlineage_keys(model, namespace, context, resolved, flink_version).items() if k not in current}
     spec = model.spec.model_copy(update={"flink_configuration": {**current, **added}})
     return model.model_copy(update={"spec": spec})
 

@@ -232,6 +232,12 @@ class FlinkResourceStatus:
     # --- facts -----------------------------------------------------------------------------
 
     @property
+    def incarnation(self) -> tuple[str | None, str | None]:
+        """Which run of the job this is: the resource's uid and the Flink job's ``startTime`` exactly as
+        the operator wrote it (savepoint names and nonces hash it, so it must not be reformatted)."""
+        return self.uid, (self.raw_status.get("jobStatus") or {}).get("startTime")
+
+    @property
     def latest_generation_reconciled(self) -> bool:
         """The operator picked up the latest spec and finished deploying it (not upgrading)."""
         return (

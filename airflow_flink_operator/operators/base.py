@@ -8,11 +8,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
 from airflow_flink_operator.constants import DEFAULT_OPERATOR_VERSION
+from airflow_flink_operator.errors import FlinkTaskError
 from airflow_flink_operator.lineage import OpenLineageMixin
 
 if TYPE_CHECKING:
@@ -29,10 +30,6 @@ def default_deferrable() -> bool:
     from airflow.providers.common.compat.sdk import conf  # airflow.sdk.conf only from Airflow 3.2
 
     return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class FlinkTaskError(RuntimeError):
-    """A Flink task failed: the message carries the resource's state, ``status.error``, events and log."""
 
 
 class FlinkWebUILink(BaseOperatorLink):
@@ -207,6 +204,11 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
         return getattr(self, method_name)(context, {"status": status, "message": message, "result": result,
                                                     "resume_state": resume_state or {}})
 
+    @staticmethod
+    def resume_state_of(event: dict[str, Any]) -> dict[str, Any]:
+        """The state the task carried through its deferral (``echo`` in events stored by an earlier version)."""
+        return event.get("resume_state") or event.get("echo") or {}
+
     def check_event(self, event: dict[str, Any] | None, *, kind: str, name: str, namespace: str) -> dict[str, Any]:
         """Return the event's result, or raise :class:`FlinkTaskError` with diagnostics."""
         if not event or event.get("status") not in ("success", "error", "timeout"):
@@ -217,7 +219,7 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
         self.fail(event["message"], kind=kind, name=name, namespace=namespace)
         raise AssertionError("unreachable")
 
-    def fail(self, message: str, *, kind: str, name: str, namespace: str) -> None:
+    def fail(self, message: str, *, kind: str, name: str, namespace: str) -> NoReturn:
         """Raise :class:`FlinkTaskError` with ``message`` plus the resource's diagnostics."""
         try:
             details = self.hook.diagnostics(kind, name, namespace)
@@ -228,7 +230,7 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         """Default continuation: return the result of a successful wait."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         result = self.check_event(event, kind=extra.get("kind", ""), name=extra.get("name", ""),
                                   namespace=extra.get("namespace", ""))
         return {**extra.get("base", {}), **result}

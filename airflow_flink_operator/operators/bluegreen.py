@@ -92,7 +92,7 @@ class _BlueGreenOperator(FlinkBaseOperator):
         """The wait's result, checked against the child now serving (its job must run), with the savepoint it used."""
         from airflow_flink_operator.models.status import FlinkResourceStatus
 
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         name, namespace = extra["name"], extra["namespace"]
         result = self.check_event(event, kind=KIND_BLUE_GREEN, name=name, namespace=namespace)
         child = self.hook.get(KIND_DEPLOYMENT, result["active_deployment"], namespace)
@@ -301,7 +301,7 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
 
     def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         namespace = extra["namespace"]
         path = (event.get("result") or {}).get("savepoint_path") if event.get("status") == "success" else None
         if not path:
@@ -323,7 +323,7 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
         """The resource is gone: delete the children (a no-op where the garbage collector did) and wait for them."""
         from airflow_flink_operator.models.bluegreen import child_name
 
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         self.check_event(event, kind=KIND_BLUE_GREEN, name=self.name, namespace=extra["namespace"])
         remaining = [child_name(self.name, c) for c in COLOURS
                      if self.hook.delete(KIND_DEPLOYMENT, child_name(self.name, c), extra["namespace"], wait=False)]
@@ -341,6 +341,6 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
 
     def child_deleted(self, context: Any, event: dict[str, Any]) -> Any:
         """One child is gone; wait for the next."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         self.check_event(event, kind=KIND_DEPLOYMENT, name=extra["waiting_for"], namespace=extra["namespace"])
         return self._wait_children(context, extra)

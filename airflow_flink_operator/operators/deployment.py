@@ -10,27 +10,6 @@ from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskEr
 ON_KILL_ACTIONS = ("keep", "suspend", "delete")
 
 
-def load_resource(source: Any, kind: str) -> Any:
-    """A model of ``kind`` from a model, a manifest dict, YAML text or a YAML file path."""
-    from airflow_flink_operator.manifests import MODELS, load_manifests, to_model
-
-    model_type = MODELS[kind]
-    if isinstance(source, model_type):
-        return source
-    if isinstance(source, dict):
-        model = to_model(source)
-    elif isinstance(source, str):
-        found = [doc for doc in load_manifests(source) if isinstance(doc, model_type)]
-        if len(found) != 1:
-            raise FlinkTaskError(f"expected exactly one {kind} in the YAML, found {len(found)}")
-        model = found[0]
-    else:
-        raise FlinkTaskError(f"cannot read a {kind} from {type(source).__name__}; pass the model, a dict or YAML")
-    if not isinstance(model, model_type):
-        raise FlinkTaskError(f"expected a {kind}, got {getattr(model, 'kind', type(model).__name__)}")
-    return model
-
-
 def with_job_updates(model: Any, **updates: Any) -> Any:
     """A copy of the model with ``spec.job`` fields replaced (``None`` values ignored)."""
     updates = {k: v for k, v in updates.items() if v is not None}
@@ -47,6 +26,8 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
     operators share."""
 
     kind = KIND_DEPLOYMENT
+    #: Applies the resource's whole spec: ``openlineage_flink_config`` takes effect here.
+    accepts_openlineage_flink_config = True
 
     def __init__(
         self,
@@ -98,6 +79,7 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
         return records[0].path
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_flink_operator.manifests import load_resource
         from airflow_flink_operator.models.status import stale_error_of
         from airflow_flink_operator.naming import ti_labels
 
@@ -109,11 +91,15 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
             savepoint = self.latest_savepoint(self.restore_from_latest_savepoint_of, namespace)
         model = with_job_updates(model, initial_savepoint_path=savepoint,
                                  allow_non_restored_state=self.allow_non_restored_state)
-        model = self.openlineage_prepare(model, context, namespace)  # opt-in openlineage.* Flink configuration
         if savepoint and self.hook.get(self.kind, model.name, namespace) is not None:
             self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
                              self.kind, namespace, model.name)
-        manifests = self.render_manifests(model, **self._prepare(model, namespace))
+        render_with = self._prepare(model, namespace)
+        session_cluster = render_with.get("session_cluster")
+        model = self.openlineage_prepare(  # the opt-in openlineage.* Flink configuration, before validation
+            model, context, namespace,
+            flink_version=session_cluster.spec.flink_version if session_cluster is not None else None)
+        manifests = self.render_manifests(model, **render_with)
         stored = self.hook.apply(manifests, namespace, labels={**ti_labels(context), **self.labels})
         self._applied = (model.name, namespace)
         self._after_apply(context, model, namespace)

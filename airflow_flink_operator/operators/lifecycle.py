@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_flink_operator.constants import KIND_DEPLOYMENT
 from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskError
-from airflow_flink_operator.operators.deployment import load_resource, with_job_updates
+from airflow_flink_operator.operators.deployment import with_job_updates
 from airflow_flink_operator.operators.savepoint import SavepointMixin
 from airflow_flink_operator.operators.spec_change import SpecChangeMixin
 
@@ -32,6 +32,9 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         when it took one), safety_savepoint_path (if taken first)}``.
     """
 
+    #: With ``deployment=`` it applies the whole spec: ``openlineage_flink_config`` takes effect there.
+    accepts_openlineage_flink_config = True
+
     template_fields = (*FlinkBaseOperator.template_fields, "name", "spec_patch", "deployment", "upgrade_mode")
     template_ext = (".yaml", ".yml", ".json")
     template_fields_renderers = {"deployment": "yaml", "spec_patch": "json"}
@@ -50,6 +53,8 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         self.upgrade_mode, self.savepoint_first, self.wait_for = upgrade_mode, savepoint_first, wait_for
 
     def _target_name(self) -> str:
+        from airflow_flink_operator.manifests import load_resource
+
         return self.name or load_resource(self.deployment, self.kind).name
 
     def execute(self, context: Any) -> Any:
@@ -67,7 +72,7 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         path, continued = self.savepoint_outcome(context, event, "after_savepoint")
         if path is None:
             return continued
-        return self._change(context, self._target_name(), (event.get("resume_state") or {})["savepoint"]["namespace"], path)
+        return self._change(context, self._target_name(), (self.resume_state_of(event))["savepoint"]["namespace"], path)
 
     def _change(self, context: Any, name: str, namespace: str, safety_path: str | None) -> Any:
         from airflow_flink_operator.models.status import stale_error_of
@@ -75,9 +80,11 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         current = self.existing_resource(self.kind, name, namespace)
         baseline = self.stop_baseline(self.kind, name, namespace, current)
         if self.deployment is not None:
+            from airflow_flink_operator.manifests import load_resource
             from airflow_flink_operator.naming import ti_labels
 
             model = with_job_updates(load_resource(self.deployment, self.kind), upgrade_mode=self.upgrade_mode)
+            model = self.openlineage_prepare(model, context, namespace)  # keep the opt-in openlineage.* keys
             self.ensure_may_continue(context, f"change {self.kind} {name}")
             stored = self.hook.apply(self.render_manifests(model), namespace, labels=ti_labels(context))
         else:
@@ -103,7 +110,7 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The new generation runs: report it, and the savepoint the operator took to stop the old job."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         result = self.check_event(event, kind=self.kind, name=extra["name"], namespace=extra["namespace"])
         output = {**extra.get("base", {}), **result}
         if extra.get("baseline") is not None:
@@ -163,7 +170,7 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
 
     def suspended(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Report the savepoint this stop took; fail if one was asked for and none was recorded."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         namespace = extra["namespace"]
         result = self.check_event(event, kind=self.kind, name=self.name, namespace=namespace)
         path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))

@@ -42,8 +42,7 @@ class SavepointMixin:
         if job is None:
             raise FlinkTaskError(f"cannot take a savepoint: {job_kind} {namespace}/{job_name} does not exist")
         status = FlinkResourceStatus.from_object(job)
-        started = status.job_start_time
-        incarnation = (status.uid, started.isoformat() if started is not None else None)
+        incarnation = status.incarnation
         use_snapshot = method == "snapshot" or (method == "auto" and hook.snapshot_resources_served())
         if method == "snapshot" and not hook.snapshot_resources_served():
             raise FlinkTaskError("method='snapshot' but the cluster does not serve FlinkStateSnapshot (operator < 1.10); "
@@ -119,7 +118,7 @@ class SavepointMixin:
 
         :raises FlinkTaskError: when the savepoint failed (with the snapshot's error, events, log).
         """
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         wait = extra.get("savepoint") or {}
         result = event.get("result") or {}
         if event.get("status") == "error" and result.get("no_snapshot_controller"):
@@ -205,7 +204,7 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
         path, continued = self.savepoint_outcome(context, event, "savepoint_complete")
         if path is None:
             return continued
-        wait = (event.get("resume_state") or {})["savepoint"]
+        wait = (self.resume_state_of(event))["savepoint"]
         output: dict[str, Any] = {"savepoint_path": path, "job": self.name, "namespace": wait["namespace"]}
         if wait["mode"] == "snapshot":
             output["snapshot"] = wait["name"]

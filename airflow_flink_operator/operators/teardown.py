@@ -96,7 +96,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         namespace = extra["namespace"]
         if event.get("status") != "success" and not (event.get("result") or {}).get("no_snapshot_controller"):
             message = f"final savepoint failed: {event.get('message')}"
@@ -110,7 +110,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def after_suspend(self, context: Any, event: dict[str, Any]) -> Any:
         """Suspended: delete only if the operator recorded a savepoint for this stop (or ``force``)."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         namespace = extra["namespace"]
         if event.get("status") == "success":
             path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
@@ -138,7 +138,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def deleted(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The resource is gone."""
-        extra = event.get("resume_state") or {}
+        extra = self.resume_state_of(event)
         self.check_event(event, kind=self.kind, name=self.name, namespace=extra["namespace"])
         return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": extra["namespace"],
                 "savepoint_path": extra.get("savepoint_path")}
