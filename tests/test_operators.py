@@ -314,3 +314,17 @@ def test_trigger_round_trips_through_serialize_and_import():
     again = reimport(trigger)
     assert again.serialize() == (classpath, kwargs)
     assert json.loads(json.dumps(kwargs)) == kwargs  # plain JSON: storable by the triggerer
+
+
+def test_a_task_deferred_by_the_previous_version_resumes_with_its_carried_state():
+    """Events the triggerer fired before an upgrade carry the task's state under ``echo``: the new
+    worker still resumes the task with it (a teardown still reports the savepoint it deleted after)."""
+    deploy = FlinkDeploymentOperator(task_id="deploy", deployment=app())
+    event = {"status": "success", "message": "running", "result": {"job_state": "RUNNING"},
+             "echo": {"kind": "FlinkDeployment", "name": "orders", "namespace": NS, "base": {"generation": 2}}}
+    assert deploy.execute_complete({}, event) == {"generation": 2, "job_state": "RUNNING"}
+
+    teardown = FlinkTeardownOperator(task_id="teardown", name="orders")
+    gone = {"status": "success", "message": "deleted", "result": {},
+            "echo": {"kind": "FlinkDeployment", "name": "orders", "namespace": NS, "savepoint_path": "s3://sp/final-1"}}
+    assert teardown.deleted({}, gone)["savepoint_path"] == "s3://sp/final-1"

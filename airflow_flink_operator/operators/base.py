@@ -230,10 +230,10 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         """Default continuation: return the result of a successful wait."""
-        extra = self.resume_state_of(event)
-        result = self.check_event(event, kind=extra.get("kind", ""), name=extra.get("name", ""),
-                                  namespace=extra.get("namespace", ""))
-        return {**extra.get("base", {}), **result}
+        carried = self.resume_state_of(event)
+        result = self.check_event(event, kind=carried.get("kind", ""), name=carried.get("name", ""),
+                                  namespace=carried.get("namespace", ""))
+        return {**carried.get("base", {}), **result}
 
 
 def _own_state(context: Any) -> str | None:

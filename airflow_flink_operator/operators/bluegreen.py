@@ -92,8 +92,8 @@ class _BlueGreenOperator(FlinkBaseOperator):
         """The wait's result, checked against the child now serving (its job must run), with the savepoint it used."""
         from airflow_flink_operator.models.status import FlinkResourceStatus
 
-        extra = self.resume_state_of(event)
-        name, namespace = extra["name"], extra["namespace"]
+        carried = self.resume_state_of(event)
+        name, namespace = carried["name"], carried["namespace"]
         result = self.check_event(event, kind=KIND_BLUE_GREEN, name=name, namespace=namespace)
         child = self.hook.get(KIND_DEPLOYMENT, result["active_deployment"], namespace)
         status = FlinkResourceStatus.from_object(child) if child is not None else None
@@ -104,7 +104,7 @@ class _BlueGreenOperator(FlinkBaseOperator):
                       kind=KIND_BLUE_GREEN, name=name, namespace=namespace)
         result.update(job_id=status.job_id,
                       savepoint_path=((child.get("spec") or {}).get("job") or {}).get("initialSavepointPath"),
-                      **extra.get("base", {}))
+                      **carried.get("base", {}))
         self.log.info("%s %s/%s: %s serves the job (%s)%s", KIND_BLUE_GREEN, namespace, name,
                       result["active_deployment"], result["blue_green_state"],
                       f", restored from {result['savepoint_path']}" if result["savepoint_path"] else "")
@@ -277,10 +277,10 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
             self.log.info("%s %s/%s does not exist; nothing to tear down", KIND_BLUE_GREEN, namespace, self.name)
             return {"deleted": False, "existed": False, "savepoint_path": None}
         summary = bluegreen_summary(current)
-        extra = {"name": self.name, "namespace": namespace, "active_colour": summary["active_colour"],
+        carried = {"name": self.name, "namespace": namespace, "active_colour": summary["active_colour"],
                  "active_deployment": summary["active_deployment"]}
         if self.savepoint == "none":
-            return self._delete(context, extra, None)
+            return self._delete(context, carried, None)
         child = self.hook.get(KIND_DEPLOYMENT, summary["active_deployment"], namespace) \
             if summary["active_deployment"] else None
         running = child is not None and FlinkResourceStatus.from_object(child).job_state == "RUNNING"
@@ -293,54 +293,54 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
                 self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
                           kind=KIND_BLUE_GREEN, name=self.name, namespace=namespace)
             self.log.warning("%s; deleting anyway (force=True)", message)
-            return self._delete(context, extra, None)
+            return self._delete(context, carried, None)
         wait = self.start_savepoint(context, job_kind=KIND_DEPLOYMENT, job_name=summary["active_deployment"],
                                     namespace=namespace, purpose="final", dispose_on_delete=False)
         return self.wait_or_defer(context, kind=wait["kind"], name=wait["name"], namespace=namespace, mode=wait["mode"],
-                                  nonce=wait.get("nonce"), method_name="after_final_savepoint", resume_state=extra)
+                                  nonce=wait.get("nonce"), method_name="after_final_savepoint", resume_state=carried)
 
     def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = self.resume_state_of(event)
-        namespace = extra["namespace"]
+        carried = self.resume_state_of(event)
+        namespace = carried["namespace"]
         path = (event.get("result") or {}).get("savepoint_path") if event.get("status") == "success" else None
         if not path:
-            message = f"final savepoint of {extra['active_deployment']} failed: {event.get('message')}"
+            message = f"final savepoint of {carried['active_deployment']} failed: {event.get('message')}"
             if not self.force:
                 self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
                           kind=KIND_BLUE_GREEN, name=self.name, namespace=namespace)
             self.log.warning("%s; deleting anyway (force=True)", message)
         else:
-            self.log.info("Final savepoint of %s at %s", extra["active_deployment"], path)
-        return self._delete(context, extra, path)
+            self.log.info("Final savepoint of %s at %s", carried["active_deployment"], path)
+        return self._delete(context, carried, path)
 
-    def _delete(self, context: Any, extra: dict[str, Any], path: str | None) -> Any:
-        self.hook.delete(KIND_BLUE_GREEN, self.name, extra["namespace"], wait=False)
-        return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=self.name, namespace=extra["namespace"],
-                                  mode="deleted", method_name="parent_deleted", resume_state={**extra, "savepoint_path": path})
+    def _delete(self, context: Any, carried: dict[str, Any], path: str | None) -> Any:
+        self.hook.delete(KIND_BLUE_GREEN, self.name, carried["namespace"], wait=False)
+        return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=self.name, namespace=carried["namespace"],
+                                  mode="deleted", method_name="parent_deleted", resume_state={**carried, "savepoint_path": path})
 
     def parent_deleted(self, context: Any, event: dict[str, Any]) -> Any:
         """The resource is gone: delete the children (a no-op where the garbage collector did) and wait for them."""
         from airflow_flink_operator.models.bluegreen import child_name
 
-        extra = self.resume_state_of(event)
-        self.check_event(event, kind=KIND_BLUE_GREEN, name=self.name, namespace=extra["namespace"])
+        carried = self.resume_state_of(event)
+        self.check_event(event, kind=KIND_BLUE_GREEN, name=self.name, namespace=carried["namespace"])
         remaining = [child_name(self.name, c) for c in COLOURS
-                     if self.hook.delete(KIND_DEPLOYMENT, child_name(self.name, c), extra["namespace"], wait=False)]
-        return self._wait_children(context, {**extra, "remaining": remaining})
+                     if self.hook.delete(KIND_DEPLOYMENT, child_name(self.name, c), carried["namespace"], wait=False)]
+        return self._wait_children(context, {**carried, "remaining": remaining})
 
-    def _wait_children(self, context: Any, extra: dict[str, Any]) -> Any:
-        if not extra["remaining"]:
-            return {"deleted": True, "kind": KIND_BLUE_GREEN, "name": self.name, "namespace": extra["namespace"],
-                    "active_colour": extra["active_colour"], "active_deployment": extra["active_deployment"],
-                    "savepoint_path": extra.get("savepoint_path")}
-        child, *rest = extra["remaining"]
-        return self.wait_or_defer(context, kind=KIND_DEPLOYMENT, name=child, namespace=extra["namespace"],
-                                  mode="deleted", method_name="child_deleted", resume_state={**extra, "remaining": rest,
+    def _wait_children(self, context: Any, carried: dict[str, Any]) -> Any:
+        if not carried["remaining"]:
+            return {"deleted": True, "kind": KIND_BLUE_GREEN, "name": self.name, "namespace": carried["namespace"],
+                    "active_colour": carried["active_colour"], "active_deployment": carried["active_deployment"],
+                    "savepoint_path": carried.get("savepoint_path")}
+        child, *rest = carried["remaining"]
+        return self.wait_or_defer(context, kind=KIND_DEPLOYMENT, name=child, namespace=carried["namespace"],
+                                  mode="deleted", method_name="child_deleted", resume_state={**carried, "remaining": rest,
                                                                                       "waiting_for": child})
 
     def child_deleted(self, context: Any, event: dict[str, Any]) -> Any:
         """One child is gone; wait for the next."""
-        extra = self.resume_state_of(event)
-        self.check_event(event, kind=KIND_DEPLOYMENT, name=extra["waiting_for"], namespace=extra["namespace"])
-        return self._wait_children(context, extra)
+        carried = self.resume_state_of(event)
+        self.check_event(event, kind=KIND_DEPLOYMENT, name=carried["waiting_for"], namespace=carried["namespace"])
+        return self._wait_children(context, carried)

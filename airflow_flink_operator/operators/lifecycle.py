@@ -100,21 +100,21 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         base: dict[str, Any] = {"generation": after}
         if safety_path:
             base["safety_savepoint_path"] = safety_path
-        extra = {"kind": self.kind, "name": name, "namespace": namespace, "base": base,
+        carried = {"kind": self.kind, "name": name, "namespace": namespace, "base": base,
                  "baseline": baseline if before != after else None}
         if not self.wait_for_completion:
             return {"kind": self.kind, "name": name, "namespace": namespace, **base}
         return self.wait_or_defer(context, kind=self.kind, name=name, namespace=namespace, target=self.wait_for,
                                   generation=after, stale_error=stale_error_of(stored),
-                                  method_name="upgraded", resume_state=extra)
+                                  method_name="upgraded", resume_state=carried)
 
     def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The new generation runs: report it, and the savepoint the operator took to stop the old job."""
-        extra = self.resume_state_of(event)
-        result = self.check_event(event, kind=self.kind, name=extra["name"], namespace=extra["namespace"])
-        output = {**extra.get("base", {}), **result}
-        if extra.get("baseline") is not None:
-            path = self.savepoint_of_stop(self.kind, extra["name"], extra["namespace"], extra["baseline"])
+        carried = self.resume_state_of(event)
+        result = self.check_event(event, kind=self.kind, name=carried["name"], namespace=carried["namespace"])
+        output = {**carried.get("base", {}), **result}
+        if carried.get("baseline") is not None:
+            path = self.savepoint_of_stop(self.kind, carried["name"], carried["namespace"], carried["baseline"])
             if path:
                 output["savepoint_path"] = path
         return output
@@ -170,10 +170,10 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
 
     def suspended(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Report the savepoint this stop took; fail if one was asked for and none was recorded."""
-        extra = self.resume_state_of(event)
-        namespace = extra["namespace"]
+        carried = self.resume_state_of(event)
+        namespace = carried["namespace"]
         result = self.check_event(event, kind=self.kind, name=self.name, namespace=namespace)
-        path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
+        path = self.savepoint_of_stop(self.kind, self.name, namespace, carried.get("baseline"))
         if self.with_savepoint and not path:
             self.fail(f"{self.kind} {self.name} was suspended but the operator recorded no savepoint for this stop "
                       "(it may have fallen back to last-state)", kind=self.kind, name=self.name, namespace=namespace)
@@ -206,8 +206,8 @@ class FlinkResumeOperator(SpecChangeMixin, FlinkBaseOperator):
         if ((current.get("spec") or {}).get("job") or {}).get("state") != "running":
             restored_from = self.savepoint_of_stop(self.kind, self.name, namespace, None)
             stored = self.apply_patch(context, current, {"job": {"state": "running"}})
-        extra = {"kind": self.kind, "name": self.name, "namespace": namespace,
+        carried = {"kind": self.kind, "name": self.name, "namespace": namespace,
                  "base": {"restored_from": restored_from} if restored_from else {}}
         return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target=self.wait_for,
                                   generation=stored["metadata"].get("generation"),
-                                  stale_error=stale_error_of(stored), resume_state=extra)
+                                  stale_error=stale_error_of(stored), resume_state=carried)

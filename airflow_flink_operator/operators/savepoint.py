@@ -101,11 +101,11 @@ class SavepointMixin:
         return wait
 
     def wait_for_savepoint(self, context: Any, wait: dict[str, Any], method_name: str,
-                           extra: dict[str, Any] | None = None) -> Any:
+                           carried: dict[str, Any] | None = None) -> Any:
         """Wait (or defer) for the savepoint ``wait`` describes, then continue in ``method_name``."""
         return self.wait_or_defer(  # type: ignore[attr-defined]
             context, kind=wait["kind"], name=wait["name"], namespace=wait["namespace"], mode=wait["mode"],
-            nonce=wait.get("nonce"), method_name=method_name, resume_state={**(extra or {}), "savepoint": wait},
+            nonce=wait.get("nonce"), method_name=method_name, resume_state={**(carried or {}), "savepoint": wait},
             pickup_timeout=self.snapshot_pickup_timeout if wait["mode"] == "snapshot" else None)
 
     def savepoint_outcome(self, context: Any, event: dict[str, Any], method_name: str) -> tuple[str | None, Any]:
@@ -118,8 +118,8 @@ class SavepointMixin:
 
         :raises FlinkTaskError: when the savepoint failed (with the snapshot's error, events, log).
         """
-        extra = self.resume_state_of(event)
-        wait = extra.get("savepoint") or {}
+        carried = self.resume_state_of(event)
+        wait = carried.get("savepoint") or {}
         result = event.get("result") or {}
         if event.get("status") == "error" and result.get("no_snapshot_controller"):
             if wait.get("method") != "auto":
@@ -134,7 +134,7 @@ class SavepointMixin:
                                             namespace=wait["namespace"], purpose=wait.get("purpose", "savepoint"),
                                             method="nonce")
             return None, self.wait_for_savepoint(context, fallback, method_name,
-                                                 {k: v for k, v in extra.items() if k != "savepoint"})
+                                                 {k: v for k, v in carried.items() if k != "savepoint"})
         self.check_event(event, kind=wait.get("kind", ""), name=wait.get("name", ""),  # type: ignore[attr-defined]
                          namespace=wait.get("namespace", ""))
         path = result.get("savepoint_path")

@@ -50,7 +50,7 @@ class SpecChangeMixin:
         return savepoint_baseline(current, self.snapshots_of(kind, name, namespace))
 
     def begin_stop(self, context: Any, current: dict[str, Any], job_patch: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Apply a stopping ``job_patch`` (suspend, with a savepoint), remembering the savepoint records
+        """Apply a stopping ``job_patch`` (a suspend, with or without a savepoint), remembering the savepoint records
         from before it in an annotation so a retried task can still tell the savepoint this stop took.
 
         :return: the stored object and the baseline (for :meth:`savepoint_of_stop`).

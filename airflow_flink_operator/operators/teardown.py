@@ -23,8 +23,9 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
       for that stop.
     - A job already suspended is deleted only if it was suspended with a savepoint of its last run
       (that path is returned); else ``force`` is needed.
-    - Nothing is deleted once Airflow has told the task to stop. A retry after the deletion went
-      through returns the final savepoint from its snapshot.
+    - Nothing is deleted once Airflow has told the task to stop. With ``savepoint="snapshot"``, a retry
+      after the deletion went through returns the final savepoint from its snapshot; with ``suspend``
+      the resource that recorded it is gone, so such a retry reports none.
 
     :param name: the FlinkDeployment or FlinkSessionJob. (templated)
     :param kind: its kind.
@@ -66,16 +67,16 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
                        f"({status.describe()})")
             self._refuse_unless_forced(message, namespace, "pass force=True to delete without a savepoint.")
             return self._delete(context, namespace, None)
-        extra = {"kind": self.kind, "name": self.name, "namespace": namespace}
+        carried = {"kind": self.kind, "name": self.name, "namespace": namespace}
         if self.savepoint == "suspend":
             stored, baseline = self.begin_stop(context, current, {"state": "suspended", "upgradeMode": "savepoint"})
             return self.wait_or_defer(context, kind=self.kind, name=self.name, namespace=namespace, target="suspended",
                                       generation=stored["metadata"].get("generation"),
                                       stale_error=stale_error_of(stored),
-                                      method_name="after_suspend", resume_state={**extra, "baseline": baseline})
+                                      method_name="after_suspend", resume_state={**carried, "baseline": baseline})
         wait = self.start_savepoint(context, job_kind=self.kind, job_name=self.name, namespace=namespace,
                                     purpose="final", dispose_on_delete=False)
-        return self.wait_for_savepoint(context, wait, "after_final_savepoint", extra)
+        return self.wait_for_savepoint(context, wait, "after_final_savepoint", carried)
 
     def _already_gone(self, context: Any, namespace: str) -> dict[str, Any]:
         """The resource is gone: if an earlier try of this task deleted it, return that try's final savepoint."""
@@ -96,8 +97,8 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
         """Delete only if the final savepoint succeeded (or ``force``)."""
-        extra = self.resume_state_of(event)
-        namespace = extra["namespace"]
+        carried = self.resume_state_of(event)
+        namespace = carried["namespace"]
         if event.get("status") != "success" and not (event.get("result") or {}).get("no_snapshot_controller"):
             message = f"final savepoint failed: {event.get('message')}"
             self._refuse_unless_forced(message, namespace, "pass force=True to delete without a savepoint.")
@@ -110,10 +111,10 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def after_suspend(self, context: Any, event: dict[str, Any]) -> Any:
         """Suspended: delete only if the operator recorded a savepoint for this stop (or ``force``)."""
-        extra = self.resume_state_of(event)
-        namespace = extra["namespace"]
+        carried = self.resume_state_of(event)
+        namespace = carried["namespace"]
         if event.get("status") == "success":
-            path = self.savepoint_of_stop(self.kind, self.name, namespace, extra.get("baseline"))
+            path = self.savepoint_of_stop(self.kind, self.name, namespace, carried.get("baseline"))
             message = None if path else "the job was suspended but the operator recorded no savepoint for this stop"
         else:
             path, message = None, f"suspending with a savepoint failed: {event.get('message')}"
@@ -138,7 +139,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
 
     def deleted(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The resource is gone."""
-        extra = self.resume_state_of(event)
-        self.check_event(event, kind=self.kind, name=self.name, namespace=extra["namespace"])
-        return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": extra["namespace"],
-                "savepoint_path": extra.get("savepoint_path")}
+        carried = self.resume_state_of(event)
+        self.check_event(event, kind=self.kind, name=self.name, namespace=carried["namespace"])
+        return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": carried["namespace"],
+                "savepoint_path": carried.get("savepoint_path")}
