@@ -53,7 +53,7 @@ def owner_reference(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 
-def _rendered(resource: Any, what: str, shape: str) -> None:
+def refuse_unrendered(resource: Any, what: str, shape: str) -> None:
     """Refuse a model (or anything else not yet rendered) with an error that says what to do."""
     raise TypeError(
         f"{what} takes rendered manifests ({shape}), not {type(resource).__name__}: render the model first with "
@@ -90,7 +90,7 @@ class ApplyMixin:
         :raises TypeError: given a model, or anything but a list of manifest dicts.
         """
         if not isinstance(manifests, list) or not all(isinstance(m, dict) for m in manifests):
-            _rendered(manifests, "FlinkKubernetesHook.apply()", "a list of dicts")
+            refuse_unrendered(manifests, "FlinkKubernetesHook.apply()", "a list of dicts")
         manifests = copy.deepcopy(manifests)
         custom = [m for m in manifests if m.get("apiVersion") == API_VERSION]
         if len(custom) != 1:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from airflow_flink_operator.constants import GROUP, KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT, PLURALS, VERSION
-from airflow_flink_operator.hooks.apply import _rendered
+from airflow_flink_operator.hooks.apply import refuse_unrendered
 from airflow_flink_operator.hooks.common import (
     LABEL_SNAPSHOT_JOB_KIND,
     LABEL_SNAPSHOT_JOB_NAME,
@@ -55,7 +55,7 @@ class SavepointsMixin:
         :raises TypeError: given a model, or a dict that is not a FlinkStateSnapshot manifest.
         """
         if not isinstance(manifest, dict) or manifest.get("kind") != KIND_STATE_SNAPSHOT:
-            _rendered(manifest, "FlinkKubernetesHook.create_snapshot()", "a FlinkStateSnapshot manifest dict")
+            refuse_unrendered(manifest, "FlinkKubernetesHook.create_snapshot()", "a FlinkStateSnapshot manifest dict")
         manifest = copy.deepcopy(manifest)
         ns = self.resolve_namespace(namespace, manifest)
         ref = manifest["spec"].get("jobReference") or {}

@@ -69,9 +69,9 @@ class WaitingMixin:
 
         criteria = WaitCriteria(mode=mode, target=target, nonce=nonce, generation=generation,  # type: ignore[arg-type]
                                 stale_error=stale_error, pickup_deadline=pickup_deadline)
-        return self.wait_for(kind, name, namespace, criteria, timeout=timeout, poll_interval=poll_interval)
+        return self.wait_until_decided(kind, name, namespace, criteria, timeout=timeout, poll_interval=poll_interval)
 
-    def wait_for(self, kind: str, name: str, namespace: str | None, criteria: WaitCriteria, *,
+    def wait_until_decided(self, kind: str, name: str, namespace: str | None, criteria: WaitCriteria, *,
                  timeout: float = 3600.0, poll_interval: float = 10.0) -> tuple[str, str, dict[str, Any]]:
         """The blocking loop: :meth:`look` until decided or ``timeout`` seconds have passed.
 
@@ -100,14 +100,14 @@ class WaitingMixin:
 
     def wait_deleted(self, kind: str, name: str, namespace: str | None = None, *, timeout: float = 300.0,
                      poll_interval: float = 1.0) -> None:
-        """Block until the resource no longer exists (:meth:`wait_for` with mode ``deleted``).
+        """Block until the resource no longer exists (:meth:`wait_until_decided` with mode ``deleted``).
 
         :raises TimeoutError: if it still exists after ``timeout`` seconds; the message names its
             finalizers and lifecycle state.
         """
         from airflow_flink_operator.models.waiting import WaitCriteria, WaitMode
 
-        status, message, _ = self.wait_for(kind, name, namespace, WaitCriteria(mode=WaitMode.DELETED),
+        status, message, _ = self.wait_until_decided(kind, name, namespace, WaitCriteria(mode=WaitMode.DELETED),
                                            timeout=timeout, poll_interval=poll_interval)
         if status == "timeout":
             raise TimeoutError(f"{kind} {self.resolve_namespace(namespace)}/{name} still exists. "  # type: ignore[attr-defined]
