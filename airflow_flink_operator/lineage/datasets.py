@@ -15,9 +15,15 @@ is what the OpenLineage Flink integration does for connectors it does not know.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from typing import TypeVar
+from urllib.parse import urlparse, urlsplit, urlunsplit
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Connectors that produce or consume no external dataset (test sources, stdout sinks).
 NO_DATASET_CONNECTORS = frozenset({"datagen", "print", "blackhole", "values", "console", "fakesource", "faker"})
@@ -49,17 +55,51 @@ class DatasetRef:
     columns: tuple[tuple[str, str], ...] = field(default=())
 
 
+def _split_host_port(authority: str) -> tuple[str, int | None]:
+    """``host`` and ``port`` of ``[user[:password]@]host[:port]`` (IPv6 in brackets); the user info is dropped
+    and a port that is not a number is ``None`` (never an exception: a URL may carry secrets in its text)."""
+    authority = authority.rpartition("@")[2].strip()
+    if authority.startswith("["):
+        host, _, after = authority[1:].partition("]")
+        port_text = after.lstrip(":")
+    else:
+        host, _, port_text = authority.partition(":")
+    return host, int(port_text) if port_text.isdigit() else None
+
+
 def _host_port(value: str, default_port: int | None = None) -> str:
-    """``host:port`` of the first address in a comma-separated list (``host``, ``host:port``, URLs)."""
+    """``host:port`` of the first address in a comma-separated list (``host``, ``host:port``, URLs),
+    without any user info (``user:password@``)."""
     first = value.split(",")[0].strip().strip("[]\"' ")
     if "://" in first:
-        parsed = urlparse(first)
-        host, port = parsed.hostname or "", parsed.port
-    else:
-        host, _, port_text = first.partition(":")
-        port = int(port_text) if port_text.isdigit() else None
+        first = first.split("://", 1)[1]
+    host, port = _split_host_port(re.split(r"[/?#;]", first, maxsplit=1)[0])
     port = port or default_port
     return f"{host}:{port}" if port else host
+
+
+def strip_url_secrets(url: str | None) -> str | None:
+    """``url`` without user info (``user:password@``), query string and fragment, for facets: a presigned
+    ``https://bucket.s3.../job.jar?X-Amz-Signature=...`` or ``https://user:token@repo/...`` keeps only its location."""
+    if not url or "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:  # unparsable: keep what cannot hold a secret
+        return url.split("://", 1)[0] + "://"
+
+
+def guarded(build: Callable[[], T], what: str, default: T) -> T:
+    """``build()``, or ``default`` when it fails: one unreadable dataset never drops the others, and the
+    log names only ``what`` (a connector, a table) and the exception type, never its text (URLs in
+    connector options may hold passwords, and exception messages quote them)."""
+    try:
+        return build()
+    except Exception as exc:  # lineage must never fail a task, nor log a secret
+        log.warning("OpenLineage: skipped the dataset(s) of %s (%s)", what, type(exc).__name__)
+        return default
 
 
 def kafka(bootstrap_servers: str, topic: str, connector: str = "kafka", table: str = "") -> list[DatasetRef]:
@@ -69,19 +109,60 @@ def kafka(bootstrap_servers: str, topic: str, connector: str = "kafka", table: s
     return [DatasetRef(namespace, t, connector, table) for t in topics]
 
 
+def _properties(text: str, separators: str = ";") -> dict[str, str]:
+    """``key=value`` pairs separated by ``separators``, keys lower-cased."""
+    pairs = (p.partition("=") for p in re.split(f"[{re.escape(separators)}]", text) if "=" in p)
+    return {k.strip().lower(): v.strip() for k, _, v in pairs}
+
+
+def _oracle_address(rest: str) -> tuple[str, int | None, str]:
+    """Host, port and service name / SID of an Oracle URL: only what follows ``@`` (the user/password
+    before it never leaves this function). ``oracle:thin:[user/pass]@//host:port/service``,
+    ``@host:port:SID``, ``@host:port/service`` and ``@(DESCRIPTION=...(HOST=h)(PORT=p)...(SERVICE_NAME=s))``."""
+    address = rest.rpartition("@")[2] if "@" in rest else ""
+    if address.startswith("("):
+        found = {k.lower(): v for k, v in re.findall(r"\(\s*(HOST|PORT|SERVICE_NAME|SID)\s*=\s*([^)\s]+)", address,
+                                                       re.IGNORECASE)}
+        port_text = found.get("port", "")
+        return (found.get("host", ""), int(port_text) if port_text.isdigit() else None,
+                found.get("service_name") or found.get("sid", ""))
+    address = address.removeprefix("//").split("?")[0]
+    authority, slash, service = address.partition("/")
+    host, _, after_host = authority.partition(":")
+    port_text, _, sid = after_host.partition(":")
+    return host, int(port_text) if port_text.isdigit() else None, service if slash else sid
+
+
 def jdbc(url: str, table_name: str, connector: str = "jdbc", table: str = "") -> DatasetRef:
     """A JDBC table: ``jdbc:postgresql://host:port/db`` + ``schema.table`` → ``postgres://host:port``,
-    ``db.schema.table`` (Postgres tables without a schema are in ``public``); MySQL: ``db.table``."""
-    rest = url[len("jdbc:"):] if url.startswith("jdbc:") else url
+    ``db.schema.table`` (Postgres tables without a schema are in ``public``); MySQL: ``db.table``.
+
+    Only the host, port and database reach the dataset: user info (``user:pass@``, Oracle's
+    ``user/pass@``), ``;``-properties (SQL Server, Hive, DB2) and query parameters are dropped;
+    SQL Server's ``databaseName`` is read from its properties.
+    """
+    rest = url[len("jdbc:"):] if url.lower().startswith("jdbc:") else url
     subprotocol = rest.split(":", 1)[0].lower()
     scheme = JDBC_SCHEMES.get(subprotocol, subprotocol)
-    parsed = urlparse(rest)
-    database = parsed.path.strip("/").split(";")[0]
-    if subprotocol == "sqlserver":  # jdbc:sqlserver://host:port;databaseName=db
-        match = re.search(r"databaseName=([^;]+)", rest, re.IGNORECASE)
-        database = match.group(1) if match else database
-    port = parsed.port or DEFAULT_PORTS.get(scheme)
-    namespace = f"{scheme}://{parsed.hostname or ''}" + (f":{port}" if port else "")
+    if subprotocol == "oracle":
+        host, port, database = _oracle_address(rest)
+    else:
+        main, _, property_text = rest.partition(";")  # jdbc:sqlserver://host:port;databaseName=db;password=...
+        properties = _properties(property_text)
+        after = main.split("//", 1)[1] if "//" in main else ""
+        authority, _, tail = after.partition("/")
+        if "(" in authority:  # MySQL's address=(host=h)(port=p)(user=u)(password=...)
+            found = _properties(re.sub(r"[()]", ";", authority))
+            host, port_text = found.get("host", ""), found.get("port", "")
+            port = int(port_text) if port_text.isdigit() else None
+        else:
+            host, port = _split_host_port(authority.split(",")[0])
+        database = re.split(r"[?;:#]", tail, maxsplit=1)[0]  # DB2: /db:user=...;password=...;
+        if "=" in database:  # Teradata: /DATABASE=db,USER=u,PASSWORD=...
+            database = _properties(database, ",;&").get("database", "")
+        database = properties.get("databasename") or properties.get("database") or database
+    port = port or DEFAULT_PORTS.get(scheme)
+    namespace = f"{scheme}://{host}" + (f":{port}" if port else "")
     parts = [p for p in table_name.split(".") if p]
     if database and len(parts) > 1 and parts[0] == database:  # "db.table" given with the database in the URL
         parts = parts[1:]
@@ -95,23 +176,29 @@ def path(location: str, connector: str = "filesystem", table: str = "") -> Datas
     """A file system path: ``s3://bucket/key`` → ``s3://bucket`` + ``key``; ``/tmp/x`` → ``file`` + ``/tmp/x``."""
     parsed = urlparse(location)
     scheme = parsed.scheme.lower()
+    netloc = parsed.netloc.rpartition("@")[2]  # never user info (s3://KEY:SECRET@bucket, hdfs://user@nn)
     if scheme in ("", "file"):
-        return DatasetRef("file" if not parsed.netloc else f"file://{parsed.netloc}", parsed.path, connector, table)
+        return DatasetRef("file" if not netloc else f"file://{netloc}", parsed.path, connector, table)
     if scheme in ("s3a", "s3n", "s3p"):
         scheme = "s3"
     if scheme == "gcs":
         scheme = "gs"
     if scheme in ("s3", "gs", "oss", "cosn", "obs"):
-        return DatasetRef(f"{scheme}://{parsed.netloc}", parsed.path.lstrip("/"), connector, table)
-    return DatasetRef(f"{scheme}://{parsed.netloc}", parsed.path, connector, table)
+        return DatasetRef(f"{scheme}://{netloc}", parsed.path.lstrip("/"), connector, table)
+    return DatasetRef(f"{scheme}://{netloc}", parsed.path, connector, table)
 
 
 def from_connector_options(options: dict[str, str], table: str = "") -> list[DatasetRef]:
-    """The datasets behind a Flink SQL ``CREATE TABLE ... WITH (...)`` (Flink connector option names).
+    """The datasets behind a Flink SQL ``CREATE TABLE ... WITH (...)`` (Flink connector option names);
+    none (and a warning naming the table) when its options cannot be read.
 
     :param options: the ``WITH`` options (``connector``, ``topic``, ``url``...).
     :param table: the Flink table name, used when a connector names no table of its own.
     """
+    return guarded(lambda: _connector_datasets(options, table), f"table {table or '?'!r}", [])
+
+
+def _connector_datasets(options: dict[str, str], table: str) -> list[DatasetRef]:
     connector = options.get("connector", "").lower()
     if not connector or connector in NO_DATASET_CONNECTORS:
         return []
@@ -194,10 +281,11 @@ def cdc_pipeline(doc: dict) -> tuple[list[DatasetRef], list[DatasetRef]]:
     (``topic``) or, by default, one topic per table.
     """
     source, sink = doc.get("source") or {}, doc.get("sink") or {}
-    source_ns, sink_ns = cdc_source_namespace(source), cdc_sink_namespace(sink)
+    source_ns = guarded(lambda: cdc_source_namespace(source), "the CDC source", "")
+    sink_ns = guarded(lambda: cdc_sink_namespace(sink), "the CDC sink", "")
     source_type, sink_type = str(source.get("type", "")), str(sink.get("type", ""))
     tables = _cdc_tables(source.get("tables", ""))
-    inputs = [DatasetRef(source_ns, t, source_type, t) for t in tables]
+    inputs = [DatasetRef(source_ns, t, source_type, t) for t in tables] if source_ns else []
     routes = {str(r.get("source-table")): str(r.get("sink-table")) for r in doc.get("route") or []
               if isinstance(r, dict) and r.get("source-table") and r.get("sink-table")}
     outputs: list[DatasetRef] = []
@@ -219,7 +307,12 @@ def cdc_pipeline(doc: dict) -> tuple[list[DatasetRef], list[DatasetRef]]:
 
 
 def seatunnel_plugin(plugin: str, options: dict) -> list[DatasetRef]:
-    """The datasets of one SeaTunnel source/sink block (``Kafka { ... }``, ``Jdbc { ... }``...)."""
+    """The datasets of one SeaTunnel source/sink block (``Kafka { ... }``, ``Jdbc { ... }``...); none (and a
+    warning naming the plugin) when its options cannot be read."""
+    return guarded(lambda: _seatunnel_datasets(plugin, options), f"SeaTunnel plugin {plugin!r}", [])
+
+
+def _seatunnel_datasets(plugin: str, options: dict) -> list[DatasetRef]:
     kind = plugin.lower()
     if kind in NO_DATASET_CONNECTORS:
         return []

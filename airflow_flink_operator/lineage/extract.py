@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_flink_operator.lineage.datasets import DatasetRef
+from airflow_flink_operator.lineage.datasets import DatasetRef, strip_url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,8 @@ def job_datasets(job: Any) -> tuple[list[DatasetRef], list[DatasetRef], str | No
                 mode = pipeline.get("execution.runtime-mode") if isinstance(pipeline, dict) else None
                 return inputs, outputs, str(mode).upper() if mode else None
     except Exception as exc:  # lineage must never fail a task: report nothing rather than something wrong
-        log.warning("OpenLineage: could not read the datasets of the %s job: %s", kind, exc)
+        # The type only: the message may quote the file, and connection URLs in it hold passwords.
+        log.warning("OpenLineage: could not read the datasets of the %s job (%s)", kind, type(exc).__name__)
     return [], [], None
 
 
@@ -113,6 +114,8 @@ def describe(model: Any, namespace: str, *, wait_for: str | None = None,
     :param wait_for: the operator's ``wait_for``.
     :param openlineage_job: the job namespace/name injected for the Flink job's own lineage.
     :param flink_version: the Flink version, when the model does not carry it (session jobs).
+
+    The jar URI goes into the facet without user info or query string (a presigned URL's signature).
     """
     from airflow_flink_operator.models.flink_config import flatten_config
 
@@ -130,7 +133,8 @@ def describe(model: Any, namespace: str, *, wait_for: str | None = None,
         processing_type="BATCH" if batch else "STREAMING",
         deployment_mode="session" if session or job is None else "application",
         flink_version=getattr(spec, "flink_version", None) or flink_version,
-        image=getattr(spec, "image", None), jar_uri=plain.get("jarURI"), entry_class=plain.get("entryClass"),
+        image=getattr(spec, "image", None), jar_uri=strip_url_secrets(plain.get("jarURI")),
+        entry_class=plain.get("entryClass"),
         upgrade_mode=plain.get("upgradeMode"), parallelism=plain.get("parallelism"),
         session_cluster=getattr(spec, "deployment_name", None) if session else None,
         openlineage_job=openlineage_job, inputs=inputs, outputs=outputs,
