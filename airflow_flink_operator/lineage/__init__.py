@@ -39,10 +39,21 @@ class OpenLineageMixin:
 
     #: Opt-in configuration of the Flink job's OpenLineage integration (see the class docstring).
     openlineage_flink_config: Any = None
+    #: ``True`` on the operators that apply a whole spec and pass it through :meth:`openlineage_prepare`;
+    #: elsewhere ``openlineage_flink_config`` would silently do nothing, so it is refused.
+    accepts_openlineage_flink_config: bool = False
+    #: The operators that take ``openlineage_flink_config`` (for the error message).
+    OPENLINEAGE_FLINK_CONFIG_OPERATORS = ("FlinkDeploymentOperator", "FlinkSessionJobOperator",
+                                          "FlinkUpgradeOperator (with deployment=)")
 
     def __init__(self, *args: Any, openlineage_flink_config: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if openlineage_flink_config is not None:
+        if openlineage_flink_config is not None and openlineage_flink_config is not False:
+            if not self.accepts_openlineage_flink_config:
+                raise ValueError(
+                    f"{type(self).__name__} does not apply a Flink spec, so openlineage_flink_config would do "
+                    f"nothing there (task {getattr(self, 'task_id', '?')!r}); it is taken by "
+                    f"{', '.join(self.OPENLINEAGE_FLINK_CONFIG_OPERATORS)}.")
             from airflow_flink_operator.lineage.flink_config import OpenLineageFlinkConfig
 
             OpenLineageFlinkConfig.of(openlineage_flink_config)  # a wrong value fails at parse time
@@ -58,11 +69,20 @@ class OpenLineageMixin:
         :param flink_version: the Flink version the job runs on when the model does not say (a session
             job runs on its session cluster's).
 
+        When OpenLineage is switched off (``[openlineage] disabled``, ``OPENLINEAGE_DISABLED``), the model is
+        returned unchanged, with a warning. When the provider has no transport configured, only the job
+        identity (and parent, if asked) is set: see
+        :func:`~airflow_flink_operator.lineage.flink_config.provider_transport`.
+
         :raises OpenLineageConfigError: when the provider is missing or the transport holds a secret.
         """
         if not self.openlineage_flink_config:
             return model
-        from airflow_flink_operator.lineage.flink_config import OpenLineageConfigError, inject_openlineage_config
+        from airflow_flink_operator.lineage.flink_config import (
+            OpenLineageConfigError,
+            inject_openlineage_config,
+            provider_disabled,
+        )
 
         try:
             import airflow.providers.openlineage.plugins.macros  # noqa: F401
@@ -70,6 +90,11 @@ class OpenLineageMixin:
             raise OpenLineageConfigError(
                 "openlineage_flink_config needs apache-airflow-providers-openlineage "
                 "(pip install 'airflow-flink-operator[openlineage]')") from exc
+        if provider_disabled():
+            log.warning("OpenLineage is disabled in this Airflow ([openlineage] disabled / OPENLINEAGE_DISABLED): "
+                        "openlineage_flink_config of task %s adds nothing to the Flink configuration",
+                        getattr(self, "task_id", "?"))
+            return model
         return inject_openlineage_config(model, context, self.openlineage_flink_config, namespace,
                                          flink_version=flink_version)
 
@@ -98,7 +123,8 @@ class OpenLineageMixin:
         try:
             return load_resource(source(), kind)
         except Exception as exc:  # lineage must not fail the task; the task reports a bad spec itself
-            log.debug("OpenLineage: no model for %s: %s", getattr(self, "task_id", "?"), exc)
+            # The type only: a validation error quotes the spec's values (flinkConfiguration may hold secrets).
+            log.debug("OpenLineage: no model for %s (%s)", getattr(self, "task_id", "?"), type(exc).__name__)
             return None
 
     def _openlineage_lineage(self, task_instance: Any) -> Any:

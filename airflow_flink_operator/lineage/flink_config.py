@@ -31,21 +31,27 @@ id the OpenLineage provider computes for the task (its ``lineage_job_namespace``
 configuration that the Java client parses, emitted once the Flink integration attaches configured
 run tags (OpenLineage issue #4980). The Airflow task's own event always names the Flink job's
 lineage identity (the ``flink`` job facet's ``openlineageJobNamespace``/``openlineageJobName``).
-The run id changes with every task try, so with ``parent=True`` every run of the task changes the
-spec and the operator upgrades the job; pass ``parent=False`` to keep re-runs idempotent.
+The run id changes with every task try, so with ``parent=True`` every run (and retry) of the task
+changes the spec and the operator upgrades the job (a stateless job loses its state): ``parent`` is
+off by default, opt in with ``OpenLineageFlinkConfig(parent=True)``.
 
 **Secrets.** ``flinkConfiguration`` is stored in plain text in the resource, readable by anyone who
-can read FlinkDeployments. A transport with an API key (or credential-like headers/URL parameters)
-is refused with :class:`OpenLineageConfigError`: give the Flink pods an ``openlineage.yml`` from a
+can read FlinkDeployments. A transport with credentials (an ``auth`` block at any depth, credential-like
+headers / URL parameters / Kafka properties, a URL with ``user:password@`` or a credential-like query
+parameter) is refused with :class:`OpenLineageConfigError`, which names the key, never the value: give the Flink pods an ``openlineage.yml`` from a
 Kubernetes Secret and point ``OPENLINEAGE_CONFIG`` at it (``FlinkConfigParser.parse`` merges that file
 with the ``openlineage.*`` keys), and pass ``transport=False`` here.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 FLINK2_LISTENER_KEY = "execution.job-status-changed-listeners"
 FLINK2_LISTENER = "io.openlineage.flink.listener.OpenLineageJobStatusChangedListenerFactory"
@@ -74,7 +80,8 @@ class OpenLineageFlinkConfig:
         ``openlineage.yml`` via ``OPENLINEAGE_CONFIG``).
     :param job_namespace: the Flink job's OpenLineage namespace (default: the provider's namespace).
     :param job_name: the Flink job's OpenLineage name (default: ``<kubernetes namespace>.<resource name>``).
-    :param parent: inject the Airflow task's run as the parent (run tags; see the module docstring).
+    :param parent: inject the Airflow task's run as the parent (run tags; see the module docstring). Off by
+        default: the run id changes with every task try, so it changes the spec and upgrades the job.
     :param listener: register the Flink 2.x listener factory (``execution.job-status-changed-listeners``).
     :param extra: other ``openlineage.*`` keys (e.g. ``openlineage.flink.disableCheckpointTracking``).
     """
@@ -82,7 +89,7 @@ class OpenLineageFlinkConfig:
     transport: dict[str, Any] | bool | None = None
     job_namespace: str | None = None
     job_name: str | None = None
-    parent: bool = True
+    parent: bool = False
     listener: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -108,24 +115,82 @@ def _flat(prefix: str, value: Any, out: dict[str, str]) -> None:
         out[prefix] = str(value).lower() if isinstance(value, bool) else str(value)
 
 
+#: Where a credential can hide in a transport: entries whose *name* is free (a header, a URL parameter,
+#: a Kafka client property), in the Java client's transports (``transport_config.md``: ``headers``,
+#: ``urlParams``; Kafka ``properties``).
+_NAMED_ENTRIES = ("headers", "urlParams", "properties")
+#: Kafka client properties whose names match :data:`_SECRET_NAME` but hold no secret.
+_NOT_SECRET_SUFFIXES = (".servers", "serializer", "deserializer")
+
+_MOVE_TO_SECRET = ("flinkConfiguration is stored in plain text in the Flink resource. Put the transport in an "
+                   "openlineage.yml mounted from a Kubernetes Secret, set OPENLINEAGE_CONFIG to its path in the "
+                   "Flink pods, and pass OpenLineageFlinkConfig(transport=False).")
+
+
+def _refuse(key: str, why: str) -> OpenLineageConfigError:
+    """The error for a refused key: names the key and the fix, never the value."""
+    return OpenLineageConfigError(f"the OpenLineage transport key {key} {why}; {_MOVE_TO_SECRET}")
+
+
+def _check_url(key: str, value: str) -> None:
+    """Refuse a URL with user info (``https://user:pass@host``) or a credential-like query parameter."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(value)
+        userinfo = "@" in parts.netloc
+        names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    except ValueError:  # unparsable: it cannot be checked, so it cannot go in plain text
+        raise _refuse(key, "is not a URL that can be checked for credentials") from None
+    if userinfo:
+        raise _refuse(key, "has credentials in its user info (user:password@)")
+    if any(_SECRET_NAME.search(name) for name in names):
+        raise _refuse(key, "has a credential-like query parameter")
+
+
 def transport_keys(transport: dict[str, Any]) -> dict[str, str]:
-    """``openlineage.transport.*`` keys for a Java-client transport dict, refusing credentials."""
+    """``openlineage.transport.*`` keys for a Java-client transport dict, refusing credentials.
+
+    Refused (each key is split at ``.``; composite transports nest whole transports under
+    ``transports.<name>.``): any part named ``auth`` (any case); a ``headers``/``urlParams``/``properties``
+    entry whose name looks like a credential (Kafka's ``bootstrap.servers`` and (de)serializers excepted);
+    a ``url``/``endpoint`` with user info or a credential-like query parameter.
+
+    :raises OpenLineageConfigError: naming the key (never its value) and the fix.
+    """
     keys: dict[str, str] = {}
     _flat(TRANSPORT_PREFIX.rstrip("."), transport, keys)
-    for key in keys:
-        rest = key[len(TRANSPORT_PREFIX):]
-        head, _, name = rest.partition(".")
-        if rest.startswith("auth") or rest.startswith("transports.") and ".auth" in rest:
-            raise OpenLineageConfigError(
-                f"the OpenLineage transport has credentials ({key}); flinkConfiguration is stored in plain text "
-                "in the Flink resource. Put the transport in an openlineage.yml mounted from a Kubernetes Secret "
-                "and set OPENLINEAGE_CONFIG to its path in the Flink pods, then pass transport=False.")
-        if head in ("headers", "urlParams", "properties") and _SECRET_NAME.search(name) \
-                and not name.endswith((".servers", "serializer")):
-            raise OpenLineageConfigError(
-                f"{key} looks like a credential; flinkConfiguration is stored in plain text. Put it in an "
-                "openlineage.yml mounted from a Kubernetes Secret (OPENLINEAGE_CONFIG) and pass transport=False.")
+    for key, value in keys.items():
+        parts = key[len(TRANSPORT_PREFIX):].split(".")
+        if any(part.lower() == "auth" for part in parts):
+            raise _refuse(key, "holds credentials")
+        for i, part in enumerate(parts[:-1]):
+            if part in _NAMED_ENTRIES:
+                name = ".".join(parts[i + 1:])
+                if _SECRET_NAME.search(name) and not name.endswith(_NOT_SECRET_SUFFIXES):
+                    raise _refuse(key, "looks like a credential")
+                break
+        else:
+            if parts[-1].lower().endswith(("url", "endpoint")):
+                _check_url(key, value)
     return keys
+
+
+def provider_disabled() -> bool:
+    """Whether OpenLineage is switched off in this Airflow: ``[openlineage] disabled`` or the legacy
+    ``OPENLINEAGE_DISABLED`` (the first two checks of the provider's ``conf.is_disabled()``, which also
+    answers ``True`` when nothing is configured; that case is :func:`provider_configured`'s)."""
+    from airflow.providers.common.compat.sdk import conf
+
+    return conf.getboolean("openlineage", "disabled", fallback="False") or \
+        str(os.getenv("OPENLINEAGE_DISABLED", "")).lower().strip() in ("true", "1", "t")
+
+
+def provider_configured() -> bool:
+    """Whether the provider has a transport configured (and is not disabled): ``not conf.is_disabled()``."""
+    from airflow.providers.openlineage import conf
+
+    return not conf.is_disabled()
 
 
 def provider_transport() -> dict[str, Any]:
@@ -133,19 +198,28 @@ def provider_transport() -> dict[str, Any]:
 
     Read from the provider's client (``[openlineage] transport``, ``config_path`` or ``config_conn_id``),
     translated as the provider does for Spark (``utils/spark.py``: seconds → ``timeoutInMillis``).
+    Empty (no transport keys; the job identity is still set) when the provider has no transport
+    configured or is disabled (its ``conf.is_disabled()``: ``[openlineage] disabled``,
+    ``OPENLINEAGE_DISABLED``, or no transport configuration at all) or its client's transport is ``noop``:
+    the OpenLineage client falls back to console then, which the user did not ask for.
     """
+    if not provider_configured():
+        log.info("OpenLineage: the provider is disabled or has no transport configured; no openlineage.transport.* "
+                 "keys are set, only the job identity (the Flink pods need their own openlineage.yml)")
+        return {}
     from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
 
     transport = get_openlineage_listener().adapter.get_or_create_openlineage_client().transport
     kind = getattr(transport, "kind", None)
     config = getattr(transport, "config", None)
+    if kind == "noop":
+        log.info("OpenLineage: the provider's transport is noop; no openlineage.transport.* keys are set")
+        return {}
     if kind == "http":
         auth = getattr(config, "auth", None)
         if auth is not None and callable(getattr(auth, "get_bearer", None)) and auth.get_bearer():
             raise OpenLineageConfigError(
-                "the OpenLineage provider's HTTP transport has an API key; flinkConfiguration is stored in plain "
-                "text in the Flink resource. Give the Flink pods an openlineage.yml from a Kubernetes Secret "
-                "(OPENLINEAGE_CONFIG) and pass OpenLineageFlinkConfig(transport=False).")
+                "the OpenLineage provider's HTTP transport has an API key; " + _MOVE_TO_SECRET)
         result: dict[str, Any] = {"type": "http", "url": config.url, "endpoint": config.endpoint,
                                   "timeoutInMillis": int(float(config.timeout) * 1000)}
         compression = getattr(config, "compression", None)
@@ -209,7 +283,8 @@ def openlineage_keys(model: Any, namespace: str, context: Any, settings: OpenLin
         keys[FLINK2_LISTENER_KEY] = FLINK2_LISTENER
     if settings.transport is not False:
         transport = settings.transport if isinstance(settings.transport, dict) else provider_transport()
-        keys.update(transport_keys(transport))
+        if transport:
+            keys.update(transport_keys(transport))
     if settings.parent:
         keys[RUN_TAGS_KEY] = parent_run_tags(context)
     for key, value in settings.extra.items():
