@@ -9,7 +9,6 @@ and the operators without the provider.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import subprocess
@@ -153,7 +152,7 @@ with DAG({DAG_ID!r}, start_date=datetime(2026, 1, 1), schedule=None,
         out = {{}}
         for version in ("v1_20", "v2_0"):
             model = deployment("revenue", SqlJob(sql={FLINK_SQL!r}, parallelism=1), version=version)
-            model = inject_openlineage_config(model, context, True, "default")
+            model = inject_openlineage_config(model, context, {{"parent": True}}, "default")
             out[version] = render(model, operator_version="main")
         with open(os.environ["LINEAGE_RENDERED"], "w") as f:
             json.dump(out, f)
@@ -350,32 +349,60 @@ def test_injected_configuration_names_the_job_and_the_task_run(lineage_run, crd)
             assert "execution.job-status-changed-listeners" not in conf
 
 
-def test_a_transport_with_an_api_key_is_refused():
+@pytest.mark.parametrize("transport, key", [
+    ({"type": "http", "url": "https://lineage", "auth": {"type": "api_key", "apiKey": "s3cr3t"}},
+     "openlineage.transport.auth."),
+    ({"type": "http", "url": "https://lineage", "headers": {"Authorization": "Bearer s3cr3t"}},
+     "openlineage.transport.headers.Authorization"),
+    ({"type": "composite", "transports": {"a": {"type": "http", "url": "https://lineage",
+                                                "headers": {"Authorization": "Bearer s3cr3t"}}}},
+     "openlineage.transport.transports.a.headers.Authorization"),
+    ({"type": "composite", "transports": {"a": {"type": "http", "url": "https://lineage",
+                                                "Auth": {"type": "api_key", "apiKey": "s3cr3t"}}}},
+     "openlineage.transport.transports.a.Auth."),
+    ({"type": "http", "url": "https://user:s3cr3t@lineage"}, "openlineage.transport.url"),
+    ({"type": "http", "url": "https://lineage/api?api_key=s3cr3t"}, "openlineage.transport.url"),
+    ({"type": "composite", "transports": {"b": {"type": "http", "url": "https://lineage",
+                                                "endpoint": "api/v1/lineage?token=s3cr3t"}}},
+     "openlineage.transport.transports.b.endpoint"),
+    ({"type": "http", "url": "https://lineage", "urlParams": {"code": "s3cr3t"}, "headers": {"X-Api-Key": "s3cr3t"}},
+     "openlineage.transport.headers.X-Api-Key"),
+    ({"type": "kafka", "topicName": "ol", "properties": {"bootstrap.servers": "kafka:9092",
+                                                         "sasl.jaas.config": "s3cr3t"}},
+     "openlineage.transport.properties.sasl.jaas.config"),
+])
+def test_a_transport_with_credentials_is_refused_naming_the_key_not_the_value(transport, key):
     from airflow_flink_operator.lineage.flink_config import OpenLineageConfigError, transport_keys
 
-    with pytest.raises(OpenLineageConfigError, match="stored in plain text"):
-        transport_keys({"type": "http", "url": "https://lineage", "auth": {"type": "api_key", "apiKey": "s3cr3t"}})
-    with pytest.raises(OpenLineageConfigError, match="looks like a credential"):
-        transport_keys({"type": "http", "url": "https://lineage", "headers": {"Authorization": "Bearer s3cr3t"}})
-    assert transport_keys({"type": "http", "url": "https://lineage", "headers": {"X-Team": "data"}}) == {
-        "openlineage.transport.type": "http", "openlineage.transport.url": "https://lineage",
+    with pytest.raises(OpenLineageConfigError) as refused:
+        transport_keys(transport)
+    message = str(refused.value)
+    assert key in message and "s3cr3t" not in message
+    assert "stored in plain text" in message and "OPENLINEAGE_CONFIG" in message and "transport=False" in message
+
+
+def test_a_transport_without_credentials_is_kept():
+    from airflow_flink_operator.lineage.flink_config import transport_keys
+
+    assert transport_keys({"type": "http", "url": "https://lineage?team=data", "headers": {"X-Team": "data"}}) == {
+        "openlineage.transport.type": "http", "openlineage.transport.url": "https://lineage?team=data",
         "openlineage.transport.headers.X-Team": "data"}
+    kafka = {"type": "kafka", "topicName": "ol", "properties": {
+        "bootstrap.servers": "kafka:9092", "key.serializer": "org.apache.kafka.common.serialization.StringSerializer"}}
+    assert transport_keys(kafka)["openlineage.transport.properties.bootstrap.servers"] == "kafka:9092"
 
 
 def test_the_operator_applies_the_injected_configuration(flink_cluster):
     """``openlineage_flink_config`` on the operator reaches the applied FlinkDeployment (the apply operators
-    pass their model through ``openlineage_prepare``; until operators/deployment.py does, this is skipped)."""
+    pass their model through ``openlineage_prepare``)."""
     from airflow_flink_operator.artifacts import JarJob
     from airflow_flink_operator.hooks import FlinkKubernetesHook
     from airflow_flink_operator.lineage.flink_config import OpenLineageFlinkConfig
     from airflow_flink_operator.models import FlinkDeployment, FlinkDeploymentSpec, JobManagerSpec, Resource
     from airflow_flink_operator.models import TaskManagerSpec
-    from airflow_flink_operator.operators import FlinkDeploymentOperator, deployment
+    from airflow_flink_operator.operators import FlinkDeploymentOperator
     from task_harness import run_task
 
-    apply_base = next(c for c in vars(deployment).values() if inspect.isclass(c) and "_source" in vars(c))
-    if "openlineage_prepare" not in inspect.getsource(apply_base.execute):
-        pytest.skip("operators/deployment.py does not call openlineage_prepare yet (see docs/openlineage.md)")
     model = FlinkDeployment(name="ol-config", spec=FlinkDeploymentSpec(
         image="flink:2.0", flink_version="v2_0", service_account="flink",
         job_manager=JobManagerSpec(resource=Resource(cpu=1, memory="2048m")),
@@ -389,6 +416,176 @@ def test_the_operator_applies_the_injected_configuration(flink_cluster):
     assert applied["openlineage.job.name"] == "orders.ol-config"
     assert applied["openlineage.transport.type"] == "console"
     assert applied["execution.job-status-changed-listeners"].endswith("OpenLineageJobStatusChangedListenerFactory")
+
+
+def _deployment_model(name: str, version: str = "v2_0", job=None):
+    from airflow_flink_operator.models import FlinkDeployment, FlinkDeploymentSpec, JobManagerSpec, Resource
+    from airflow_flink_operator.models import TaskManagerSpec
+
+    return FlinkDeployment(name=name, spec=FlinkDeploymentSpec(
+        image="flink:2.0" if version.startswith("v2") else "flink:1.20", flink_version=version,
+        service_account="flink", job_manager=JobManagerSpec(resource=Resource(cpu=1, memory="2048m")),
+        task_manager=TaskManagerSpec(resource=Resource(cpu=1, memory="2048m")), job=job))
+
+
+@pytest.fixture
+def provider_env(monkeypatch):
+    """No OpenLineage configuration in the environment, and the provider's cached configuration reads
+    cleared before and after (``airflow.providers.openlineage.conf`` caches them per process)."""
+    from airflow.providers.openlineage import conf
+
+    def clear() -> None:
+        for value in vars(conf).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+    for key in list(os.environ):
+        if key.startswith(("AIRFLOW__OPENLINEAGE__", "OPENLINEAGE")):
+            monkeypatch.delenv(key)
+    clear()
+    yield monkeypatch
+    clear()
+
+
+def _applied_configuration(kind: str, name: str) -> dict:
+    from airflow_flink_operator.hooks import FlinkKubernetesHook
+
+    return FlinkKubernetesHook().get(kind, name, "default")["spec"].get("flinkConfiguration") or {}
+
+
+def test_with_openlineage_disabled_the_task_deploys_without_openlineage_keys(flink_cluster, provider_env):
+    """``OPENLINEAGE_DISABLED=true`` (the provider's switch): the opted-in task still deploys, unchanged."""
+    from airflow_flink_operator.artifacts import JarJob
+    from airflow_flink_operator.operators import FlinkDeploymentOperator
+    from task_harness import run_task
+
+    provider_env.setenv("OPENLINEAGE_DISABLED", "true")
+    op = FlinkDeploymentOperator(
+        task_id="deploy", deferrable=False, poll_interval=0.2, timeout=60, openlineage_flink_config=True,
+        deployment=_deployment_model("ol-disabled", job=JarJob(jar_uri="local:///opt/flink/usrlib/job.jar", parallelism=1)))
+    assert run_task(op)["job_state"] == "RUNNING"
+    assert not [k for k in _applied_configuration("FlinkDeployment", "ol-disabled")
+                if k.startswith("openlineage.") or "openlineage" in k]
+
+
+def test_a_retry_keeps_the_job_and_an_unconfigured_provider_adds_no_transport(flink_cluster, provider_env):
+    """With the defaults (no parent run) a retry of the task applies the same spec: no new generation, no
+    upgrade. The provider has no transport configured: only the job identity is set (never ``console``)."""
+    from airflow_flink_operator.artifacts import JarJob
+    from airflow_flink_operator.operators import FlinkDeploymentOperator
+    from task_harness import TaskInstanceStub, context_for, run_task
+
+    def attempt(try_number: int) -> dict:
+        op = FlinkDeploymentOperator(
+            task_id="deploy", deferrable=False, poll_interval=0.2, timeout=60, openlineage_flink_config=True,
+            deployment=_deployment_model("ol-retry", job=JarJob(jar_uri="local:///opt/flink/usrlib/job.jar", parallelism=1)))
+        return run_task(op, context_for(TaskInstanceStub(task_id="deploy", try_number=try_number)))
+
+    first, retry = attempt(1), attempt(2)
+    assert first["generation"] == retry["generation"] == 1
+    conf = _applied_configuration("FlinkDeployment", "ol-retry")
+    assert conf["openlineage.job.name"] == "default.ol-retry"
+    assert conf["execution.job-status-changed-listeners"].endswith("OpenLineageJobStatusChangedListenerFactory")
+    assert not [k for k in conf if k.startswith("openlineage.transport.")] and "openlineage.run.tags" not in conf
+
+
+def test_a_session_job_on_a_flink_1_session_cluster_gets_the_flink_1_keys(flink_cluster, provider_env):
+    """A session job carries no Flink version: the operator passes its session cluster's (``v1_20``)."""
+    from airflow_flink_operator.artifacts import JarJob
+    from airflow_flink_operator.lineage.flink_config import OpenLineageFlinkConfig
+    from airflow_flink_operator.models import FlinkSessionJob, FlinkSessionJobSpec
+    from airflow_flink_operator.operators import FlinkDeploymentOperator, FlinkSessionJobOperator
+    from task_harness import run_task
+
+    run_task(FlinkDeploymentOperator(task_id="session", deferrable=False, poll_interval=0.2, timeout=60,
+                                     deployment=_deployment_model("ol-session", version="v1_20")))
+    op = FlinkSessionJobOperator(
+        task_id="job", deferrable=False, poll_interval=0.2, timeout=60,
+        openlineage_flink_config=OpenLineageFlinkConfig(job_name="analytics.top-pages", transport=False),
+        session_job=FlinkSessionJob(name="top-pages", spec=FlinkSessionJobSpec(
+            deployment_name="ol-session", job=JarJob(jar_uri="https://repo.example.com/top-pages.jar", parallelism=1))))
+    run_task(op)
+    conf = _applied_configuration("FlinkSessionJob", "top-pages")
+    assert conf["execution.job-listener.openlineage.job-name"] == "analytics.top-pages"
+    assert "execution.job-listener.openlineage.namespace" in conf
+    assert "execution.job-status-changed-listeners" not in conf
+
+
+def test_openlineage_flink_config_is_refused_on_operators_that_do_not_apply_a_spec():
+    """Set on an operator that never applies a spec it would do nothing: the DAG fails to parse instead."""
+    from airflow_flink_operator.operators import FlinkDeploymentOperator, FlinkSavepointOperator
+    from airflow_flink_operator.operators import FlinkSavepointRetentionOperator
+
+    for operator in (FlinkSavepointOperator, FlinkSavepointRetentionOperator):
+        with pytest.raises(ValueError, match="FlinkDeploymentOperator, FlinkSessionJobOperator, FlinkUpgradeOperator"):
+            operator(task_id="x", name="orders", openlineage_flink_config=True)
+        assert operator(task_id="y", name="orders").openlineage_flink_config is None
+    model = _deployment_model("orders")
+    assert FlinkDeploymentOperator(task_id="z", deployment=model, openlineage_flink_config=True)
+
+
+# --- secrets never reach a log line, a dataset name or a facet -------------------------------------
+
+
+SQL_WITH_SECRETS = """CREATE TABLE orders (id BIGINT, ts TIMESTAMP(3))
+WITH ('connector' = 'kafka', 'topic' = 'orders', 'properties.bootstrap.servers' = 'kafka:9092', 'format' = 'json');
+CREATE TABLE mssql_sink (id BIGINT) WITH ('connector' = 'jdbc',
+  'url' = 'jdbc:sqlserver://h:1433;databaseName=db;user=u;password=hunter2', 'table-name' = 'orders');
+CREATE TABLE broken_sink (id BIGINT) WITH ('connector' = 'filesystem', 'path' = 'hdfs://u:hunter2@[nn/x',
+  'format' = 'csv');
+INSERT INTO mssql_sink SELECT id FROM orders;
+INSERT INTO broken_sink SELECT window_start FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+  WHERE 'hunter2' <> '';
+"""
+
+
+def test_a_password_in_a_connector_url_is_never_logged_and_the_other_datasets_stay(caplog):
+    from airflow_flink_operator.artifacts import SqlJob
+    from airflow_flink_operator.lineage.extract import job_datasets
+
+    caplog.set_level("DEBUG", logger="airflow_flink_operator.lineage")
+    inputs, outputs, _ = job_datasets(SqlJob(sql=SQL_WITH_SECRETS, parallelism=1))
+    assert {(d.namespace, d.name) for d in inputs} == {("kafka://kafka:9092", "orders")}
+    assert {(d.namespace, d.name) for d in outputs} == {("mssql://h:1433", "db.dbo.orders")}
+    assert "broken_sink" in caplog.text  # the unreadable one is named, and skipped alone
+    assert "hunter2" not in caplog.text
+
+
+def test_dataset_names_never_carry_credentials():
+    from airflow_flink_operator.lineage.datasets import from_connector_options, kafka
+
+    def ids(ref) -> tuple[str, str]:
+        return ref.namespace, ref.name
+
+    assert ids(jdbc("jdbc:oracle:thin:scott/tiger@//dbhost:1521/ORCL", "orders")) == \
+        ("oracle://dbhost:1521", "ORCL.orders")
+    assert ids(jdbc("jdbc:oracle:thin:@dbhost:1521:ORCL", "sales.orders")) == ("oracle://dbhost:1521", "ORCL.sales.orders")
+    assert ids(jdbc("jdbc:oracle:thin:scott/tiger@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=ora)(PORT=1522))"
+                    "(CONNECT_DATA=(SERVICE_NAME=SVC)))", "orders")) == ("oracle://ora:1522", "SVC.orders")
+    assert ids(jdbc("jdbc:mysql://u:tiger@my:3307/shop?password=tiger", "orders")) == ("mysql://my:3307", "shop.orders")
+    assert ids(jdbc("jdbc:db2://db2:50000/SAMPLE:user=u;password=tiger;", "t")) == ("db2://db2:50000", "SAMPLE.dbo.t")
+    assert ids(jdbc("jdbc:hive2://hs:10000/dw;user=u;password=tiger", "t")) == ("hive://hs:10000", "dw.t")
+    assert ids(jdbc("jdbc:mysql://address=(host=my)(port=3308)(user=u)(password=tiger)/shop", "t")) == \
+        ("mysql://my:3308", "shop.t")
+    assert ids(path("s3://KEY:tiger@bucket/a/b")) == ("s3://bucket", "a/b")
+    assert ids(path("hdfs://u:tiger@nn:8020/x")) == ("hdfs://nn:8020", "/x")
+    assert ids(kafka("u:tiger@kafka:9093", "t")[0]) == ("kafka://kafka:9093", "t")
+    assert ids(from_connector_options({"connector": "mongodb", "uri": "mongodb://u:tiger@mongo:27018/?authSource=a",
+                                       "database": "shop", "collection": "orders"})[0]) == \
+        ("mongodb://mongo:27018", "shop.orders")
+    assert ids(from_connector_options({"connector": "doris", "jdbc-url": "jdbc:mysql://u:tiger@fe:9030/db",
+                                       "table.identifier": "db.t"})[0]) == ("doris://fe:9030", "db.t")
+
+
+def test_the_flink_job_facet_has_no_signed_or_userinfo_jar_url():
+    from airflow_flink_operator.artifacts import JarJob
+    from airflow_flink_operator.lineage import facets
+    from airflow_flink_operator.lineage.extract import describe
+
+    presigned = ("https://u:tiger@bucket.s3.amazonaws.com/jobs/job.jar"
+                 "?X-Amz-Credential=AKIA%2F20261127&X-Amz-Signature=tiger")
+    job = describe(_deployment_model("signed", job=JarJob(jar_uri=presigned)), "default")
+    assert facets.job_facets(job)["flink"].jarURI == "https://bucket.s3.amazonaws.com/jobs/job.jar"
 
 
 # --- the Flink SQL reader, on its own -------------------------------------------------------------
