@@ -115,6 +115,17 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
                                   on_kill_action=None if self.on_kill_action == "keep" else self.on_kill_action,
                                   resume_state={"kind": self.kind, "name": model.name, "namespace": namespace, "base": base})
 
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        """The wait's result; a job that FINISHED is announced on the task's outlets (``assets``)."""
+        result = super().execute_complete(context, event)
+        if self.outlets and result.get("job_state") == "FINISHED":
+            from airflow_flink_operator.assets import record_finished
+
+            job = self.hook.get(self.kind, result["name"], result["namespace"])
+            if job is not None:
+                record_finished(context, self.outlets, job)
+        return result
+
     def _before_apply(self, context: Any) -> None:
         pass
 

@@ -117,6 +117,11 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             path = self.savepoint_of_stop(self.kind, carried["name"], carried["namespace"], carried["baseline"])
             if path:
                 output["savepoint_path"] = path
+        from airflow_flink_operator.assets import record_upgrade
+
+        record_upgrade(context, self.outlets, job=carried["name"], namespace=carried["namespace"], job_kind=self.kind,
+                       generation=output.get("generation"), restored_from=output.get("savepoint_path"),
+                       safety_savepoint_path=output.get("safety_savepoint_path"), job_id=output.get("job_id"))
         return output
 
 
@@ -177,6 +182,12 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
         if self.with_savepoint and not path:
             self.fail(f"{self.kind} {self.name} was suspended but the operator recorded no savepoint for this stop "
                       "(it may have fallen back to last-state)", kind=self.kind, name=self.name, namespace=namespace)
+        if path:
+            from airflow_flink_operator.assets import record_savepoint
+
+            # The operator stops a job with a savepoint it records as an UPGRADE one (reference, section d).
+            record_savepoint(context, self.outlets, savepoint_path=path, job=self.name, namespace=namespace,
+                             job_kind=self.kind, trigger_type="UPGRADE", snapshot=None)
         return {**result, "savepoint_path": path}
 
 

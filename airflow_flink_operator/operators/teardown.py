@@ -141,5 +141,10 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         """The resource is gone."""
         carried = self.resume_state_of(event)
         self.check_event(event, kind=self.kind, name=self.name, namespace=carried["namespace"])
+        if carried.get("savepoint_path"):
+            from airflow_flink_operator.assets import record_savepoint
+
+            record_savepoint(context, self.outlets, savepoint_path=carried["savepoint_path"], job=self.name,
+                             namespace=carried["namespace"], job_kind=self.kind, trigger_type=None, final=True)
         return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": carried["namespace"],
                 "savepoint_path": carried.get("savepoint_path")}
