@@ -164,6 +164,8 @@ def record_event(context: Any, outlets: Iterable[Any] | None, extra: dict[str, A
         accessor = events[outlet]
         accessor.extra = {**extra, **(accessor.extra or {})}
         recorded.append(getattr(outlet, "uri", None) or getattr(outlet, "name", ""))
+    if recorded:
+        log.info("Asset event %s on %s", extra.get("event"), ", ".join(recorded))
     return recorded
 
 
