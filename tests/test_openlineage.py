@@ -462,7 +462,8 @@ def test_with_openlineage_disabled_the_task_deploys_without_openlineage_keys(fli
     provider_env.setenv("OPENLINEAGE_DISABLED", "true")
     op = FlinkDeploymentOperator(
         task_id="deploy", deferrable=False, poll_interval=0.2, timeout=60, openlineage_flink_config=True,
-        deployment=_deployment_model("ol-disabled", job=JarJob(jar_uri="local:///opt/flink/usrlib/job.jar", parallelism=1)))
+        deployment=_deployment_model("ol-disabled", job=JarJob(jar_uri="local:///opt/flink/usrlib/job.jar",
+                                                               parallelism=1)))
     assert run_task(op)["job_state"] == "RUNNING"
     assert not [k for k in _applied_configuration("FlinkDeployment", "ol-disabled")
                 if k.startswith("openlineage.") or "openlineage" in k]
@@ -478,7 +479,8 @@ def test_a_retry_keeps_the_job_and_an_unconfigured_provider_adds_no_transport(fl
     def attempt(try_number: int) -> dict:
         op = FlinkDeploymentOperator(
             task_id="deploy", deferrable=False, poll_interval=0.2, timeout=60, openlineage_flink_config=True,
-            deployment=_deployment_model("ol-retry", job=JarJob(jar_uri="local:///opt/flink/usrlib/job.jar", parallelism=1)))
+            deployment=_deployment_model("ol-retry", job=JarJob(jar_uri="local:///opt/flink/usrlib/job.jar",
+                                                                parallelism=1)))
         return run_task(op, context_for(TaskInstanceStub(task_id="deploy", try_number=try_number)))
 
     first, retry = attempt(1), attempt(2)
@@ -559,7 +561,8 @@ def test_dataset_names_never_carry_credentials():
 
     assert ids(jdbc("jdbc:oracle:thin:scott/tiger@//dbhost:1521/ORCL", "orders")) == \
         ("oracle://dbhost:1521", "ORCL.orders")
-    assert ids(jdbc("jdbc:oracle:thin:@dbhost:1521:ORCL", "sales.orders")) == ("oracle://dbhost:1521", "ORCL.sales.orders")
+    assert ids(jdbc("jdbc:oracle:thin:@dbhost:1521:ORCL", "sales.orders")) == \
+        ("oracle://dbhost:1521", "ORCL.sales.orders")
     assert ids(jdbc("jdbc:oracle:thin:scott/tiger@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=ora)(PORT=1522))"
                     "(CONNECT_DATA=(SERVICE_NAME=SVC)))", "orders")) == ("oracle://ora:1522", "SVC.orders")
     assert ids(jdbc("jdbc:mysql://u:tiger@my:3307/shop?password=tiger", "orders")) == ("mysql://my:3307", "shop.orders")
@@ -577,7 +580,7 @@ def test_dataset_names_never_carry_credentials():
                                        "table.identifier": "db.t"})[0]) == ("doris://fe:9030", "db.t")
 
 
-def test_the_flink_job_facet_has_no_signed_or_userinfo_jar_url():
+def test_facets_have_no_signed_or_userinfo_urls():
     from airflow_flink_operator.artifacts import JarJob
     from airflow_flink_operator.lineage import facets
     from airflow_flink_operator.lineage.extract import describe
@@ -586,6 +589,8 @@ def test_the_flink_job_facet_has_no_signed_or_userinfo_jar_url():
                  "?X-Amz-Credential=AKIA%2F20261127&X-Amz-Signature=tiger")
     job = describe(_deployment_model("signed", job=JarJob(jar_uri=presigned)), "default")
     assert facets.job_facets(job)["flink"].jarURI == "https://bucket.s3.amazonaws.com/jobs/job.jar"
+    run = facets.run_facets({"initial_savepoint_path": "s3://KEY:tiger@flink-state/savepoints/savepoint-1"})
+    assert run["flink"].initialSavepointPath == "s3://flink-state/savepoints/savepoint-1"
 
 
 # --- the Flink SQL reader, on its own -------------------------------------------------------------

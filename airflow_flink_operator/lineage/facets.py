@@ -15,7 +15,7 @@ from attrs import define, field
 from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import JobFacet, RunFacet, job_type_job, schema_dataset
 
-from airflow_flink_operator.lineage.datasets import DatasetRef
+from airflow_flink_operator.lineage.datasets import DatasetRef, strip_url_secrets
 from airflow_flink_operator.lineage.extract import FlinkJobDescription
 
 #: The custom facets' schema URI (a URN: the package has no published schema host; fields in docs/openlineage.md).
@@ -109,7 +109,8 @@ def run_facets(result: dict[str, Any] | None) -> dict[str, RunFacet]:
         return {}
     return {"flink": FlinkRunFacet(
         jobId=result.get("job_id"), jobState=result.get("job_state"), lifecycleState=result.get("lifecycle_state"),
-        generation=result.get("generation"), initialSavepointPath=result.get("initial_savepoint_path"),
+        generation=result.get("generation"),
+        initialSavepointPath=strip_url_secrets(result.get("initial_savepoint_path")),
     )}
 
 

@@ -38,8 +38,8 @@ off by default, opt in with ``OpenLineageFlinkConfig(parent=True)``.
 **Secrets.** ``flinkConfiguration`` is stored in plain text in the resource, readable by anyone who
 can read FlinkDeployments. A transport with credentials (an ``auth`` block at any depth, credential-like
 headers / URL parameters / Kafka properties, a URL with ``user:password@`` or a credential-like query
-parameter) is refused with :class:`OpenLineageConfigError`, which names the key, never the value: give the Flink pods an ``openlineage.yml`` from a
-Kubernetes Secret and point ``OPENLINEAGE_CONFIG`` at it (``FlinkConfigParser.parse`` merges that file
+parameter) is refused with :class:`OpenLineageConfigError`, which names the key, never the value:
+give the Flink pods an ``openlineage.yml`` from a Kubernetes Secret and point ``OPENLINEAGE_CONFIG`` at it (``FlinkConfigParser.parse`` merges that file
 with the ``openlineage.*`` keys), and pass ``transport=False`` here.
 """
 
@@ -315,7 +315,8 @@ def inject_openlineage_config(model: Any, context: Any, settings: Any, namespace
     if resolved is None:
         return model
     current = flatten_config(model.spec.flink_configuration)
-    added = {k: v for k, v in openlineage_keys(model, namespace, context, resolved, flink_version).items() if k not in current}
+    keys = openlineage_keys(model, namespace, context, resolved, flink_version)
+    added = {k: v for k, v in keys.items() if k not in current}
     spec = model.spec.model_copy(update={"flink_configuration": {**current, **added}})
     return model.model_copy(update={"spec": spec})
 
