@@ -710,3 +710,12 @@ def test_operators_work_without_the_provider(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     assert "RESULT RUNNING []" in result.stdout, result.stdout[-2000:]
     assert "REFUSED OpenLineageConfigError" in result.stdout and "apache-airflow-providers-openlineage" in result.stdout
+
+
+def test_an_upgrade_by_patch_refuses_the_openlineage_option():
+    """A spec_patch upgrade keeps the keys the deploy task set; asking it to configure them is a mistake."""
+    from airflow_flink_operator.operators import FlinkUpgradeOperator
+
+    with pytest.raises(ValueError, match="openlineage_flink_config needs deployment="):
+        FlinkUpgradeOperator(task_id="up", name="orders", spec_patch={"job": {"parallelism": 2}},
+                             openlineage_flink_config=True)

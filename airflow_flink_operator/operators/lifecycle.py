@@ -49,6 +49,9 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             raise ValueError("name is required with spec_patch")
         if wait_for not in ("stable", "running"):
             raise ValueError(f"wait_for must be 'stable' or 'running', not {wait_for!r}")
+        if self.openlineage_flink_config and deployment is None:
+            raise ValueError("openlineage_flink_config needs deployment= (the whole resource): a spec_patch keeps "
+                             "the openlineage.* keys the deploy task set")
         self.name, self.kind, self.spec_patch, self.deployment = name, kind, spec_patch, deployment
         self.upgrade_mode, self.savepoint_first, self.wait_for = upgrade_mode, savepoint_first, wait_for
 
