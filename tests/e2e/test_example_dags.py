@@ -128,6 +128,19 @@ def test_yaml_manifest_was_templated_and_deployed(demo_run):
     assert found["spec"]["job"]["args"][-1] == "flink_yaml_manifest"  # rendered by Jinja, the same every run
 
 
+def test_the_replay_ran_on_the_scheduler_from_the_savepoint_the_producer_announced(demo_run):
+    result, report, _ = demo_run
+    (event,) = report["flink_savepoint_producer"]["asset_events"]
+    assert event["uri"].startswith("flink-savepoint://") and event["uri"].endswith("/payments-ledger")
+    path = event["extra"]["savepoint_path"]
+    consumer = report["flink_replay_from_savepoint"]
+    assert consumer["run_type"] == "asset_triggered"  # created by Airflow's scheduler, not dag.test()
+    assert [e["extra"] for e in consumer["triggered_by"]] == [event["extra"]]
+    replay = resource(report, "flink_replay_from_savepoint", "payments-ledger-replay")
+    assert replay["spec"]["job"]["initialSavepointPath"] == path and replay["job_state"] == "FINISHED"
+    assert f"FlinkDeployment payments-ledger-replay started from savepoint {path}" in result.stdout
+
+
 def test_the_demo_narrates_state_transitions(demo_run):
     result, _, _ = demo_run
     assert "FlinkDeployment clickstream-aggregates: lifecycle=UPGRADING" in result.stdout
