@@ -46,6 +46,8 @@ def get_provider_info() -> dict:
                     "airflow_flink_operator.operators.deployment",
                     "airflow_flink_operator.operators.lifecycle",
                     "airflow_flink_operator.operators.savepoint",
+                    "airflow_flink_operator.operators.teardown",
+                    "airflow_flink_operator.operators.bluegreen",
                 ],
             },
         ],
@@ -65,4 +67,7 @@ def get_provider_info() -> dict:
         ],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_flink_operator.triggers.flink"]}],
         "extra-links": ["airflow_flink_operator.operators.base.FlinkWebUILink"],
+        # flink-savepoint://<namespace>/<job>: the asset of a job's savepoints (airflow_flink_operator.assets)
+        "asset-uris": [{"schemes": ["flink-savepoint"],
+                        "handler": "airflow_flink_operator.assets.normalize_savepoint_uri"}],
     }

@@ -219,12 +219,11 @@ def finished_job_facts(job: Mapping[str, Any]) -> dict[str, Any]:
     when the operator observed the job's latest state; reference, section c/h) of a FINISHED job is
     when it saw the job finish, and that is what ``end_time`` is.
     """
-    from airflow_flink_operator.models.status import FlinkResourceStatus, parse_timestamp
+    from airflow_flink_operator.models.status import FlinkResourceStatus
 
     status = FlinkResourceStatus.from_object(dict(job))
-    job_status = status.raw_status.get("jobStatus") or {}
     return {"job_id": status.job_id, "job_state": status.job_state, "start_time": _iso(status.job_start_time),
-            "end_time": _iso(parse_timestamp(job_status.get("updateTime"))), "generation": status.generation}
+            "end_time": _iso(status.job_update_time), "generation": status.generation}
 
 
 def record_finished(context: Any, outlets: Iterable[Any] | None, job: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -193,6 +193,9 @@ class FlinkResourceStatus:
     deleting: bool
     uid: str | None = None
     job_start_time: datetime | None = None
+    #: When the operator last observed the job's state (``jobStatus.updateTime``): for a FINISHED job,
+    #: when it saw it finish (the operator records no end time of its own).
+    job_update_time: datetime | None = None
     raw_status: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
@@ -226,6 +229,7 @@ class FlinkResourceStatus:
             deleting=bool(metadata.get("deletionTimestamp")),
             uid=metadata.get("uid"),
             job_start_time=parse_timestamp(job_status.get("startTime")),
+            job_update_time=parse_timestamp(job_status.get("updateTime")),
             raw_status=status,
         )
 

@@ -21,10 +21,13 @@ class WatchMixin:
 
     async def _gone_stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
-        await response.prepare(request)
         status = ApiError(410, "Expired", "too old resource version").status()
-        await response.write(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
-        await response.write_eof()
+        try:
+            await response.prepare(request)
+            await response.write(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
+            await response.write_eof()
+        except ConnectionResetError:  # the client went away first
+            pass
         return response
 
     async def _watch(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.StreamResponse:
@@ -36,7 +39,10 @@ class WatchMixin:
             return await self._gone_stream(request)
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
                                                            "Transfer-Encoding": "chunked"})
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionResetError:  # the client went away first (aiohttp's ClientConnectionResetError)
+            return response
         self._streams.add(response)
         self.store.watches.add(watch)
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
