@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from airflow_flink_operator.crd_schema import crd_dir_from_env
-from airflow_flink_operator.lineage.datasets import cdc_pipeline, jdbc, path, seatunnel_config
+from airflow_flink_operator.lineage.datasets import cdc_pipeline, jdbc, path
+from airflow_flink_operator.lineage.seatunnel import seatunnel_config
 from airflow_flink_operator.lineage.sql import parse_flink_sql
 
 pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is not installed")

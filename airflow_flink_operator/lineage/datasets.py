@@ -67,7 +67,7 @@ def _split_host_port(authority: str) -> tuple[str, int | None]:
     return host, int(port_text) if port_text.isdigit() else None
 
 
-def _host_port(value: str, default_port: int | None = None) -> str:
+def host_port(value: str, default_port: int | None = None) -> str:
     """``host:port`` of the first address in a comma-separated list (``host``, ``host:port``, URLs),
     without any user info (``user:password@``)."""
     first = value.split(",")[0].strip().strip("[]\"' ")
@@ -104,7 +104,7 @@ def guarded(build: Callable[[], T], what: str, default: T) -> T:
 
 def kafka(bootstrap_servers: str, topic: str, connector: str = "kafka", table: str = "") -> list[DatasetRef]:
     """Kafka topics (several may be given separated by ``;`` or ``,``): ``kafka://{host}:{port}``."""
-    namespace = f"kafka://{_host_port(bootstrap_servers, 9092)}"
+    namespace = f"kafka://{host_port(bootstrap_servers, 9092)}"
     topics = [t.strip() for t in re.split(r"[;,]", topic) if t.strip()]
     return [DatasetRef(namespace, t, connector, table) for t in topics]
 
@@ -212,7 +212,7 @@ def _connector_datasets(options: dict[str, str], table: str) -> list[DatasetRef]
         return [path(options["path"], connector, table)]
     if connector in ("elasticsearch-6", "elasticsearch-7", "elasticsearch-8", "elasticsearch"):
         hosts = options.get("hosts", "")
-        return [DatasetRef(f"elasticsearch://{_host_port(hosts, 9200)}", options.get("index", table), connector, table)]
+        return [DatasetRef(f"elasticsearch://{host_port(hosts, 9200)}", options.get("index", table), connector, table)]
     if connector in ("mysql-cdc", "postgres-cdc", "oracle-cdc", "sqlserver-cdc", "tidb-cdc", "oceanbase-cdc"):
         scheme = JDBC_SCHEMES.get(connector.split("-")[0] if connector != "postgres-cdc" else "postgresql", "mysql")
         port = options.get("port") or DEFAULT_PORTS.get(scheme)
@@ -220,7 +220,7 @@ def _connector_datasets(options: dict[str, str], table: str) -> list[DatasetRef]
         return [DatasetRef(f"{scheme}://{options.get('hostname', '')}:{port}", ".".join(n for n in names if n),
                            connector, table)]
     if connector == "mongodb" and options.get("uri"):
-        return [DatasetRef(f"mongodb://{_host_port(options['uri'], 27017)}",
+        return [DatasetRef(f"mongodb://{host_port(options['uri'], 27017)}",
                            ".".join(n for n in (options.get("database"), options.get("collection")) if n),
                            connector, table)]
     if connector in ("iceberg", "paimon", "hudi", "delta"):
@@ -230,7 +230,7 @@ def _connector_datasets(options: dict[str, str], table: str) -> list[DatasetRef]
             name = "/".join(p for p in (ref.name.rstrip("/"), table) if p)
             return [DatasetRef(ref.namespace, name, connector, table)]
     if connector in ("doris", "starrocks") and (options.get("fenodes") or options.get("jdbc-url")):
-        host = _host_port(options.get("fenodes") or options["jdbc-url"].split("//")[-1].split("/")[0], 8030)
+        host = host_port(options.get("fenodes") or options["jdbc-url"].split("//")[-1].split("/")[0], 8030)
         return [DatasetRef(f"{connector}://{host}", options.get("table.identifier", table), connector, table)]
     return [DatasetRef(f"flink://{connector}", table, connector, table)]
 
@@ -257,17 +257,17 @@ def cdc_sink_namespace(sink: dict) -> str:
     """The namespace of a Flink CDC pipeline sink (doris/starrocks fenodes or jdbc-url, kafka, paimon...)."""
     kind = str(sink.get("type", "")).lower()
     if kind in ("kafka", "upsert-kafka"):
-        return f"kafka://{_host_port(str(sink.get('properties.bootstrap.servers', '')), 9092)}"
+        return f"kafka://{host_port(str(sink.get('properties.bootstrap.servers', '')), 9092)}"
     if kind in ("doris", "starrocks"):
         address = sink.get("fenodes") or str(sink.get("jdbc-url", "")).split("//")[-1].split("/")[0]
-        return f"{kind}://{_host_port(str(address), 8030)}"
+        return f"{kind}://{host_port(str(address), 8030)}"
     if kind in ("paimon", "iceberg"):
         warehouse = sink.get("catalog.properties.warehouse") or sink.get("warehouse")
         if warehouse:
             ref = path(str(warehouse))
             return ref.namespace if not ref.name else f"{ref.namespace}/{ref.name.strip('/')}"
     if kind in ("elasticsearch",):
-        return f"elasticsearch://{_host_port(str(sink.get('hosts', '')), 9200)}"
+        return f"elasticsearch://{host_port(str(sink.get('hosts', '')), 9200)}"
     if kind in ("values", "print"):
         return ""
     return f"{kind}://"
@@ -301,133 +301,3 @@ def cdc_pipeline(doc: dict) -> tuple[list[DatasetRef], list[DatasetRef]]:
                 if all(o.name != target for o in outputs):
                     outputs.append(DatasetRef(sink_ns, target, sink_type, src))
     return inputs, outputs
-
-
-# --- SeaTunnel ----------------------------------------------------------------------------------
-
-
-def seatunnel_plugin(plugin: str, options: dict) -> list[DatasetRef]:
-    """The datasets of one SeaTunnel source/sink block (``Kafka { ... }``, ``Jdbc { ... }``...); none (and a
-    warning naming the plugin) when its options cannot be read."""
-    return guarded(lambda: _seatunnel_datasets(plugin, options), f"SeaTunnel plugin {plugin!r}", [])
-
-
-def _seatunnel_datasets(plugin: str, options: dict) -> list[DatasetRef]:
-    kind = plugin.lower()
-    if kind in NO_DATASET_CONNECTORS:
-        return []
-    opt = {k: (", ".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in options.items()
-           if not isinstance(v, dict)}
-    if kind == "kafka" and opt.get("bootstrap.servers") and opt.get("topic"):
-        return kafka(opt["bootstrap.servers"], opt["topic"], plugin)
-    if kind == "jdbc" and opt.get("url"):
-        table = opt.get("table_path") or opt.get("table")  # a source with only `query` names no table
-        return [jdbc(opt["url"], table, plugin)] if table else []
-    if kind == "elasticsearch" and opt.get("hosts") and opt.get("index"):
-        return [DatasetRef(f"elasticsearch://{_host_port(opt['hosts'], 9200)}", opt["index"], plugin)]
-    if kind in ("doris", "starrocks") and (opt.get("fenodes") or opt.get("nodeUrls") or opt.get("base-url")):
-        address = opt.get("fenodes") or opt.get("nodeUrls") or opt["base-url"].split("//")[-1].split("/")[0]
-        name = ".".join(n for n in (opt.get("database"), opt.get("table")) if n)
-        return [DatasetRef(f"{kind}://{_host_port(address, 8030)}", name, plugin)]
-    if kind in ("s3file", "hdfsfile", "localfile", "ossfile", "ftpfile") and opt.get("path"):
-        base = opt.get("bucket", "") if kind == "s3file" else opt.get("fs.defaultFS", "")
-        location = f"{base.rstrip('/')}/{opt['path'].lstrip('/')}" if base else opt["path"]
-        return [path(location, plugin)]
-    if kind.endswith("-cdc") or kind.endswith("cdc"):
-        url = opt.get("base-url") or opt.get("url", "")
-        tables = [t.strip() for t in opt.get("table-names", "").split(",") if t.strip()]
-        return [jdbc(url, t, plugin) for t in tables] if url else []
-    return []
-
-
-_HOCON_TOKEN = re.compile(r'''
-    (?P<comment>(\#|//)[^\n]*)
-  | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<subst>\$\{\??[^}]*\})
-  | (?P<punct>[{}\[\]=:,\n])
-  | (?P<word>[^\s{}\[\]=:,"\#]+(?:[ \t]+[^\s{}\[\]=:,"\#]+)*)
-  | (?P<space>[ \t\r]+)
-''', re.VERBOSE)
-
-
-def read_hocon(text: str) -> dict:
-    """The object tree of a SeaTunnel config (the HOCON subset SeaTunnel configs use).
-
-    Objects (``name { ... }``), ``key = value`` / ``key: value``, quoted and unquoted values, arrays,
-    comments. Substitutions (``${VAR}``) stay as text: they are resolved inside the job, and
-    secrets must not be resolved here. Repeated plugin blocks (two ``Kafka { }`` in ``source``)
-    are kept as a list.
-    """
-    tokens = [(m.lastgroup, m.group()) for m in _HOCON_TOKEN.finditer(text)
-              if m.lastgroup not in ("comment", "space")]
-    pos = 0
-
-    def value() -> object:
-        nonlocal pos
-        kind, text_ = tokens[pos]
-        if text_ == "{":
-            pos += 1
-            return obj("}")
-        if text_ == "[":
-            pos += 1
-            items: list = []
-            while pos < len(tokens) and tokens[pos][1] != "]":
-                if tokens[pos][1] in (",", "\n"):
-                    pos += 1
-                    continue
-                items.append(value())
-            pos += 1
-            return items
-        pos += 1
-        return text_[1:-1] if kind == "string" else text_
-
-    def obj(end: str | None) -> dict:
-        nonlocal pos
-        result: dict = {}
-        while pos < len(tokens):
-            kind, text_ = tokens[pos]
-            if text_ == end:
-                pos += 1
-                return result
-            if text_ in (",", "\n") or kind == "punct":
-                pos += 1
-                continue
-            key = text_[1:-1] if kind == "string" else text_
-            pos += 1
-            while pos < len(tokens) and tokens[pos][1] == "\n":
-                pos += 1
-            if pos < len(tokens) and tokens[pos][1] in ("=", ":"):
-                pos += 1
-            if pos >= len(tokens):
-                break
-            item = value()
-            if key in result and isinstance(item, dict):
-                previous = result[key]
-                result[key] = [*(previous if isinstance(previous, list) else [previous]), item]
-            else:
-                result[key] = item
-        return result
-
-    return obj(None)
-
-
-def seatunnel_config(text: str) -> tuple[list[DatasetRef], list[DatasetRef]]:
-    """Inputs (``source`` blocks) and outputs (``sink`` blocks) of a SeaTunnel job config."""
-    tree = read_hocon(text)
-    found: dict[str, list[DatasetRef]] = {"source": [], "sink": []}
-    for role in found:
-        block = tree.get(role)
-        if not isinstance(block, dict):
-            continue
-        for plugin, options in block.items():
-            for one in options if isinstance(options, list) else [options]:
-                if isinstance(one, dict):
-                    found[role] += seatunnel_plugin(plugin, one)
-    return found["source"], found["sink"]
-
-
-def seatunnel_job_mode(text: str) -> str | None:
-    """``env.job.mode`` of a SeaTunnel config (``BATCH`` or ``STREAMING``), if set."""
-    env = read_hocon(text).get("env")
-    mode = (env.get("job.mode") or (env.get("job") or {}).get("mode")) if isinstance(env, dict) else None
-    return str(mode).upper() if isinstance(mode, str) else None

@@ -80,7 +80,7 @@ def job_datasets(job: Any) -> tuple[list[DatasetRef], list[DatasetRef], str | No
             mode = parsed.settings.get("execution.runtime-mode")
             return parsed.inputs, parsed.outputs, mode.upper() if mode else None
         if kind == "seatunnel":
-            from airflow_flink_operator.lineage.datasets import seatunnel_config, seatunnel_job_mode
+            from airflow_flink_operator.lineage.seatunnel import seatunnel_config, seatunnel_job_mode
 
             inputs, outputs = seatunnel_config(text)
             return inputs, outputs, seatunnel_job_mode(text)
