@@ -7,8 +7,10 @@ Triggers follow an object through :class:`~airflow_flink_operator.triggers.watch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,6 +66,25 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
         self._extras = self._given_extras
         self.credential_reloads += 1
 
+    @contextlib.asynccontextmanager
+    async def get_conn(self) -> AsyncIterator[Any]:
+        """An API client for the loaded configuration, closed on exit (as cncf's ``get_conn``).
+
+        The client's TLS context is built in a worker thread: ``ssl.create_default_context`` reads the
+        system's CA bundle, some 20 ms of CPU (80 ms and more on a loaded machine) that cncf's
+        ``get_conn`` spends on the event loop for every client, i.e. every watch (re)start and GET.
+        """
+        kube_client = None
+        try:
+            await self._load_config()
+            configuration = self.client_configuration
+            ssl_context = await asyncio.to_thread(_ssl_context, configuration)
+            kube_client = _api_client(configuration, ssl_context)
+            yield kube_client
+        finally:
+            if kube_client is not None:
+                await kube_client.close()
+
     async def resolve_namespace(self, namespace: str | None = None) -> str:
         """The namespace to use: explicit, the hook's, the connection's ``namespace`` extra, ``default``."""
         return namespace or self.default_namespace or await self._get_field("namespace") or "default"
@@ -108,7 +129,7 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
         credentials and reconnects from the same ``resourceVersion``; a second ``401`` in a row (the
         fresh credentials are refused too) raises :class:`FlinkApiError`.
         """
-        from kubernetes_asyncio import client, watch
+        from kubernetes_asyncio import client
         from kubernetes_asyncio.client.exceptions import ApiException
 
         plural = _plural(kind)
@@ -128,7 +149,7 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
                             resource_version = listing["metadata"]["resourceVersion"]
                             failures, reloaded = 0, False
                             yield "LIST", list(listing.get("items") or [])
-                        stream = watch.Watch().stream(
+                        stream = (await _watch()).stream(
                             custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural,
                             resource_version=resource_version, allow_watch_bookmarks=True,
                             timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10, **selector)
@@ -165,3 +186,72 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
                             raise FlinkApiError(f"watch {kind} in {namespace}", None,
                                                 f"gave up after {failures} consecutive failures")
                         await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
+
+
+def _ssl_context(configuration: Any) -> ssl.SSLContext:
+    """The TLS context kubernetes_asyncio's ``RESTClientObject.__init__`` (``client/rest.py``) builds for
+    ``configuration``, built here so that it can run in a worker thread (loading the CA bundle
+    releases the GIL there)."""
+    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+    if configuration.cert_file:
+        context.load_cert_chain(configuration.cert_file, keyfile=configuration.key_file)
+    if not configuration.verify_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if configuration.disable_strict_ssl_verification:
+        context.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return context
+
+
+async def _watch() -> Any:
+    """A kubernetes_asyncio ``Watch`` (``watch/watch.py``) whose API client was built off the event loop.
+
+    ``Watch.__init__`` builds an ``ApiClient()`` (the default configuration) for decoding events, and
+    so a TLS context on the event loop for every watch request; this is what it does, with the TLS
+    context built in a worker thread.
+    """
+    from kubernetes_asyncio import watch
+    from kubernetes_asyncio.client import ApiClient, Configuration
+
+    configuration = Configuration.get_default_copy()
+    ssl_context = await asyncio.to_thread(_ssl_context, configuration)
+    stream = watch.Watch.__new__(watch.Watch)
+    stream._raw_return_type = None
+    stream._stop = False
+    stream._api_client = _api_client(configuration, ssl_context, client_class=ApiClient)
+    stream.resource_version = None
+    stream.resp = None
+    return stream
+
+
+def _api_client(configuration: Any, ssl_context: ssl.SSLContext, client_class: type | None = None) -> Any:
+    """cncf's API client (its default request timeout included) with a TLS context built beforehand.
+
+    What kubernetes_asyncio's ``ApiClient.__init__`` and ``RESTClientObject.__init__`` do, but with
+    ``ssl_context`` instead of one built on the event loop; the aiohttp session must be made on the
+    loop it serves.
+
+    :param client_class: the ``ApiClient`` class to make (cncf's ``_TimeoutAsyncK8sApiClient`` by default).
+    """
+    import aiohttp
+    from airflow.providers.cncf.kubernetes.kube_client import _TimeoutAsyncK8sApiClient
+    from kubernetes_asyncio.client import rest
+
+    rest_client = rest.RESTClientObject.__new__(rest.RESTClientObject)
+    rest_client.server_hostname = configuration.tls_server_name
+    rest_client.proxy = configuration.proxy
+    rest_client.proxy_headers = configuration.proxy_headers
+    rest_client.pool_manager = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=configuration.connection_pool_maxsize, ssl=ssl_context),
+        trust_env=True, read_bufsize=2**21)  # watch events of large objects exceed aiohttp's default
+
+    client_class = client_class or _TimeoutAsyncK8sApiClient
+    api = client_class.__new__(client_class)
+    api.configuration = configuration
+    api.pool_threads = 1
+    api.rest_client = rest_client
+    api.default_headers = {}
+    api.cookie = None
+    api.user_agent = "OpenAPI-Generator/33.3.0+snapshot/python"  # kubernetes_asyncio's (tests compare)
+    api.client_side_validation = configuration.client_side_validation
+    return api

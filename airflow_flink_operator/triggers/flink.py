@@ -33,6 +33,10 @@ _HEAVY_MODULES = (
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.watch",
     "kubernetes_asyncio.config",
+    # the first connection lookup (cncf's get_conn_extras) imports these: some 40 ms otherwise
+    "airflow.sdk.execution_time.supervisor",
+    "airflow.sdk.execution_time.cache",
+    "asgiref.sync",
 )
 _loaded: asyncio.Future[None] | None = None
 
