@@ -46,7 +46,8 @@ def test_our_api_client_is_the_one_kubernetes_asyncio_builds(emulated):
             assert {k: v for k, v in vars(a).items() if k != "pool_manager"} == \
                    {k: v for k, v in vars(b).items() if k != "pool_manager"}
             sa, sb = a.pool_manager, b.pool_manager
-            assert (sa.trust_env, sa._read_bufsize, sa.connector.limit) == (sb.trust_env, sb._read_bufsize, sb.connector.limit)
+            assert (sa.trust_env, sa._read_bufsize, sa.connector.limit) == \
+                   (sb.trust_env, sb._read_bufsize, sb.connector.limit)
             ca, cb = sa.connector._ssl, sb.connector._ssl
             assert (ca.verify_mode, ca.check_hostname, ca.verify_flags, ca.protocol) == \
                    (cb.verify_mode, cb.check_hostname, cb.verify_flags, cb.protocol)
