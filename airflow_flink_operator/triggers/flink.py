@@ -33,11 +33,27 @@ _HEAVY_MODULES = (
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.watch",
     "kubernetes_asyncio.config",
-    # the first connection lookup (cncf's get_conn_extras) imports these: some 40 ms otherwise
+)
+#: What the first connection lookup (cncf's ``get_conn_extras``) imports, some 40 ms otherwise; each
+#: only where this Airflow has it (``airflow.sdk.execution_time.cache`` is newer than Airflow 3.0).
+_OPTIONAL_HEAVY_MODULES = (
     "airflow.sdk.execution_time.supervisor",
     "airflow.sdk.execution_time.cache",
     "asgiref.sync",
 )
+
+
+def _import_heavy_modules(pause: float = 0.0) -> None:
+    import importlib
+
+    for module in _HEAVY_MODULES + _OPTIONAL_HEAVY_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError:
+            if module not in _OPTIONAL_HEAVY_MODULES:
+                raise
+        if pause:
+            time.sleep(pause)  # hand the GIL back to the event loop between modules
 _loaded: asyncio.Future[None] | None = None
 
 
@@ -49,24 +65,14 @@ def preload() -> None:
     worker thread (:func:`load_heavy_modules`); the Kubernetes clients' largest class bodies still hold
     the GIL for some 60 ms each while they load, once per triggerer process.
     """
-    import importlib
-
-    for module in _HEAVY_MODULES:
-        importlib.import_module(module)
+    _import_heavy_modules()
 
 
 async def load_heavy_modules() -> None:
     """Import what the trigger needs in a worker thread, once per process (every caller awaits it)."""
     global _loaded
     if _loaded is None or (_loaded.done() and _loaded.exception() is not None):
-        import importlib
-
-        def load() -> None:
-            for module in _HEAVY_MODULES:
-                importlib.import_module(module)
-                time.sleep(0.001)  # hand the GIL back to the event loop between modules
-
-        _loaded = asyncio.ensure_future(asyncio.to_thread(load))
+        _loaded = asyncio.ensure_future(asyncio.to_thread(_import_heavy_modules, 0.001))
     await asyncio.shield(_loaded)
 
 
