@@ -26,9 +26,12 @@ fi
 # Airflow 3.0.x was released (and its constraints file pinned) with FastAPI 0.116; with a newer FastAPI its
 # in-process execution API answers every task start with 422 "model_attributes_type" (airflow dags test fails).
 # Airflow's own install instructions use its constraints file; this is the one pin from it that matters here.
+# Likewise PyJWT: from 2.11 it refuses to encode a token whose "iss" is not a string, and Airflow 3.0.x puts
+# "iss": None in its API tokens when [api_auth] jwt_issuer is unset, so its api-server answers 500 to every
+# task start (jpadilla/pyjwt#1039; Airflow 3.0.2's constraints pin pyjwt 2.10.1).
 EXTRA=()
 case "$AIRFLOW_VERSION" in
-  3.0|3.0.*) EXTRA+=("fastapi<0.117") ;;
+  3.0|3.0.*) EXTRA+=("fastapi<0.117" "pyjwt<2.11") ;;
 esac
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" \
   -e "$ROOT[test]" "apache-airflow==$AIRFLOW_VERSION" ${EXTRA[@]+"${EXTRA[@]}"}
