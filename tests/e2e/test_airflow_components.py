@@ -122,7 +122,13 @@ class Run:
                         diagnose=self.airflow.tail)
 
     def log(self, task_id: str) -> str:
-        return self.airflow.task_log(self.dag_id, self.run_id, task_id)
+        """The task's log over all its tries, with the triggerer's part of each.
+
+        Read from the log folder: a task retried after Airflow 3.3.2's deferral race (see the README)
+        has its first try's log on disk, but the REST API may answer 404 for it once a later try ran.
+        """
+        folder = self.airflow.home / "logs" / f"dag_id={self.dag_id}" / f"run_id={self.run_id}" / f"task_id={task_id}"
+        return "\n".join(path.read_text() for path in sorted(folder.glob("attempt=*.log*")))
 
 
 def trigger_rows_for(airflow: AirflowComponents, resource: str) -> list[dict]:
