@@ -180,9 +180,10 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
         timeout = self.timeout if timeout is None else timeout
         criteria = WaitCriteria(mode=mode, target=target, nonce=nonce, generation=generation,  # type: ignore[arg-type]
                                 stale_error=stale_error,
-                                pickup_deadline=time.time() + pickup_timeout if pickup_timeout else None).to_kwargs()
+                                pickup_deadline=time.time() + pickup_timeout if pickup_timeout else None)
         if self.deferrable:
-            status, message, result = self.hook.decide(kind, name, namespace, **criteria)
+            decision = self.hook.look(kind, name, namespace, criteria)
+            status, message, result = decision.status, decision.message, decision.result
             if status is None:
                 what = target or {"snapshot": "the savepoint", "nonce": "the savepoint", "deleted": "deletion"}.get(mode)
                 self.log.info("Deferring: waiting in the triggerer for %s %s/%s to reach %s%s (timeout %.0fs). Now: %s",
@@ -193,14 +194,14 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
                 self.defer(
                     trigger=FlinkWaitTrigger(kind=kind, name=name, namespace=namespace, timeout_at=time.time() + timeout,
                                              connection=self.connection.serialize(), resume_state=resume_state or {},
-                                             on_kill_action=on_kill_action, **criteria),
+                                             on_kill_action=on_kill_action, **criteria.to_kwargs()),
                     method_name=method_name,
                     timeout=timedelta(seconds=timeout + 60),
                 )
             self.log.info("Not deferring: %s", message)
         else:
-            status, message, result = self.hook.wait(kind, name, namespace, timeout=timeout,
-                                                      poll_interval=self.poll_interval, **criteria)
+            status, message, result = self.hook.wait_until_decided(kind, name, namespace, criteria, timeout=timeout,
+                                                                    poll_interval=self.poll_interval)
         return getattr(self, method_name)(context, {"status": status, "message": message, "result": result,
                                                     "resume_state": resume_state or {}})
 
