@@ -89,7 +89,8 @@ class FlinkJobSensor(BaseSensorOperator):
 
         kind, criteria = self._wait()
         namespace = self.hook.resolve_namespace()
-        status, message, result = self.hook.decide(kind, self.name, namespace, **criteria.to_kwargs())
+        decision = self.hook.look(kind, self.name, namespace, criteria)
+        status, message, result = decision.status, decision.message, decision.result
         if status is not None:  # known already: no round trip through the triggerer
             return self.execute_complete(context, {"status": status, "message": message, "result": result})
         if criteria.generation is not None:  # the trigger judges the generation seen now
@@ -106,7 +107,8 @@ class FlinkJobSensor(BaseSensorOperator):
 
         kind, criteria = self._wait()
         namespace = self.hook.resolve_namespace()
-        status, message, result = self.hook.decide(kind, self.name, namespace, **criteria.to_kwargs())
+        decision = self.hook.look(kind, self.name, namespace, criteria)
+        status, message, result = decision.status, decision.message, decision.result
         self.log.info("%s", message)
         if status == "error":
             raise FlinkTaskError(f"{message}\n{self.hook.diagnostics(kind, self.name, namespace)}")
