@@ -24,11 +24,14 @@ class WaitingMixin:
     ``resolve_namespace``)."""
 
     def look(self, kind: str, name: str, namespace: str | None, criteria: WaitCriteria) -> Decision:
-        """Read the object once and decide (:func:`~airflow_flink_operator.models.waiting.decide`)."""
-        from airflow_flink_operator.models.waiting import decide
+        """Read the object once and decide (:func:`~airflow_flink_operator.models.waiting.decide`); a
+        ``checkpointed`` wait on a running job also reads its checkpoints from Flink's REST API."""
+        from airflow_flink_operator.models.waiting import checkpoints_to_read, decide
 
         obj = self.get(kind, name, namespace)  # type: ignore[attr-defined]
-        return decide(obj, criteria, kind=kind, name=name, now=time.time())
+        request = checkpoints_to_read(obj, criteria)
+        checkpoints = self.flink_rest_get(request) if request is not None else None  # type: ignore[attr-defined]
+        return decide(obj, criteria, kind=kind, name=name, now=time.time(), checkpoints=checkpoints)
 
     def decide(self, kind: str, name: str, namespace: str | None = None, *, mode: str = "resource",
                target: str | None = None, nonce: int | None = None, generation: int | str | None = None,
