@@ -65,13 +65,16 @@ class SimulatedFlinkRest:
     :param operator: the :class:`~.core.SimulatedFlinkOperator` (its emulator and per-resource traits).
     :param interval: seconds between two simulated checkpoints of a running job.
 
-    :attr:`enabled` off: no Service answers (for a mode in which real JobManagers register their own).
+    :attr:`enabled` off: no Service answers (for a mode in which real JobManagers register their own);
+    :attr:`requests` counts the requests answered.
     """
 
     def __init__(self, operator: Any, interval: float = 0.05) -> None:
         self.operator = operator
         self.interval = interval
         self.enabled = True
+        #: requests answered so far (a test can wait for "it was asked again").
+        self.requests = 0
         self._runs: dict[tuple[str, str, str], _JobRun] = {}
 
     # -- the Service --
@@ -96,6 +99,7 @@ class SimulatedFlinkRest:
     def handle(self, namespace: str, cluster: str, method: str, path: str, query: dict[str, str],
                body: bytes) -> tuple[int, Any]:
         """Answer one request to the JobManager of ``cluster``."""
+        self.requests += 1
         parts = [p for p in path.split("/") if p]
         if method != "GET":
             return 405, {"errors": [f"Method {method} not allowed: {path}"]}
