@@ -189,15 +189,24 @@ def test_after_a_restart_only_a_checkpoint_of_the_new_start_counts(cluster, defe
     assert ours["trigger_timestamp"] >= int(restarted["startTime"]) >= first["checkpoint_completed_at"]
 
 
-SECRETISH = "IO-problem detected: s3://user:p@ss/w0rd@bucket/cp is not writable: Permission denied"
+SECRET = "p@ss/w0rd:x"
 
 
 @deferrable
 def test_checkpoints_that_keep_failing_fail_the_task_with_flinks_reason(cluster, deferrable):
-    cluster.behave("orders", checkpoints="fail", checkpoint_failure="Failure reason: Not writable")
-    with pytest.raises(FlinkTaskError, match="Not writable") as failed:
+    reason = f"IO-problem detected: s3://flink:{SECRET}@state/cp/chk-3 is not writable (Permission denied)"
+    cluster.behave("orders", checkpoints="fail", checkpoint_failure=reason)
+    with pytest.raises(FlinkTaskError, match="Permission denied") as failed:
         _deploy(app(), deferrable, failed_checkpoints=2)
     assert "no checkpoint of this start completed" in str(failed.value)
+    assert "s3://state/cp/chk-3 is not writable" in str(failed.value)
+    assert SECRET not in str(failed.value) and "p@ss" not in str(failed.value)
+
+
+def test_a_checkpoint_path_with_credentials_reaches_xcom_without_them():
+    done = checkpoint(1, START + 1, external_path=f"s3://flink:{SECRET}@state/cp/chk-1")
+    result = judge(stats(done, completed=done)).result
+    assert result["checkpoint_path"] == "s3://state/cp/chk-1"
 
 
 @deferrable

@@ -23,6 +23,7 @@ The rule:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,15 @@ class RestAnswer:
         return str(self.body or "")[:300]
 
 
+_USER_INFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)\S*@")
+
+
+def without_credentials(text: Any) -> Any:
+    """``text`` with any ``user:password@`` of the URIs in it removed (a checkpoint path or Flink's failure message
+    goes to logs, the task's error and XCom; a password may itself hold ``/``, ``@`` and ``:``)."""
+    return _USER_INFO.sub(r"\1", text) if isinstance(text, str) else text
+
+
 def rest_service(obj: dict[str, Any]) -> str | None:
     """The REST Service of the cluster running the resource's job: ``<deployment>-rest`` for a FlinkDeployment,
     the session cluster's for a FlinkSessionJob (``spec.deploymentName``)."""
@@ -149,17 +159,18 @@ def checkpoint_phase(answer: RestAnswer, start_ms: int | None, who: str, *,
             return Phase.FAILED, (f"{who}: the Kubernetes API refused to proxy to Flink's REST API ({text}). The "
                                   "checkpointed wait needs 'get' on 'services/proxy' in the namespace's Role."), {}
         if answer.status == 404 and not answer.from_api_server and CHECKPOINTING_DISABLED in text:
-            return Phase.FAILED, (f"{who}: Flink says: {text} Set {CHECKPOINT_INTERVAL_KEY} in the spec's "
+            return Phase.FAILED, (f"{who}: Flink says: {without_credentials(text)} Set {CHECKPOINT_INTERVAL_KEY} in the spec's "
                                   "flinkConfiguration (Checkpointing(interval=...)), or wait for 'running'."), {}
         where = "the API server" if answer.from_api_server else "Flink"
         return Phase.WAITING, (f"{who} runs; its checkpoints are not readable yet ({where} answered "
-                               f"{answer.status}: {text or 'no answer'})"), {}
+                               f"{answer.status}: {without_credentials(text) or 'no answer'})"), {}
     if start_ms is None:
         return Phase.WAITING, f"{who} runs; waiting for the operator to record the job's start time", {}
     latest = answer.body.get("latest") or {}
     completed = latest.get("completed")
     if isinstance(completed, dict) and _is_checkpoint(completed) and _ms(completed.get("trigger_timestamp")) >= start_ms:
-        result = {"checkpoint_id": completed.get("id"), "checkpoint_path": completed.get("external_path"),
+        result = {"checkpoint_id": completed.get("id"),
+                  "checkpoint_path": without_credentials(completed.get("external_path")),
                   "checkpoint_completed_at": completed.get("latest_ack_timestamp")}
         return Phase.DONE, (f"{who} is checkpointed: checkpoint {completed.get('id')} of this start completed "
                             f"(triggered {completed.get('trigger_timestamp')}, job started {start_ms})"), result
@@ -175,11 +186,12 @@ def checkpoint_phase(answer: RestAnswer, start_ms: int | None, who: str, *,
     counts = answer.body.get("counts") or {}
     if len(failed_run) >= limit:
         newest = latest.get("failed") if isinstance(latest.get("failed"), dict) else failed_run[0]
-        reason = newest.get("failure_message") or failed_run[0].get("failure_message") or "no reason given"
+        reason = without_credentials(newest.get("failure_message") or failed_run[0].get("failure_message")
+                                     or "no reason given")
         return Phase.FAILED, (f"{who}: no checkpoint of this start completed; the last {len(failed_run)} failed. "
                               f"Flink: {reason}"), {"failed_checkpoints": len(failed_run)}
-    note = f"; {len(failed_run)} of this start failed, the last: {failed_run[0].get('failure_message')}" \
-        if failed_run else ""
+    note = (f"; {len(failed_run)} of this start failed, the last: "
+            f"{without_credentials(failed_run[0].get('failure_message'))}") if failed_run else ""
     return Phase.WAITING, (f"{who} runs; no checkpoint of this start has completed yet (Flink counts: "
                            f"completed={counts.get('completed')}, failed={counts.get('failed')}, "
                            f"in progress={counts.get('in_progress')}){note}"), {}
