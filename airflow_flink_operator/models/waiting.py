@@ -204,12 +204,14 @@ def decide(obj: dict[str, Any] | None, criteria: WaitCriteria, *, kind: str, nam
 
 def evaluate(mode: WaitMode | str, obj: dict[str, Any] | None, *, kind: str, name: str, target: str | None = None,
              nonce: int | None = None, generation: int | str | None = None, stale_error: str | None = None,
-             pickup_deadline: float | None = None, now: float | None = None) -> tuple[Phase, str, dict[str, Any]]:
+             pickup_deadline: float | None = None, now: float | None = None, failed_checkpoints: int | None = None,
+             checkpoints: RestAnswer | None = None) -> tuple[Phase, str, dict[str, Any]]:
     """:func:`decide` with the criteria as keywords, answering ``(phase, message, result)``.
 
     :param mode: see :class:`WaitMode`; the other keywords are :class:`WaitCriteria`'s.
     """
     decision = decide(obj, WaitCriteria(mode=mode, target=target, nonce=nonce,  # type: ignore[arg-type]
                                         generation=generation, stale_error=stale_error,
-                                        pickup_deadline=pickup_deadline), kind=kind, name=name, now=now)
+                                        pickup_deadline=pickup_deadline, failed_checkpoints=failed_checkpoints),
+                      kind=kind, name=name, now=now, checkpoints=checkpoints)
     return decision.phase, decision.message, decision.result
