@@ -299,3 +299,31 @@ def test_checkpoints_are_polled_while_the_resource_does_not_change(cluster):
     assert deferrals, "the task deferred"
     assert rest.requests >= asked + 4
     assert_checkpoint_of_this_start(cluster, result)
+
+
+def test_reads_through_the_proxy_reload_expired_credentials(emulated, tmp_path):
+    """An exec-plugin token revoked while a wait reads Flink's checkpoints: both hooks load the credentials
+    again once (as for every other call) instead of waiting on a 401 until the timeout."""
+    import asyncio
+
+    from test_token_refresh import ExecAuth
+
+    from airflow_flink_operator.manifests import render
+    from airflow_flink_operator.models.checkpoints import checkpoints_request
+
+    emulated.hook().apply(render(app()))
+    emulated.wait_for_lifecycle("orders", "STABLE", timeout=60)
+    auth = ExecAuth(emulated, tmp_path)  # no expirationTimestamp: only a 401 says the token is gone
+    hook = auth.connection.sync_hook(transient_retries=0)
+    request = checkpoints_request(hook.get("FlinkDeployment", "orders", NS))
+    assert hook.flink_rest_get(request).status == 200
+    runs = auth.runs
+    auth.expire_all()
+    assert hook.flink_rest_get(request).status == 200
+    assert auth.runs > runs
+    async_hook = auth.connection.async_hook()
+    assert asyncio.run(async_hook.flink_rest_get(request)).status == 200
+    runs = auth.runs
+    auth.expire_all()
+    assert asyncio.run(async_hook.flink_rest_get(request)).status == 200
+    assert auth.runs > runs

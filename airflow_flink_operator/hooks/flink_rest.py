@@ -43,16 +43,22 @@ class FlinkRestMixin:
 
         from airflow_flink_operator.models.checkpoints import RestAnswer
 
-        try:
-            response = self._core.connect_get_namespaced_service_proxy_with_path(  # type: ignore[attr-defined]
-                _proxy_name(request), request.namespace, request.path.lstrip("/"), _preload_content=False,
-                _request_timeout=self.request_timeout)  # type: ignore[attr-defined]
-            return RestAnswer(response.status, _parse(response.data))
-        except ApiException as exc:
-            return RestAnswer(exc.status, _parse(exc.body))
-        except (Urllib3Error, OSError) as exc:
-            log.warning("GET %s: no answer (%s)", request.proxy_path, exc)
-            return RestAnswer(None, f"no answer from the API server: {exc}")
+        get = self._core.connect_get_namespaced_service_proxy_with_path  # type: ignore[attr-defined]
+        for attempt in range(2):
+            try:
+                response = get(_proxy_name(request), request.namespace, request.path.lstrip("/"),
+                               _preload_content=False, _request_timeout=self.request_timeout)  # type: ignore[attr-defined]
+                return RestAnswer(response.status, _parse(response.data))
+            except ApiException as exc:
+                if exc.status == 401 and attempt == 0:  # an expired exec-plugin token: load the credentials again
+                    log.info("GET %s: 401 Unauthorized; reloading the credentials", request.proxy_path)
+                    get = self._reconnected(get)  # type: ignore[attr-defined]
+                    continue
+                return RestAnswer(exc.status, _parse(exc.body))
+            except (Urllib3Error, OSError) as exc:
+                log.warning("GET %s: no answer (%s)", request.proxy_path, exc)
+                return RestAnswer(None, f"no answer from the API server: {exc}")
+        raise AssertionError("unreachable")
 
 
 async def flink_rest_get_async(hook: Any, request: FlinkRestRequest) -> RestAnswer:
@@ -64,14 +70,20 @@ async def flink_rest_get_async(hook: Any, request: FlinkRestRequest) -> RestAnsw
 
     from airflow_flink_operator.models.checkpoints import RestAnswer
 
-    try:
-        async with hook.get_conn() as api:
-            response = await client.CoreV1Api(api).connect_get_namespaced_service_proxy_with_path(
-                _proxy_name(request), request.namespace, request.path.lstrip("/"), _preload_content=False,
-                _request_timeout=hook.request_timeout)
-            return RestAnswer(response.status, _parse(await response.read()))
-    except ApiException as exc:
-        return RestAnswer(exc.status, _parse(exc.body))
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        log.warning("GET %s: no answer (%s)", request.proxy_path, exc)
-        return RestAnswer(None, f"no answer from the API server: {exc}")
+    for attempt in range(2):
+        try:
+            async with hook.get_conn() as api:
+                response = await client.CoreV1Api(api).connect_get_namespaced_service_proxy_with_path(
+                    _proxy_name(request), request.namespace, request.path.lstrip("/"), _preload_content=False,
+                    _request_timeout=hook.request_timeout)
+                return RestAnswer(response.status, _parse(await response.read()))
+        except ApiException as exc:
+            if exc.status == 401 and attempt == 0:  # an expired exec-plugin token: load the credentials again
+                log.info("GET %s: 401 Unauthorized; reloading the credentials", request.proxy_path)
+                hook.reload_credentials()
+                continue
+            return RestAnswer(exc.status, _parse(exc.body))
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("GET %s: no answer (%s)", request.proxy_path, exc)
+            return RestAnswer(None, f"no answer from the API server: {exc}")
+    raise AssertionError("unreachable")

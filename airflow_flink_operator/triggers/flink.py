@@ -135,6 +135,7 @@ class FlinkWaitTrigger(BaseTrigger):
                                      generation=generation, stale_error=stale_error, pickup_deadline=pickup_deadline,
                                      failed_checkpoints=failed_checkpoints)
         self.poll_interval = poll_interval
+        self._rest_hook: Any = None
         # ``connection`` is the form this version writes; the separate settings are read so that
         # triggers persisted by an earlier version still resume after an upgrade.
         self.connection = dict(connection) if connection is not None else {
@@ -184,7 +185,9 @@ class FlinkWaitTrigger(BaseTrigger):
         request = checkpoints_to_read(obj, self.criteria)
         if request is None:
             return self.decide(obj), False
-        answer = await self._connection().async_hook(namespace=self.namespace).flink_rest_get(request)
+        if self._rest_hook is None:  # one hook for every read: the connection is looked up once
+            self._rest_hook = self._connection().async_hook(namespace=self.namespace)
+        answer = await self._rest_hook.flink_rest_get(request)
         return self.decide(obj, answer), True
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
