@@ -70,8 +70,18 @@ def assert_really_checkpointed(cluster, result: dict) -> dict:
     return ours
 
 
-def test_checkpointed_only_after_a_real_checkpoint_of_this_start(real_cluster, tmp_path):
+@pytest.fixture
+def removed_after(real_cluster):
+    """Deployments to delete after the test (their jobs would go on using the shared local Flink)."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        real_cluster.hook().delete("FlinkDeployment", name, timeout=240)
+
+
+def test_checkpointed_only_after_a_real_checkpoint_of_this_start(real_cluster, tmp_path, removed_after):
     cluster, cp = real_cluster, tmp_path / "checkpoints"
+    removed_after.append("ckpt-counter")
     first = deploy(counter("ckpt-counter", tmp_path / "out.txt", cp))
     first_cp = assert_really_checkpointed(cluster, first)
 
@@ -97,11 +107,12 @@ def _recheck(cluster, name: str) -> dict:
                       f"{name} checkpointed after the upgrade", timeout=240)
 
 
-def test_checkpoints_that_cannot_complete_fail_the_task_with_flinks_reason(real_cluster, tmp_path):
+def test_checkpoints_that_cannot_complete_fail_the_task_with_flinks_reason(real_cluster, tmp_path, removed_after):
     """Every checkpoint directory of the job is taken by a file (root writes anywhere, so no chmod): Flink's
     ``mkdirs`` of ``chk-<n>`` fails, each checkpoint fails (``IO_EXCEPTION``), the job runs on (failures tolerated),
     and the task fails with Flink's reason once the newest ones of this start all failed."""
     cluster, cp, name = real_cluster, tmp_path / "checkpoints", "ckpt-broken"
+    removed_after.append(name)
     resource = counter(name, tmp_path / "out.txt", cp,
                        **{"execution.checkpointing.tolerable-failed-checkpoints": "1000"})
     operator = cluster.operator
