@@ -191,8 +191,12 @@ def decide(obj: dict[str, Any] | None, criteria: WaitCriteria, *, kind: str, nam
         from airflow_flink_operator.models.status_bluegreen import bluegreen_phase
 
         return Decision(*bluegreen_phase(obj, criteria.target))
-    phase, message = FlinkResourceStatus.from_object(obj).phase(
-        Target(criteria.target or Target.RUNNING), criteria.generation_for(obj), criteria.stale_error)
+    status = FlinkResourceStatus.from_object(obj)
+    if criteria.reads_checkpoints and status.is_session_cluster:
+        return Decision(Phase.FAILED, f"{kind} {name} is a session cluster: it has no job whose checkpoints "
+                                      "could be waited for (wait for its FlinkSessionJob, or for 'ready')", summary(obj))
+    phase, message = status.phase(Target(criteria.target or Target.RUNNING), criteria.generation_for(obj),
+                                  criteria.stale_error)
     if phase is Phase.DONE and criteria.reads_checkpoints:
         if checkpoints is None:
             return Decision(Phase.WAITING, f"{message}; reading its checkpoints", summary(obj))
