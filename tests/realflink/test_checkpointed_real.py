@@ -87,7 +87,8 @@ def test_checkpointed_only_after_a_real_checkpoint_of_this_start(real_cluster, t
 
     # a last-state upgrade starts the job again from that checkpoint; only a checkpoint of the new start counts
     upgrade = FlinkUpgradeOperator(task_id="upgrade", name="ckpt-counter", upgrade_mode="last-state",
-                                   spec_patch={"job": {"args": ["--out", str(tmp_path / "out.txt"), "--interval-ms", "40"]}},
+                                   spec_patch={"job": {"args": ["--out", str(tmp_path / "out.txt"),
+                                                                "--interval-ms", "40"]}},
                                    wait_for="running", **WAIT)
     run_task(upgrade, ctx("upgrade"))
     second = _recheck(cluster, "ckpt-counter")
