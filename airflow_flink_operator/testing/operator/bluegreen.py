@@ -91,6 +91,9 @@ class SimulatedBlueGreenController(BlueGreenChildrenMixin):
         self.manage_ingress = True
         self.default_configuration: dict[str, str] = {}
         self.reconciliations = 0
+        #: (namespace, name) → the generation its last finished reconciliation saw: lets a test wait until a change
+        #: was looked at before it checks that nothing happened.
+        self.last_reconciled: dict[tuple[str, str], int] = {}
 
     @property
     def _custom(self) -> Any:
@@ -135,7 +138,11 @@ class SimulatedBlueGreenController(BlueGreenChildrenMixin):
                     if not self._due(bg, children):
                         break
                     self._wrote_child = False
-                    self.reconcile(bg, children)
+                    try:
+                        self.reconcile(bg, children)
+                    finally:
+                        meta = bg["metadata"]
+                        self.last_reconciled[(meta["namespace"], meta["name"])] = meta.get("generation", 0)
                     if not (self._wrote_child and self.reacts_to_child_writes):
                         break
                     bg = self._get(bg) or bg

@@ -1,0 +1,316 @@
+"""The simulated blue/green controller against the operator's Java source, rule by rule.
+
+Each test drives the simulated cluster over real HTTP (the official Kubernetes client, plain dict manifests:
+none of the package's models, rendering or status code) and names, in its docstring, the Java class and method
+it follows (apache/flink-kubernetes-operator, main at 6e9caeb; ``release-1.14.0`` / ``release-1.15.0`` for the
+version rules). What happened is read from one watch over both kinds, ordered by resourceVersion (the
+emulator's global write order), so no short-lived state is missed and no test waits for a moment in time.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import queue
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from airflow_flink_operator.testing import SimulatedCluster
+
+NS = "default"
+GROUP, VERSION = "flink.apache.org", "v1beta1"
+BG, FD = "flinkbluegreendeployments", "flinkdeployments"
+SRC = "flink-kubernetes-operator/src/main/java/org/apache/flink/kubernetes/operator/"
+
+
+# -- the cluster, a timeline of writes, and plain manifests -------------------------------------------------------
+
+class Timeline:
+    """Every write to blue/green deployments and FlinkDeployments in the namespace: (rv, plural, type, object)."""
+
+    def __init__(self, cluster: SimulatedCluster) -> None:
+        from kubernetes import client, config, watch
+
+        self._api_client = config.new_client_from_config_dict(cluster.kubeconfig())
+        custom = client.CustomObjectsApi(self._api_client)
+        self.events: queue.Queue = queue.Queue()
+        self.seen: list[tuple[int, str, str, dict]] = []
+        self._watches = []
+        for plural in (BG, FD):
+            rv = custom.list_namespaced_custom_object(GROUP, VERSION, NS, plural)["metadata"]["resourceVersion"]
+            stream = watch.Watch()
+            self._watches.append(stream)
+
+            def run(plural: str = plural, rv: str = rv, stream: Any = stream) -> None:
+                try:
+                    for event in stream.stream(custom.list_namespaced_custom_object, GROUP, VERSION, NS, plural,
+                                               resource_version=rv, timeout_seconds=120):
+                        obj = event["object"]
+                        self.events.put((int(obj["metadata"]["resourceVersion"]), plural, event["type"], obj))
+                except Exception:  # the server stops at the end of the test
+                    pass
+
+            threading.Thread(target=run, daemon=True).start()
+
+    def all(self) -> list[tuple[int, str, str, dict]]:
+        while True:
+            try:
+                self.seen.append(self.events.get_nowait())
+            except queue.Empty:
+                return sorted(self.seen, key=lambda e: e[0])
+
+    def mark(self) -> int:
+        """The resourceVersion of the latest write so far (to look only at what comes after)."""
+        from kubernetes import client
+
+        api = client.CustomObjectsApi(self._api_client)
+        return int(api.list_namespaced_custom_object(GROUP, VERSION, NS, BG)["metadata"]["resourceVersion"])
+
+    def parent(self, name: str = "orders", since: int = 0) -> list[tuple[int, dict]]:
+        return [(rv, obj) for rv, plural, _, obj in self.all()
+                if plural == BG and obj["metadata"]["name"] == name and rv > since]
+
+    def states(self, name: str = "orders", since: int = 0) -> list[tuple[str | None, str | None]]:
+        """The distinct (blueGreenState, jobStatus.state) the parent went through, in write order."""
+        result: list[tuple[str | None, str | None]] = []
+        for _, obj in self.parent(name, since):
+            status = obj.get("status") or {}
+            pair = (status.get("blueGreenState"), (status.get("jobStatus") or {}).get("state"))
+            if pair[0] and (not result or result[-1] != pair):
+                result.append(pair)
+        return result
+
+    def child(self, name: str) -> list[tuple[int, str, dict]]:
+        return [(rv, kind, obj) for rv, plural, kind, obj in self.all()
+                if plural == FD and obj["metadata"]["name"] == name]
+
+    def until(self, last: tuple[str, str | None], name: str = "orders", since: int = 0,
+              timeout: float = 90.0) -> list:
+        """The states written after ``since`` once the last of them is ``last``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.states(name, since)
+            if states and states[-1] == last:
+                return states
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} never reached {last}: {states}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        for stream in self._watches:
+            stream.stop()
+        self._api_client.close()
+
+
+class Sim:
+    """A simulated cluster of one operator version, its client and its timeline."""
+
+    def __init__(self, version: str) -> None:
+        from kubernetes import client, config
+
+        self.cluster = SimulatedCluster(operator_version=version, bookmark_interval=0.2).start()
+        self.controller = self.cluster.operator.bluegreen
+        self._api_client = config.new_client_from_config_dict(self.cluster.kubeconfig())
+        self.api = client.CustomObjectsApi(self._api_client)
+        self.timeline = Timeline(self.cluster)
+
+    def stop(self) -> None:
+        self.timeline.stop()
+        self._api_client.close()
+        self.cluster.stop()
+
+    def get(self, plural: str, name: str) -> dict | None:
+        return self.cluster.api.get_object(plural, NS, name)
+
+    def apply(self, manifest: dict) -> dict:
+        """Create or replace the parent; :attr:`since` is this write's place in the write order."""
+        current = self.get(BG, manifest["metadata"]["name"])
+        if current is None:
+            self.since = 0
+            return self.api.create_namespaced_custom_object(GROUP, VERSION, NS, BG, manifest)
+        body = copy.deepcopy(current)
+        body["spec"] = manifest["spec"]
+        stored = self.api.replace_namespaced_custom_object(GROUP, VERSION, NS, BG, current["metadata"]["name"], body)
+        self.since = int(stored["metadata"]["resourceVersion"])
+        return stored
+
+    def wait(self, predicate, what: str, timeout: float = 90.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not reached in {timeout}s; errors: {self.cluster.operator.errors[-3:]}")
+            time.sleep(0.02)
+
+    def looked_at(self, generation: int, name: str = "orders") -> None:
+        """Wait until the controller finished a reconciliation of ``generation``."""
+        self.wait(lambda: self.controller.last_reconciled.get((NS, name), 0) >= generation,
+                  f"generation {generation} reconciled")
+
+    def status(self, name: str = "orders") -> dict:
+        return (self.get(BG, name) or {}).get("status") or {}
+
+
+def template(image: str = "flink:1.20", upgrade_mode: str = "savepoint", savepoint_dir: bool = True) -> dict:
+    conf = {"state.checkpoints.dir": "s3://state/cp", "high-availability.type": "kubernetes",
+            "high-availability.storageDir": "s3://state/ha", "taskmanager.numberOfTaskSlots": "2"}
+    if savepoint_dir:
+        conf["state.savepoints.dir"] = "s3://state/sp"
+    return {"image": image, "flinkVersion": "v1_20", "serviceAccount": "flink", "flinkConfiguration": conf,
+            "jobManager": {"resource": {"cpu": 1, "memory": "2g"}},
+            "taskManager": {"resource": {"cpu": 1, "memory": "2g"}},
+            "job": {"jarURI": "local:///opt/flink/usrlib/orders.jar", "parallelism": 2, "upgradeMode": upgrade_mode}}
+
+
+def blue_green(spec: dict | None = None, grace: str = "5 s", delay: str = "0 ms", **extra: Any) -> dict:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "FlinkBlueGreenDeployment",
+            "metadata": {"name": "orders", "namespace": NS},
+            "spec": {"configuration": {"kubernetes.operator.bluegreen.abort.grace-period": grace,
+                                       "kubernetes.operator.bluegreen.deployment-deletion.delay": delay},
+                     "template": {"spec": spec or template()}, **extra}}
+
+
+def changed(manifest: dict, **template_changes: Any) -> dict:
+    """A copy with ``template.spec`` fields replaced (``job__x`` for ``job.x``; ``None`` removes)."""
+    out = copy.deepcopy(manifest)
+    spec = out["spec"]["template"]["spec"]
+    for key, value in template_changes.items():
+        target, field = (spec["job"], key[5:]) if key.startswith("job__") else (spec, key)
+        if value is None:
+            target.pop(field, None)
+        else:
+            target[field] = value
+    return out
+
+
+def ready(sim: Sim, name: str) -> bool:
+    status = (sim.get(FD, name) or {}).get("status") or {}
+    return status.get("lifecycleState") == "STABLE" and (status.get("jobStatus") or {}).get("state") == "RUNNING"
+
+
+def active_blue(sim: Sim, manifest: dict | None = None) -> dict:
+    manifest = manifest or blue_green()
+    sim.apply(manifest)
+    sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
+    sim.wait(lambda: ready(sim, "orders-blue"), "blue ready")
+    return manifest
+
+
+@pytest.fixture
+def sim(request):
+    version = getattr(request, "param", "main")
+    simulated = Sim(version)
+    try:
+        yield simulated
+    finally:
+        simulated.stop()
+
+
+def versions(*names: str):
+    return pytest.mark.parametrize("sim", names, indirect=True)
+
+
+# -- the spec diff: FlinkBlueGreenDeploymentSpecDiff.compare -----------------------------------------------------
+
+def test_changes_outside_template_spec_are_ignored(sim):
+    """``FlinkBlueGreenDeploymentSpecDiff.compare`` (reconciler/diff, "leftSpec = left.getTemplate().getSpec()"):
+    only ``template.spec`` is compared, so ``configuration``, ``ingress`` and ``template.metadata`` alone are
+    IGNORE: ``checkAndInitiateDeployment`` returns ``noUpdate`` — no state change, no status write,
+    ``lastReconciledSpec`` kept, no child touched."""
+    manifest = active_blue(sim)
+    before, child_rv = sim.status(), sim.get(FD, "orders-blue")["metadata"]["resourceVersion"]
+    change = copy.deepcopy(manifest)
+    change["spec"]["configuration"]["kubernetes.operator.bluegreen.deployment-deletion.delay"] = "5 s"
+    change["spec"]["ingress"] = {"template": "flink.example.com/{{name}}"}
+    change["spec"]["template"]["metadata"] = {"labels": {"team": "data"}}
+    generation = sim.apply(change)["metadata"]["generation"]
+    sim.looked_at(generation)
+    assert sim.status() == before
+    assert sim.get(FD, "orders-blue")["metadata"]["resourceVersion"] == child_rv
+
+
+def test_a_field_added_at_its_java_default_is_ignored(sim):
+    """``compare`` "Case 2: FlinkDeploymentSpecs are identical": the specs are Java objects read by Jackson, so
+    ``job.args: []``, ``job.state: running`` and ``jobManager.replicas: 1`` equal the missing fields' defaults
+    (``JobSpec``: ``args = new String[0]``, ``state = RUNNING``; ``JobManagerSpec.replicas = 1``): IGNORE."""
+    manifest = active_blue(sim)
+    before = sim.status()
+    change = changed(manifest, job__args=[], job__state="running",
+                     jobManager={"resource": {"cpu": 1.0, "memory": "2g"}, "replicas": 1})
+    sim.looked_at(sim.apply(change)["metadata"]["generation"])
+    assert sim.status() == before
+
+
+def test_an_ignored_field_patches_the_active_child_with_the_whole_template(sim):
+    """``compare`` "Case 3": ``ReflectiveDiffBuilder`` IGNORE (``JobSpec.allowNonRestoredState``,
+    ``@SpecDiff(DiffType.IGNORE)``) on unequal specs is PATCH_CHILD; ``checkAndInitiateDeployment`` →
+    ``patchFlinkDeployment`` → ``initiateDeployment``: the blue child gets the template (``prepareFlinkDeployment``),
+    TRANSITIONING_TO_BLUE, no green."""
+    manifest = active_blue(sim)
+    sim.apply(changed(manifest, job__allowNonRestoredState=True))
+    states = sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
+    assert states[-2:] == [("TRANSITIONING_TO_BLUE", "RECONCILING"), ("ACTIVE_BLUE", "RUNNING")]
+    assert sim.get(FD, "orders-blue")["spec"]["job"]["allowNonRestoredState"] is True
+    assert sim.get(FD, "orders-green") is None
+
+
+@pytest.mark.parametrize("change", [
+    {"restartNonce": None},
+    {"job__savepointRedeployNonce": None},
+])
+def test_removing_an_on_null_ignore_field_is_a_patch_not_a_transition(sim, change):
+    """``ReflectiveDiffBuilder.appendFields``: ``@SpecDiff(onNullIgnore = true)`` fields (``AbstractFlinkSpec.
+    restartNonce``, ``JobSpec.savepointRedeployNonce``) add no diff when the new value is null; the specs still
+    differ, so ``compare`` returns PATCH_CHILD ("Case 3"), not TRANSITION or SAVEPOINT_REDEPLOY."""
+    spec = template()
+    spec["restartNonce"] = 3
+    spec["job"].update(savepointRedeployNonce=3, initialSavepointPath="s3://state/sp/savepoint-seed")
+    manifest = active_blue(sim, blue_green(spec))
+    sim.apply(changed(manifest, **change))
+    states = sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
+    assert states[-2:] == [("TRANSITIONING_TO_BLUE", "RECONCILING"), ("ACTIVE_BLUE", "RUNNING")]
+    assert sim.get(FD, "orders-green") is None
+
+
+@pytest.mark.parametrize("conf_change", [
+    {"pipeline.jobvertex-parallelism-overrides": "a:2"},   # SCALE in NATIVE mode
+    {"taskmanager.numberOfTaskSlots": None},                # a key removed
+])
+def test_scale_and_removed_config_keys_are_transitions(sim, conf_change):
+    """``AbstractFlinkSpec.flinkConfiguration`` ``@SpecDiff.Config``: ``pipeline.jobvertex-parallelism-overrides`` is
+    SCALE in NATIVE mode (``BlueGreenUtils.getSpecDiff`` builds the diff with ``KubernetesDeploymentMode.NATIVE``),
+    and ``ReflectiveDiffBuilder.configDiff`` compares the union of keys, so a removed key is UPGRADE; ``compare``
+    "Case 4" maps both to TRANSITION: a savepoint of blue, then green."""
+    manifest = active_blue(sim)
+    change = copy.deepcopy(manifest)
+    conf = change["spec"]["template"]["spec"]["flinkConfiguration"]
+    for key, value in conf_change.items():
+        conf.pop(key) if value is None else conf.__setitem__(key, value)
+    sim.apply(change)
+    states = sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert ("SAVEPOINTING_BLUE", "RUNNING") in states and ("TRANSITIONING_TO_GREEN", "RECONCILING") in states
+
+
+def test_operator_and_autoscaler_config_keys_only_patch(sim):
+    """``@SpecDiff.Config`` entries ``kubernetes.operator`` and ``job.autoscaler`` are IGNORE: PATCH_CHILD."""
+    manifest = active_blue(sim)
+    change = copy.deepcopy(manifest)
+    change["spec"]["template"]["spec"]["flinkConfiguration"].update(
+        {"kubernetes.operator.periodic.savepoint.interval": "1 h", "job.autoscaler.enabled": "true"})
+    sim.apply(change)
+    assert sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)[0][0] == "TRANSITIONING_TO_BLUE"
+    assert sim.get(FD, "orders-green") is None
+
+
+def test_job_parallelism_is_a_transition_in_native_mode(sim):
+    """``JobSpec.parallelism`` is ``@SpecDiff(value = SCALE, mode = STANDALONE)``: in NATIVE mode
+    (``ReflectiveDiffBuilder``: "modeApplies ? annotation.value() : UPGRADE") it is UPGRADE → TRANSITION."""
+    manifest = active_blue(sim)
+    sim.apply(changed(manifest, job__parallelism=4))
+    assert ("TRANSITIONING_TO_GREEN", "RECONCILING") in sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert sim.get(FD, "orders-green")["spec"]["job"]["parallelism"] == 4
