@@ -314,3 +314,167 @@ def test_job_parallelism_is_a_transition_in_native_mode(sim):
     sim.apply(changed(manifest, job__parallelism=4))
     assert ("TRANSITIONING_TO_GREEN", "RECONCILING") in sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
     assert sim.get(FD, "orders-green")["spec"]["job"]["parallelism"] == 4
+
+
+# -- abort, FAILING, and what comes after ----------------------------------------------------------------------
+
+def aborted(sim: Sim, grace: str = "1 s", image: str = "flink:broken") -> dict:
+    """ACTIVE_BLUE, then a TRANSITION whose green never becomes ready: aborted."""
+    manifest = active_blue(sim, blue_green(grace=grace))
+    sim.cluster.behave("orders-green", jobmanager_error=True)
+    broken = changed(manifest, image=image)
+    sim.apply(broken)
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    return broken
+
+
+def test_abort_suspends_the_new_child_keeps_the_template_and_reports_failing(sim):
+    """``BlueGreenDeploymentService.abortDeployment`` (via ``monitorTransition`` → ``shouldWeAbort``, past
+    ``abortTimestamp``): ``suspendFlinkDeployment`` on the new child, ``getPreviousState`` (two children:
+    ACTIVE_BLUE), ``markDeploymentFailing`` with "Aborting deployment '<child>', rolling B/G deployment back to
+    ACTIVE_BLUE". Nothing reverts the parent's template (``revertToLastSpec`` is never called) and
+    ``lastReconciledSpec`` already holds the failed spec (``setLastReconciledSpec`` before ``startTransition``);
+    the serving child is never touched."""
+    blue_rv = None
+    manifest = active_blue(sim, blue_green(grace="1 s"))
+    blue_rv = sim.get(FD, "orders-blue")["metadata"]["generation"]
+    sim.cluster.behave("orders-green", jobmanager_error=True)
+    sim.apply(changed(manifest, image="flink:broken"))
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    status, parent = sim.status(), sim.get(BG, "orders")
+    assert status["error"] == "Aborting deployment 'orders-green', rolling B/G deployment back to ACTIVE_BLUE"
+    assert parent["spec"]["template"]["spec"]["image"] == "flink:broken"
+    assert json.loads(status["lastReconciledSpec"])["spec"]["template"]["spec"]["image"] == "flink:broken"
+    assert sim.get(FD, "orders-green")["spec"]["job"]["state"] == "suspended"
+    assert sim.get(FD, "orders-blue")["metadata"]["generation"] == blue_rv and ready(sim, "orders-blue")
+
+
+def test_failing_stays_until_the_next_transition_starts(sim):
+    """``patchStatusUpdateControl``: the error is set with FAILING and cleared only with RECONCILING or RUNNING; an
+    IGNORE change (``configuration``) does nothing (``checkAndInitiateDeployment`` → ``noUpdate``), so FAILING
+    stays; the next change that starts something (``initiateDeployment``: RECONCILING) clears it."""
+    broken = aborted(sim)
+    quiet = copy.deepcopy(broken)
+    quiet["spec"]["configuration"]["kubernetes.operator.bluegreen.deployment-deletion.delay"] = "1 ms"
+    sim.looked_at(sim.apply(quiet)["metadata"]["generation"])
+    assert sim.status()["jobStatus"]["state"] == "FAILING" and sim.status()["error"]
+    sim.cluster.behave("orders-green", jobmanager_error=False)
+    sim.apply(changed(quiet, image="flink:fixed"))
+    states = sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert states[0] == ("SAVEPOINTING_BLUE", "FAILING")  # still FAILING while blue's savepoint is taken
+    assert ("TRANSITIONING_TO_GREEN", "RECONCILING") in states and "error" not in sim.status()
+
+
+def test_a_patch_after_an_abort_copies_the_failed_template_into_the_serving_child(sim):
+    """``checkAndInitiateDeployment`` in ACTIVE_BLUE/FAILING with a PATCH_CHILD diff (``upgradeMode``, IGNORE):
+    ``patchFlinkDeployment(BLUE)`` → ``prepareFlinkDeployment`` copies the *whole* current template — the failed
+    image included — into the serving blue child; with both children present it is not a first deployment and
+    the transition goes to TRANSITIONING_TO_BLUE, whose 'current' child is the suspended green."""
+    broken = aborted(sim)
+    sim.apply(changed(broken, job__upgradeMode="stateless"))
+    sim.wait(lambda: sim.get(FD, "orders-blue")["spec"]["image"] == "flink:broken", "blue patched")
+    states = sim.timeline.states(since=sim.since)
+    assert states[0] == ("TRANSITIONING_TO_BLUE", "RECONCILING")
+
+
+def test_a_transition_while_the_active_child_is_not_ready_fails_and_swallows_the_change(sim):
+    """``checkAndInitiateDeployment``, active child not ``isFlinkDeploymentReady``, not yet FAILING:
+    ``setLastReconciledSpec`` then FAILING "Transition to GREEN not possible, current Flink Deployment
+    'orders-blue' is not READY. FAILING 'orders'"; the change counts as reconciled."""
+    manifest = active_blue(sim)
+    sim.cluster.behave("orders-blue", fail_after=0.0)
+    sim.wait(lambda: not ready(sim, "orders-blue"), "blue not ready")
+    sim.apply(changed(manifest, image="flink:next"))
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    status = sim.status()
+    assert status["error"] == ("Transition to GREEN not possible, current Flink Deployment 'orders-blue' is not "
+                               "READY. FAILING 'orders'")
+    assert json.loads(status["lastReconciledSpec"])["spec"]["template"]["spec"]["image"] == "flink:next"
+    assert sim.get(FD, "orders-green") is None
+
+
+# -- suspend, resume, redeploy ---------------------------------------------------------------------------------
+
+def test_suspend_and_resume_patch_the_active_child_in_place(sim):
+    """``compare``: ``job.state`` to suspended is SUSPEND, back is RESUME; ``checkAndInitiateDeployment`` patches the
+    active child in place (TRANSITIONING_TO_BLUE); ``monitorTransition``: a child whose spec is suspended and whose
+    lifecycle is SUSPENDED → ``finalizeSuspendedDeployment``: ACTIVE_BLUE with job SUSPENDED; the resumed child
+    becomes ready → ``finalizeBlueGreenDeployment``: ACTIVE_BLUE, RUNNING. No green ever."""
+    manifest = active_blue(sim)
+    suspended = changed(manifest, job__state="suspended")
+    sim.apply(suspended)
+    states = sim.timeline.until(("ACTIVE_BLUE", "SUSPENDED"), since=sim.since)
+    assert states[0] == ("TRANSITIONING_TO_BLUE", "RECONCILING")
+    assert sim.get(FD, "orders-blue")["status"]["lifecycleState"] == "SUSPENDED"
+    sim.apply(changed(suspended, job__state="running"))
+    assert sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)[0] == ("TRANSITIONING_TO_BLUE", "RECONCILING")
+    sim.wait(lambda: ready(sim, "orders-blue"), "blue running again")
+    assert sim.get(FD, "orders-green") is None
+
+
+def test_any_change_while_suspended_patches_the_suspended_child(sim):
+    """``checkAndInitiateDeployment``: "Check if child is currently suspended - if so, just patch specs without
+    restart" (``isChildSuspended``) comes before the TRANSITION branch: an image change of a suspended job is
+    applied to the same colour and ends ACTIVE_BLUE/SUSPENDED again."""
+    manifest = active_blue(sim)
+    suspended = changed(manifest, job__state="suspended")
+    sim.apply(suspended)
+    sim.timeline.until(("ACTIVE_BLUE", "SUSPENDED"), since=sim.since)
+    sim.apply(changed(suspended, image="flink:next"))
+    sim.timeline.until(("ACTIVE_BLUE", "SUSPENDED"), since=sim.since)
+    assert sim.get(FD, "orders-blue")["spec"]["image"] == "flink:next"
+    assert sim.get(FD, "orders-green") is None
+
+
+def test_a_first_deployment_suspended_waits_in_initializing_blue(sim):
+    """``InitializingBlueStateHandler.handle``: a template with ``job.state: suspended`` blocks the first
+    deployment: INITIALIZING_BLUE with job SUSPENDED, no child."""
+    spec = template()
+    spec["job"]["state"] = "suspended"
+    generation = sim.apply(blue_green(spec))["metadata"]["generation"]
+    sim.timeline.until(("INITIALIZING_BLUE", "SUSPENDED"))
+    sim.looked_at(generation)
+    assert sim.get(FD, "orders-blue") is None
+
+
+def test_savepoint_redeploy_starts_the_other_colour_from_the_given_path(sim):
+    """``compare`` "Case 1": a changed ``savepointRedeployNonce`` (``@SpecDiff(SAVEPOINT_REDEPLOY)``) is
+    SAVEPOINT_REDEPLOY; ``startSavepointRedeployTransition``: no savepoint of blue, green from the template's
+    ``initialSavepointPath`` (``prepareFlinkDeployment``, "Redeploy scenarios"), which green restores from."""
+    manifest = active_blue(sim)
+    sim.apply(changed(manifest, job__savepointRedeployNonce=1, job__initialSavepointPath="s3://state/sp/golden"))
+    states = sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert all(state != "SAVEPOINTING_BLUE" for state, _ in states)
+    green = sim.get(FD, "orders-green")
+    assert green["spec"]["job"]["initialSavepointPath"] == "s3://state/sp/golden"
+    assert green["status"]["jobStatus"]["upgradeSavepointPath"] == "s3://state/sp/golden"
+
+
+# -- savepoints of the active child ----------------------------------------------------------------------------
+
+def test_no_savepoint_directory_fails_the_trigger_with_a_null_message(sim):
+    """``BlueGreenUtils.triggerSavepoint``: ``Preconditions.checkNotNull(conf.get(SAVEPOINT_DIRECTORY))`` throws
+    a NullPointerException without a message; ``checkAndInitiateDeployment`` → "Could not trigger Savepoint.
+    Details: null", FAILING, and the spec is not marked reconciled (the trigger is retried)."""
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="last-state", savepoint_dir=False)))
+    last = sim.status()["lastReconciledSpec"]
+    sim.apply(changed(manifest, image="flink:next"))
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    assert sim.status()["error"] == "Could not trigger Savepoint. Details: null"
+    assert sim.status()["lastReconciledSpec"] == last and sim.get(FD, "orders-green") is None
+
+
+def test_a_failed_savepoint_fails_the_start_of_the_transition(sim):
+    """``SavepointingStateHandler``: a savepoint that is no longer pending (here failed) returns to ACTIVE_BLUE;
+    ``startTransition`` → ``configureInitialSavepoint`` throws "Could not fetch savepoint with triggerId: <id>.
+    Error: ...", caught as "Could not start Transition. Details: ..." with ``savepointTriggerId`` cleared; the
+    spec was marked reconciled just before."""
+    manifest = active_blue(sim)
+    sim.cluster.behave("orders-blue", savepoint="fail")
+    sim.apply(changed(manifest, image="flink:next"))
+    states = sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    assert states[:2] == [("SAVEPOINTING_BLUE", "RUNNING"), ("ACTIVE_BLUE", "RUNNING")]
+    status = sim.status()
+    assert status["error"].startswith("Could not start Transition. Details: Could not fetch savepoint with triggerId: ")
+    assert "simulated checkpoint coordinator failure" in status["error"] and "savepointTriggerId" not in status
+    assert json.loads(status["lastReconciledSpec"])["spec"]["template"]["spec"]["image"] == "flink:next"
