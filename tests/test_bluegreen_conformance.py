@@ -478,3 +478,134 @@ def test_a_failed_savepoint_fails_the_start_of_the_transition(sim):
     assert status["error"].startswith("Could not start Transition. Details: Could not fetch savepoint with triggerId: ")
     assert "simulated checkpoint coordinator failure" in status["error"] and "savepointTriggerId" not in status
     assert json.loads(status["lastReconciledSpec"])["spec"]["template"]["spec"]["image"] == "flink:next"
+
+
+# -- who writes first: children, then the parent; the parent may act on a child's stale status ----------------
+
+def first_rv(events: list, predicate) -> int:
+    return next(rv for rv, *rest in events if predicate(*rest))
+
+
+def test_the_child_is_written_before_the_parent_status(sim):
+    """``initiateDeployment``: ``deployCluster`` (createOrReplace the child) before ``patchStatusUpdateControl``;
+    ``abortDeployment``: ``suspendFlinkDeployment`` before ``markDeploymentFailing``. An observer can see the
+    new child while the parent still shows the previous state."""
+    manifest = active_blue(sim, blue_green(grace="1 s"))
+    sim.cluster.behave("orders-green", jobmanager_error=True)
+    sim.apply(changed(manifest, image="flink:broken"))
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    parent = sim.timeline.parent(since=sim.since)
+    green = sim.timeline.child("orders-green")
+    created = first_rv(green, lambda kind, obj: kind == "ADDED")
+    transitioning = first_rv(parent, lambda obj: obj["status"].get("blueGreenState") == "TRANSITIONING_TO_GREEN")
+    assert created < transitioning
+    suspended = first_rv(green, lambda kind, obj: obj["spec"]["job"].get("state") == "suspended")
+    failing = first_rv(parent, lambda obj: obj["status"]["jobStatus"].get("state") == "FAILING")
+    assert suspended < failing
+
+
+def test_a_patch_may_finalize_on_the_childs_stale_status(sim):
+    """JOSDK reconciles the parent on its child's event right after ``deployCluster``, before the FlinkDeployment
+    controller has written the child's status for the new generation; ``monitorTransition`` →
+    ``isFlinkDeploymentReady`` reads the old STABLE/RUNNING status, and with a single child
+    (``shouldWeDelete``, current deployment null) ``finalizeBlueGreenDeployment`` writes ACTIVE_BLUE/RUNNING while
+    the child has not yet even started on the patch (its ``observedGeneration`` is older)."""
+    manifest = active_blue(sim)
+    generation = sim.get(FD, "orders-blue")["metadata"]["generation"] + 1
+    sim.apply(changed(manifest, job__allowNonRestoredState=True))
+    sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
+    sim.wait(lambda: ready(sim, "orders-blue") and sim.get(FD, "orders-blue")["status"]["observedGeneration"]
+             == generation, "blue on the patch")
+    finalized = first_rv(sim.timeline.parent(since=sim.since),
+                         lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_BLUE")
+    picked_up = first_rv(sim.timeline.child("orders-blue"),
+                         lambda kind, obj: (obj.get("status") or {}).get("observedGeneration") == generation)
+    assert finalized < picked_up
+
+
+def test_suspend_during_a_transition_waits_for_the_transition(sim):
+    """``handleSpecChangesDuringTransition``: "Block SUSPEND during transition - wait for transition to complete
+    first"; ``finalizeBlueGreenDeployment`` reschedules at once, and ACTIVE_GREEN then suspends green in place."""
+    manifest = active_blue(sim)
+    sim.cluster.behave("orders-green", pickup_delay=1.0)
+    upgraded = changed(manifest, image="flink:next")
+    sim.apply(upgraded)
+    start = sim.since
+    sim.timeline.until(("TRANSITIONING_TO_GREEN", "RECONCILING"), since=start)
+    sim.apply(changed(upgraded, job__state="suspended"))
+    states = sim.timeline.until(("ACTIVE_GREEN", "SUSPENDED"), since=start)
+    assert states.index(("ACTIVE_GREEN", "RUNNING")) < states.index(("ACTIVE_GREEN", "SUSPENDED"))
+    running = first_rv(sim.timeline.parent(since=start), lambda obj: obj["status"].get("blueGreenState") ==
+                       "ACTIVE_GREEN" and obj["status"]["jobStatus"].get("state") == "RUNNING")
+    suspended = first_rv(sim.timeline.child("orders-green"),
+                         lambda kind, obj: obj["spec"]["job"].get("state") == "suspended")
+    assert running < suspended
+
+
+# -- per operator version ----------------------------------------------------------------------------------------
+
+def savepoint_aborted(sim: Sim) -> tuple[dict, str]:
+    """A stateful TRANSITION (blue's savepoint taken) aborted; returns the template and the aborted savepoint."""
+    manifest = active_blue(sim, blue_green(grace="1 s"))
+    sim.cluster.behave("orders-green", jobmanager_error=True)
+    broken = changed(manifest, image="flink:broken")
+    sim.apply(broken)
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    sim.cluster.behave("orders-green", jobmanager_error=False)
+    return broken, sim.get(FD, "orders-green")["spec"]["job"]["initialSavepointPath"]
+
+
+@versions("1.14")
+def test_1_14_reuses_the_aborted_attempts_savepoint(sim):
+    """release-1.14.0 ``abortDeployment`` does not clear ``savepointTriggerId`` (fixed by hotfix a00bf278 in 1.15.0):
+    the next TRANSITION's ``handleSavepoint`` sees "Savepoint previously requested", skips SAVEPOINTING, and
+    ``configureInitialSavepoint`` fetches the old trigger: green starts from the aborted attempt's savepoint."""
+    broken, old_savepoint = savepoint_aborted(sim)
+    assert sim.status()["savepointTriggerId"]
+    sim.apply(changed(broken, image="flink:fixed"))
+    states = sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert all(state != "SAVEPOINTING_BLUE" for state, _ in states)
+    assert sim.get(FD, "orders-green")["spec"]["job"]["initialSavepointPath"] == old_savepoint
+
+
+@versions("1.15", "main")
+def test_from_1_15_the_next_transition_takes_a_fresh_savepoint(sim):
+    """release-1.15.0 and main ``abortDeployment`` clear ``savepointTriggerId``: the next TRANSITION savepoints blue
+    again and green starts from the new savepoint."""
+    broken, old_savepoint = savepoint_aborted(sim)
+    assert "savepointTriggerId" not in sim.status()
+    sim.apply(changed(broken, image="flink:fixed"))
+    states = sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert ("SAVEPOINTING_BLUE", "FAILING") in states
+    assert sim.get(FD, "orders-green")["spec"]["job"]["initialSavepointPath"] != old_savepoint
+
+
+@versions("main")
+def test_main_resets_all_transition_markers_on_abort(sim):
+    """main ``abortDeployment`` → ``resetTransitionMarkers`` (FLINK-40119): ``abortTimestamp`` and
+    ``deploymentReadyTimestamp`` back to the epoch, no trigger id."""
+    aborted(sim)
+    status = sim.status()
+    assert status["abortTimestamp"] == status["deploymentReadyTimestamp"] == "1970-01-01T00:00:00Z"
+
+
+@versions("1.15")
+def test_1_15_keeps_the_abort_timestamp_after_an_abort(sim):
+    """release-1.15.0 ``abortDeployment`` resets only ``savepointTriggerId``: ``abortTimestamp`` stays set."""
+    aborted(sim)
+    assert sim.status()["abortTimestamp"] != "1970-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("sim, finalized_before_gone", [("1.15", False), ("main", True)], indirect=["sim"])
+def test_when_the_transition_is_finalized_after_the_old_childs_deletion(sim, finalized_before_gone):
+    """``shouldWeDelete`` → ``deleteDeployment``: main finalizes right after the delete call (FLINK-40092), while the
+    old child may still be deleting; release-1.15.0 returns ``noUpdate`` and finalizes on a later reconciliation,
+    once the old child is gone (``shouldWeDelete`` with current deployment null)."""
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless")))
+    sim.apply(changed(manifest, image="flink:next"))
+    sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    sim.wait(lambda: any(kind == "DELETED" for _, kind, _ in sim.timeline.child("orders-blue")), "blue gone")
+    finalized = first_rv(sim.timeline.parent(since=sim.since),
+                         lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
+    gone = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: kind == "DELETED")
+    assert (finalized < gone) is finalized_before_gone
