@@ -609,3 +609,43 @@ def test_when_the_transition_is_finalized_after_the_old_childs_deletion(sim, fin
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
     gone = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: kind == "DELETED")
     assert (finalized < gone) is finalized_before_gone
+
+
+# -- the Ingress follows the active colour ---------------------------------------------------------------------
+
+def test_the_ingress_follows_the_active_colour(sim):
+    """``finalizeBlueGreenDeployment`` → ``updateBlueGreenIngress`` and ``ActiveStateHandler`` →
+    ``reconcileIngressForActiveDeployment``, both ``IngressUtils.reconcileBlueGreenIngress``: with the parent's
+    ``spec.ingress`` an Ingress named after the parent, owned by it, host and path from the template
+    (``getIngressUrl``: ``{{name}}``/``{{namespace}}`` of the parent), backend ``<active child>-rest`` on the REST
+    port; it moves to green only when the transition is finalized. The children's own ingress templates are
+    prefixed with their colour (``prepareFlinkDeployment``)."""
+    spec = template()
+    spec["ingress"] = {"template": "flink.example.com/{{namespace}}/{{name}}"}
+    manifest = blue_green(spec, ingress={"template": "flink.example.com/{{namespace}}/{{name}}",
+                                         "className": "nginx"})
+    active_blue(sim, manifest)
+
+    def backend() -> str | None:
+        ingress = sim.get("ingresses", "orders")
+        if ingress is None:
+            return None
+        (rule,) = ingress["spec"]["rules"]
+        assert (rule["host"], rule["http"]["paths"][0]["path"]) == ("flink.example.com", "/default/orders")
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert ingress["metadata"]["ownerReferences"][0]["name"] == "orders"
+        service = rule["http"]["paths"][0]["backend"]["service"]
+        assert service["port"]["number"] == 8081
+        return service["name"]
+
+    assert sim.wait(backend, "the ingress") == "orders-blue-rest"
+    assert sim.get(FD, "orders-blue")["spec"]["ingress"]["template"] == "blue-flink.example.com/{{namespace}}/{{name}}"
+    sim.apply(changed(manifest, image="flink:next"))
+    sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert backend() == "orders-green-rest"
+    # Switched in finalizeBlueGreenDeployment: after the old child's deletion (main), before the ACTIVE_GREEN write.
+    switched = int(sim.get("ingresses", "orders")["metadata"]["resourceVersion"])
+    deleting = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj["metadata"].get("deletionTimestamp"))
+    finalized = first_rv(sim.timeline.parent(since=sim.since),
+                         lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
+    assert deleting < switched < finalized
