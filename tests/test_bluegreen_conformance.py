@@ -649,3 +649,45 @@ def test_the_ingress_follows_the_active_colour(sim):
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
     assert deleting < switched < finalized
+
+
+# -- the first deployment, the deletion delay ------------------------------------------------------------------
+
+def test_a_failed_first_deployment_waits_in_initializing_blue_for_a_changed_spec(sim):
+    """``abortDeployment`` → ``getPreviousState``: with one child the state goes back to INITIALIZING_BLUE (FAILING);
+    ``InitializingBlueStateHandler``: "recovering from a failure and the spec has changed" redeploys blue
+    (``initiateDeployment(BLUE, TRANSITIONING_TO_BLUE, null, true)``); an unchanged spec is not retried."""
+    sim.cluster.behave("orders-blue", jobmanager_error=True)
+    manifest = blue_green(grace="1 s")
+    sim.apply(manifest)
+    sim.timeline.until(("INITIALIZING_BLUE", "FAILING"))
+    assert sim.status()["error"] == "Aborting deployment 'orders-blue', rolling B/G deployment back to INITIALIZING_BLUE"
+    assert sim.get(FD, "orders-blue")["spec"]["job"]["state"] == "suspended"
+    sim.cluster.behave("orders-blue", jobmanager_error=False)
+    sim.apply(changed(manifest, image="flink:fixed"))
+    assert sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)[0] == ("TRANSITIONING_TO_BLUE",
+                                                                                   "RECONCILING")
+    assert sim.get(FD, "orders-blue")["spec"]["image"] == "flink:fixed"
+
+
+def test_the_old_child_is_deleted_a_deletion_delay_after_the_new_one_was_ready(sim):
+    """``shouldWeDelete``: the first time the new child is seen ready ``deploymentReadyTimestamp`` is written and
+    the reconciliation rescheduled; the old child is deleted once ``deploymentReadyTimestamp`` +
+    ``deployment-deletion.delay`` has passed (``deletionTimestamp < System.currentTimeMillis()``)."""
+    from datetime import datetime
+
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), delay="2 s"))
+    sim.apply(changed(manifest, image="flink:next"))
+    sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    parent = sim.timeline.parent(since=sim.since)
+    ready_at = next(obj["status"]["deploymentReadyTimestamp"] for _, obj in parent
+                    if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))
+    ready_rv = first_rv(parent, lambda obj: obj["status"].get("deploymentReadyTimestamp") == ready_at)
+    deleting = next(obj for _, _, obj in sim.timeline.child("orders-blue") if obj["metadata"].get("deletionTimestamp"))
+    assert first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj is deleting) > ready_rv
+
+    def seconds(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    # deletionTimestamp has whole seconds (the API server's format): allow for the truncation.
+    assert seconds(deleting["metadata"]["deletionTimestamp"]) + 1 >= seconds(ready_at) + 2
