@@ -45,6 +45,7 @@ from airflow_flink_operator.testing.operator.bluegreen_children import (
     VERSION,
     BlueGreenChildrenMixin,
     ChildSavepoint,
+    _JavaException,
 )
 from airflow_flink_operator.testing.operator.bluegreen_diff import compare, read_spec_json, write_spec_json
 from airflow_flink_operator.testing.operator.bluegreen_transitions import (
@@ -386,7 +387,9 @@ class SimulatedBlueGreenController(BlueGreenTransitionMixin, BlueGreenChildrenMi
         outcome, value = self._fetch_savepoint(child, trigger_id)
         if outcome == "error":
             raise RuntimeError(f"Could not fetch savepoint with triggerId: {trigger_id}. Error: {value}")
-        return value  # pending: Savepoint.of(null, ...) upstream
+        if outcome == "pending":  # Savepoint.of(null, ...): prepareFlinkDeployment's getLocation().replace NPEs
+            raise _JavaException("java.lang.NullPointerException", None)
+        return value
 
     def _savepointing(self, bg: dict[str, Any], children: dict[str, Any], current: str) -> None:
         """``SavepointingStateHandler.handle``: back to ``ACTIVE_<current>`` once the savepoint is not pending
