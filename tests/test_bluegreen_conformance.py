@@ -127,15 +127,24 @@ class Sim:
 
     def apply(self, manifest: dict) -> dict:
         """Create or replace the parent; :attr:`since` is this write's place in the write order."""
-        current = self.get(BG, manifest["metadata"]["name"])
-        if current is None:
-            self.since = 0
-            return self.api.create_namespaced_custom_object(GROUP, VERSION, NS, BG, manifest)
-        body = copy.deepcopy(current)
-        body["spec"] = manifest["spec"]
-        stored = self.api.replace_namespaced_custom_object(GROUP, VERSION, NS, BG, current["metadata"]["name"], body)
-        self.since = int(stored["metadata"]["resourceVersion"])
-        return stored
+        from kubernetes.client.exceptions import ApiException
+
+        while True:
+            current = self.get(BG, manifest["metadata"]["name"])
+            if current is None:
+                self.since = 0
+                return self.api.create_namespaced_custom_object(GROUP, VERSION, NS, BG, manifest)
+            body = copy.deepcopy(current)
+            body["spec"] = manifest["spec"]
+            try:
+                stored = self.api.replace_namespaced_custom_object(GROUP, VERSION, NS, BG,
+                                                                   current["metadata"]["name"], body)
+            except ApiException as exc:
+                if exc.status == 409:  # the controller wrote the status meanwhile: read and try again
+                    continue
+                raise
+            self.since = int(stored["metadata"]["resourceVersion"])
+            return stored
 
     def wait(self, predicate, what: str, timeout: float = 90.0):
         deadline = time.monotonic() + timeout
