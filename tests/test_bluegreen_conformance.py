@@ -316,6 +316,18 @@ def test_operator_and_autoscaler_config_keys_only_patch(sim):
     assert sim.get(FD, "orders-green") is None
 
 
+def test_a_config_value_of_another_json_type_is_a_patch(sim):
+    """``compare``: ``ReflectiveDiffBuilder.configDiff`` compares ``ConfigObjectNode.asFlatMap`` values as text
+    (``"2"`` and ``2`` both read "2": no diff), but Lombok ``equals`` compares the Jackson trees (``TextNode`` vs
+    ``IntNode``: unequal), so the change is PATCH_CHILD ("Case 3")."""
+    manifest = active_blue(sim)
+    change = copy.deepcopy(manifest)
+    change["spec"]["template"]["spec"]["flinkConfiguration"]["taskmanager.numberOfTaskSlots"] = 2
+    sim.apply(change)
+    states = sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
+    assert states[0] == ("TRANSITIONING_TO_BLUE", "RECONCILING") and sim.get(FD, "orders-green") is None
+
+
 def test_job_parallelism_is_a_transition_in_native_mode(sim):
     """``JobSpec.parallelism`` is ``@SpecDiff(value = SCALE, mode = STANDALONE)``: in NATIVE mode
     (``ReflectiveDiffBuilder``: "modeApplies ? annotation.value() : UPGRADE") it is UPGRADE → TRANSITION."""
