@@ -390,12 +390,15 @@ def test_a_patch_after_an_abort_copies_the_failed_template_into_the_serving_chil
     """``checkAndInitiateDeployment`` in ACTIVE_BLUE/FAILING with a PATCH_CHILD diff (``upgradeMode``, IGNORE):
     ``patchFlinkDeployment(BLUE)`` → ``prepareFlinkDeployment`` copies the *whole* current template — the failed
     image included — into the serving blue child; with both children present it is not a first deployment and
-    the transition goes to TRANSITIONING_TO_BLUE, whose 'current' child is the suspended green."""
+    the transition goes to TRANSITIONING_TO_BLUE, whose 'current' child is the suspended green: ``shouldWeDelete``
+    deletes green once blue is (or looks) ready."""
     broken = aborted(sim)
     sim.apply(changed(broken, job__upgradeMode="stateless"))
-    sim.wait(lambda: sim.get(FD, "orders-blue")["spec"]["image"] == "flink:broken", "blue patched")
-    states = sim.timeline.states(since=sim.since)
+    # Blue (the 'next' child) looks ready, so the suspended green (the 'current' one) is deleted and blue, now
+    # running the failed image, is ACTIVE again.
+    states = sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
     assert states[0] == ("TRANSITIONING_TO_BLUE", "RECONCILING")
+    assert sim.get(FD, "orders-blue")["spec"]["image"] == "flink:broken"
 
 
 def test_a_transition_while_the_active_child_is_not_ready_fails_and_swallows_the_change(sim):
@@ -712,3 +715,26 @@ def test_the_old_child_is_deleted_a_deletion_delay_after_the_new_one_was_ready(s
 
     # deletionTimestamp has whole seconds (the API server's format): allow for the truncation.
     assert seconds(deleting["metadata"]["deletionTimestamp"]) + 1 >= seconds(ready_at) + 2
+
+
+@pytest.mark.parametrize("sim, keeps_ready_time", [("1.15", True), ("main", False)], indirect=["sim"])
+def test_an_abort_after_the_new_child_was_ready_keeps_its_ready_time_before_main(sim, keeps_ready_time):
+    """``shouldWeDelete`` writes ``deploymentReadyTimestamp`` the first time the new child is ready; if that child
+    then fails within the grace period the transition aborts. release-1.15.0 ``abortDeployment`` leaves the
+    timestamp, so the next transition counts the deletion delay from the *aborted* child's ready time (no new one
+    is written); main resets it (FLINK-40119, "prevent premature blue delete on next deploy")."""
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), grace="2 s", delay="60 s"))
+    sim.cluster.behave("orders-green", fail_after=0.3)
+    sim.apply(changed(manifest, image="flink:flaky"))
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    first_ready = next(obj["status"]["deploymentReadyTimestamp"] for _, obj in sim.timeline.parent(since=sim.since)
+                       if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))
+    sim.cluster.behave("orders-green", fail_after=None)
+    sim.apply(changed(manifest, image="flink:fixed"))
+    sim.wait(lambda: ready(sim, "orders-green") and sim.get(FD, "orders-green")["spec"]["image"] == "flink:fixed",
+             "the fixed green ready")
+    sim.wait(lambda: any(obj["status"].get("deploymentReadyTimestamp") not in (None, "1970-01-01T00:00:00Z")
+                         for _, obj in sim.timeline.parent(since=sim.since)), "a ready time during the retry")
+    seen = {obj["status"].get("deploymentReadyTimestamp") for _, obj in sim.timeline.parent(since=sim.since)}
+    seen.discard("1970-01-01T00:00:00Z")
+    assert (seen == {first_ready}) is keeps_ready_time
