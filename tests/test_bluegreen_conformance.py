@@ -642,8 +642,9 @@ def test_the_ingress_follows_the_active_colour(sim):
     ``reconcileIngressForActiveDeployment``, both ``IngressUtils.reconcileBlueGreenIngress``: with the parent's
     ``spec.ingress`` an Ingress named after the parent, owned by it, host and path from the template
     (``getIngressUrl``: ``{{name}}``/``{{namespace}}`` of the parent), backend ``<active child>-rest`` on the REST
-    port; it moves to green only when the transition is finalized. The children's own ingress templates are
-    prefixed with their colour (``prepareFlinkDeployment``)."""
+    port; it moves to green only when the transition is finalized; without ``spec.ingress`` the parent's (owned)
+    Ingress is deleted. The children's own ingress templates are prefixed with their colour
+    (``prepareFlinkDeployment``)."""
     spec = template()
     spec["ingress"] = {"template": "flink.example.com/{{namespace}}/{{name}}"}
     manifest = blue_green(spec, ingress={"template": "flink.example.com/{{namespace}}/{{name}}",
@@ -673,6 +674,11 @@ def test_the_ingress_follows_the_active_colour(sim):
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
     assert deleting < switched < finalized
+    # Without spec.ingress (an IGNORE diff) the next ACTIVE reconciliation deletes the parent's Ingress.
+    without = changed(manifest, image="flink:next")
+    del without["spec"]["ingress"]
+    sim.apply(without)
+    sim.wait(lambda: sim.get("ingresses", "orders") is None, "the ingress deleted")
 
 
 # -- the first deployment, the deletion delay ------------------------------------------------------------------

@@ -223,12 +223,15 @@ class BlueGreenChildrenMixin:
         api = client.NetworkingV1Api(self.operator._api_client)
         ingress_spec = (bg.get("spec") or {}).get("ingress")
         try:
-            if ingress_spec is None:
+            if ingress_spec is None:  # the parent's secondary Ingress (owned by it), if any, is deleted
                 try:
-                    api.delete_namespaced_ingress(meta["name"], meta["namespace"], _request_timeout=5)
+                    current = api.read_namespaced_ingress(meta["name"], meta["namespace"], _request_timeout=5)
                 except ApiException as exc:
                     if exc.status != 404:
                         raise
+                    return
+                if any(ref.uid == meta["uid"] for ref in current.metadata.owner_references or []):
+                    api.delete_namespaced_ingress(meta["name"], meta["namespace"], _request_timeout=5)
                 return
             body = self._ingress(bg, ingress_spec, active)
             try:
