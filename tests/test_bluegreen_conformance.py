@@ -506,8 +506,15 @@ def test_a_failed_savepoint_fails_the_start_of_the_transition(sim):
 
 # -- who writes first: children, then the parent; the parent may act on a child's stale status ----------------
 
-def first_rv(events: list, predicate) -> int:
-    return next(rv for rv, *rest in events if predicate(*rest))
+def first_rv(events, predicate, timeout: float = 60.0) -> int:
+    """The write order (resourceVersion) of the first event matching ``predicate``. ``events`` may be a callable,
+    polled until such an event has arrived: the two watches deliver independently of each other."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [rv for rv, *rest in (events() if callable(events) else events) if predicate(*rest)]
+        if found or not callable(events) or time.monotonic() > deadline:
+            return found[0]
+        time.sleep(0.02)
 
 
 def test_the_child_is_written_before_the_parent_status(sim):
@@ -519,7 +526,7 @@ def test_the_child_is_written_before_the_parent_status(sim):
     sim.apply(changed(manifest, image="flink:broken"))
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     parent = sim.timeline.parent(since=sim.since)
-    green = sim.timeline.child("orders-green")
+    green = lambda: sim.timeline.child("orders-green")  # noqa: E731
     created = first_rv(green, lambda kind, obj: kind == "ADDED")
     transitioning = first_rv(parent, lambda obj: obj["status"].get("blueGreenState") == "TRANSITIONING_TO_GREEN")
     assert created < transitioning
@@ -542,7 +549,7 @@ def test_a_patch_may_finalize_on_the_childs_stale_status(sim):
              == generation, "blue on the patch")
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_BLUE")
-    picked_up = first_rv(sim.timeline.child("orders-blue"),
+    picked_up = first_rv(lambda: sim.timeline.child("orders-blue"),
                          lambda kind, obj: (obj.get("status") or {}).get("observedGeneration") == generation)
     assert finalized < picked_up
 
@@ -561,7 +568,7 @@ def test_suspend_during_a_transition_waits_for_the_transition(sim):
     assert states.index(("ACTIVE_GREEN", "RUNNING")) < states.index(("ACTIVE_GREEN", "SUSPENDED"))
     running = first_rv(sim.timeline.parent(since=start), lambda obj: obj["status"].get("blueGreenState") ==
                        "ACTIVE_GREEN" and obj["status"]["jobStatus"].get("state") == "RUNNING")
-    suspended = first_rv(sim.timeline.child("orders-green"),
+    suspended = first_rv(lambda: sim.timeline.child("orders-green"),
                          lambda kind, obj: obj["spec"]["job"].get("state") == "suspended")
     assert running < suspended
 
@@ -631,7 +638,7 @@ def test_when_the_transition_is_finalized_after_the_old_childs_deletion(sim, fin
     sim.wait(lambda: any(kind == "DELETED" for _, kind, _ in sim.timeline.child("orders-blue")), "blue gone")
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
-    gone = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: kind == "DELETED")
+    gone = first_rv(lambda: sim.timeline.child("orders-blue"), lambda kind, obj: kind == "DELETED")
     assert (finalized < gone) is finalized_before_gone
 
 
@@ -670,7 +677,7 @@ def test_the_ingress_follows_the_active_colour(sim):
     assert backend() == "orders-green-rest"
     # Switched in finalizeBlueGreenDeployment: after the old child's deletion (main), before the ACTIVE_GREEN write.
     switched = int(sim.get("ingresses", "orders")["metadata"]["resourceVersion"])
-    deleting = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj["metadata"].get("deletionTimestamp"))
+    deleting = first_rv(lambda: sim.timeline.child("orders-blue"), lambda kind, obj: obj["metadata"].get("deletionTimestamp"))
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
     assert deleting < switched < finalized
@@ -714,7 +721,7 @@ def test_the_old_child_is_deleted_a_deletion_delay_after_the_new_one_was_ready(s
                     if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))
     ready_rv = first_rv(parent, lambda obj: obj["status"].get("deploymentReadyTimestamp") == ready_at)
     deleting = next(obj for _, _, obj in sim.timeline.child("orders-blue") if obj["metadata"].get("deletionTimestamp"))
-    assert first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj is deleting) > ready_rv
+    assert first_rv(lambda: sim.timeline.child("orders-blue"), lambda kind, obj: obj is deleting) > ready_rv
 
     def seconds(text: str) -> float:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
