@@ -176,7 +176,7 @@ def template(image: str = "flink:1.20", upgrade_mode: str = "savepoint", savepoi
             "job": {"jarURI": "local:///opt/flink/usrlib/orders.jar", "parallelism": 2, "upgradeMode": upgrade_mode}}
 
 
-def blue_green(spec: dict | None = None, grace: str = "5 s", delay: str = "0 ms", **extra: Any) -> dict:
+def blue_green(spec: dict | None = None, grace: str = "60 s", delay: str = "0 ms", **extra: Any) -> dict:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "FlinkBlueGreenDeployment",
             "metadata": {"name": "orders", "namespace": NS},
             "spec": {"configuration": {"kubernetes.operator.bluegreen.abort.grace-period": grace,
@@ -194,6 +194,14 @@ def changed(manifest: dict, **template_changes: Any) -> dict:
             target.pop(field, None)
         else:
             target[field] = value
+    return out
+
+
+def with_grace(manifest: dict, grace: str) -> dict:
+    """A copy with another ``abort.grace-period`` (read when a transition starts; a configuration-only change is
+    IGNORE). Short ones only for transitions meant to abort: a healthy child on a loaded machine needs longer."""
+    out = copy.deepcopy(manifest)
+    out["spec"]["configuration"]["kubernetes.operator.bluegreen.abort.grace-period"] = grace
     return out
 
 
@@ -339,14 +347,15 @@ def test_job_parallelism_is_a_transition_in_native_mode(sim):
 
 # -- abort, FAILING, and what comes after ----------------------------------------------------------------------
 
-def aborted(sim: Sim, grace: str = "1 s", image: str = "flink:broken") -> dict:
-    """ACTIVE_BLUE, then a TRANSITION whose green never becomes ready: aborted."""
-    manifest = active_blue(sim, blue_green(grace=grace))
+def aborted(sim: Sim, image: str = "flink:broken") -> dict:
+    """ACTIVE_BLUE, then a TRANSITION whose green never becomes ready: aborted. Returns the (failed) manifest with
+    the long grace period back, for the next change."""
+    manifest = active_blue(sim)
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    broken = changed(manifest, image=image)
+    broken = with_grace(changed(manifest, image=image), "1 s")
     sim.apply(broken)
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
-    return broken
+    return with_grace(broken, "60 s")
 
 
 def test_abort_suspends_the_new_child_keeps_the_template_and_reports_failing(sim):
@@ -356,11 +365,10 @@ def test_abort_suspends_the_new_child_keeps_the_template_and_reports_failing(sim
     ACTIVE_BLUE". Nothing reverts the parent's template (``revertToLastSpec`` is never called) and
     ``lastReconciledSpec`` already holds the failed spec (``setLastReconciledSpec`` before ``startTransition``);
     the serving child is never touched."""
-    blue_rv = None
-    manifest = active_blue(sim, blue_green(grace="1 s"))
+    manifest = active_blue(sim)
     blue_rv = sim.get(FD, "orders-blue")["metadata"]["generation"]
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    sim.apply(changed(manifest, image="flink:broken"))
+    sim.apply(with_grace(changed(manifest, image="flink:broken"), "1 s"))
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     status, parent = sim.status(), sim.get(BG, "orders")
     assert status["error"] == "Aborting deployment 'orders-green', rolling B/G deployment back to ACTIVE_BLUE"
@@ -521,9 +529,9 @@ def test_the_child_is_written_before_the_parent_status(sim):
     """``initiateDeployment``: ``deployCluster`` (createOrReplace the child) before ``patchStatusUpdateControl``;
     ``abortDeployment``: ``suspendFlinkDeployment`` before ``markDeploymentFailing``. An observer can see the
     new child while the parent still shows the previous state."""
-    manifest = active_blue(sim, blue_green(grace="1 s"))
+    manifest = active_blue(sim)
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    sim.apply(changed(manifest, image="flink:broken"))
+    sim.apply(with_grace(changed(manifest, image="flink:broken"), "1 s"))
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     parent = sim.timeline.parent(since=sim.since)
     green = lambda: sim.timeline.child("orders-green")  # noqa: E731
@@ -577,12 +585,12 @@ def test_suspend_during_a_transition_waits_for_the_transition(sim):
 
 def savepoint_aborted(sim: Sim) -> tuple[dict, str]:
     """A stateful TRANSITION (blue's savepoint taken) aborted; returns the template and the aborted savepoint."""
-    manifest = active_blue(sim, blue_green(grace="1 s"))
+    manifest = active_blue(sim)
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    broken = changed(manifest, image="flink:broken")
-    sim.apply(broken)
+    sim.apply(with_grace(changed(manifest, image="flink:broken"), "1 s"))
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     sim.cluster.behave("orders-green", jobmanager_error=False)
+    broken = changed(manifest, image="flink:broken")
     return broken, sim.get(FD, "orders-green")["spec"]["job"]["initialSavepointPath"]
 
 
@@ -701,7 +709,7 @@ def test_a_failed_first_deployment_waits_in_initializing_blue_for_a_changed_spec
     assert sim.status()["error"] == "Aborting deployment 'orders-blue', rolling B/G deployment back to INITIALIZING_BLUE"
     assert sim.get(FD, "orders-blue")["spec"]["job"]["state"] == "suspended"
     sim.cluster.behave("orders-blue", jobmanager_error=False)
-    sim.apply(changed(manifest, image="flink:fixed"))
+    sim.apply(with_grace(changed(manifest, image="flink:fixed"), "60 s"))
     assert sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)[0] == ("TRANSITIONING_TO_BLUE",
                                                                                    "RECONCILING")
     assert sim.get(FD, "orders-blue")["spec"]["image"] == "flink:fixed"
@@ -736,9 +744,9 @@ def test_an_abort_after_the_new_child_was_ready_keeps_its_ready_time_before_main
     then fails within the grace period the transition aborts. release-1.15.0 ``abortDeployment`` leaves the
     timestamp, so the next transition counts the deletion delay from the *aborted* child's ready time (no new one
     is written); main resets it (FLINK-40119, "prevent premature blue delete on next deploy")."""
-    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), grace="2 s", delay="60 s"))
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), delay="60 s"))
     sim.cluster.behave("orders-green", fail_after=0.3)
-    sim.apply(changed(manifest, image="flink:flaky"))
+    sim.apply(with_grace(changed(manifest, image="flink:flaky"), "10 s"))  # long enough to become ready first
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     first_ready = next(obj["status"]["deploymentReadyTimestamp"] for _, obj in sim.timeline.parent(since=sim.since)
                        if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))
