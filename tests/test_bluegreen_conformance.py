@@ -745,7 +745,7 @@ def test_an_abort_after_the_new_child_was_ready_keeps_its_ready_time_before_main
     timestamp, so the next transition counts the deletion delay from the *aborted* child's ready time (no new one
     is written); main resets it (FLINK-40119, "prevent premature blue delete on next deploy")."""
     manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), delay="60 s"))
-    sim.cluster.behave("orders-green", fail_after=0.3)
+    sim.cluster.behave("orders-green", fail_after=2.0)  # ready (STABLE after 0.1 s running) well before it fails
     sim.apply(with_grace(changed(manifest, image="flink:flaky"), "10 s"))  # long enough to become ready first
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     first_ready = next(obj["status"]["deploymentReadyTimestamp"] for _, obj in sim.timeline.parent(since=sim.since)
