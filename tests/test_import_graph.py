@@ -111,3 +111,25 @@ def test_the_layer_graph(capsys):
                 frontier.append(nxt)
     assert "operators" not in reachable
     assert [dep for dep in reachable if dep != "hooks" and "hooks" in layers.get(dep, ())] == []
+
+
+#: The simulated blue/green controller is a test oracle: it follows the operator's Java source and builds plain
+#: objects, so it never imports the package's models (whose ``diff_type`` and status predicates it would echo),
+#: rendering, validation or judging code.
+SIMULATOR_ORACLES = {
+    "testing.operator.bluegreen": ("models", "manifests", "manifest_check", "validation", "operators", "hooks",
+                                   "sensors", "triggers", "lineage", "assets"),
+}
+
+
+def test_the_simulated_blue_green_controller_imports_none_of_the_code_it_checks():
+    violations = [
+        f"{module} imports {target}"
+        for module, targets in sorted(_graph().items())
+        for oracle, forbidden in SIMULATOR_ORACLES.items()
+        if module.startswith(oracle)
+        for target in sorted(targets)
+        for prefix in forbidden
+        if _matches(target, prefix)
+    ]
+    assert violations == []

@@ -67,6 +67,13 @@ class SimulatedFlinkOperator(DeploymentMixin, SpecChangeMixin, SavepointMixin, S
         if emulator is not None:
             emulator.service_resolver = self.flink_rest.resolve
 
+    @property
+    def bluegreen(self) -> Any:
+        """The FlinkBlueGreenDeployment controller and its knobs (:class:`~.bluegreen.SimulatedBlueGreenController`)."""
+        from airflow_flink_operator.testing.operator.bluegreen import controller_of
+
+        return controller_of(self)
+
     def behave(self, name: str, **traits: Any) -> ResourceTraits:
         """Set traits of the resource named ``name`` (any namespace); see :class:`ResourceTraits`."""
         resource_traits = self._traits.setdefault(name, ResourceTraits())
