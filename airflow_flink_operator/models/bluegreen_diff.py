@@ -165,3 +165,29 @@ def template_of_child(child_spec: dict[str, Any] | None, colour: str) -> dict[st
         prefix = f"{colour.lower()}-"
         spec["ingress"] = {**ingress, "template": ingress["template"].removeprefix(prefix)}
     return {"template": {"spec": spec}}
+
+
+def changed_fields(last: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """The ``template.spec`` fields (``job.*`` and ``flinkConfiguration.*`` one level deeper) that differ."""
+    left = normalized_template_spec(((last or {}).get("template") or {}).get("spec"))
+    right = normalized_template_spec(((new or {}).get("template") or {}).get("spec"))
+    fields = []
+    for key in sorted(set(left) | set(right)):
+        before, after = left.get(key), right.get(key)
+        if key in ("job", "flinkConfiguration") and isinstance(before, dict) and isinstance(after, dict):
+            fields.extend(f"{key}.{k}" for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k))
+        elif before != after:
+            fields.append(key)
+    return fields
+
+
+def runs_another_build(child_template: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether patching a child running ``child_template`` with ``new`` changes more than fields the operator
+    applies in place (``job.state`` aside): a patch that would put a different build into the live job."""
+    def running(spec: dict[str, Any]) -> dict[str, Any]:
+        template_spec = dict(((spec.get("template") or {}).get("spec")) or {})
+        if isinstance(template_spec.get("job"), dict):
+            template_spec["job"] = {**template_spec["job"], "state": "running"}
+        return {"template": {"spec": template_spec}}
+
+    return diff_type(running(child_template), running(new)) in ("TRANSITION", "SAVEPOINT_REDEPLOY")

@@ -215,3 +215,29 @@ def bluegreen_phase(obj: dict[str, Any], target: str | None,
     if reached == "suspended":
         return Phase.DONE, f"{where} is {raw_state} with {result['active_deployment']} suspended", result
     return Phase.DONE, f"{where} is {raw_state}: {result['active_deployment']} runs the job", result
+
+
+def child_started_from(child: dict[str, Any] | None) -> str | None:
+    """The savepoint a child FlinkDeployment was deployed from: ``job.initialSavepointPath`` of the spec its
+    operator last reconciled, once that is its latest generation (else ``None``)."""
+    from airflow_flink_operator.models.status import FlinkResourceStatus, _last_reconciled_spec
+
+    if child is None or not FlinkResourceStatus.from_object(child).latest_generation_reconciled:
+        return None
+    last = _last_reconciled_spec((child.get("status") or {})) or {}
+    return (last.get("job") or {}).get("initialSavepointPath") or None
+
+
+def child_verdict(child: dict[str, Any] | None, name: str) -> str:
+    """Whether a child serves, judged from the child itself (its job on its latest spec), for messages."""
+    from airflow_flink_operator.models.status import FlinkResourceStatus
+
+    if child is None:
+        return f"{name} does not exist"
+    status = FlinkResourceStatus.from_object(child)
+    image = (child.get("spec") or {}).get("image")
+    if status.is_running:
+        return f"{name} runs the job (image {image}; {status.describe()})"
+    if status.is_suspended:
+        return f"{name} is suspended (image {image}; {status.describe()})"
+    return f"{name} does NOT run the job (image {image}; {status.describe()})"

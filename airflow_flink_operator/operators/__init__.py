@@ -12,6 +12,8 @@ from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
     "FlinkBlueGreenDeployOperator": "bluegreen",
+    "FlinkBlueGreenResumeOperator": "bluegreen",
+    "FlinkBlueGreenSuspendOperator": "bluegreen",
     "FlinkBlueGreenTeardownOperator": "bluegreen",
     "FlinkBlueGreenUpgradeOperator": "bluegreen",
     "FlinkDeploymentOperator": "deployment",
@@ -31,6 +33,8 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from airflow_flink_operator.operators.bluegreen import (
         FlinkBlueGreenDeployOperator,
+        FlinkBlueGreenResumeOperator,
+        FlinkBlueGreenSuspendOperator,
         FlinkBlueGreenTeardownOperator,
         FlinkBlueGreenUpgradeOperator,
     )
