@@ -265,7 +265,10 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
         from airflow_flink_operator.manifests import merge_patch, to_model
 
         if self.deployment is not None:
-            manifest = load_blue_green(self.deployment, self.configuration).to_dict()
+            model = load_blue_green(self.deployment, self.configuration)
+            if not (self.template_patch or self.restart or self.redeploy_from_savepoint):
+                return model
+            manifest = self.render_manifests(model)[-1]  # typed settings merged into flinkConfiguration
         else:
             manifest = {"apiVersion": current["apiVersion"], "kind": KIND_BLUE_GREEN,
                         "metadata": {"name": name, "namespace": namespace},
