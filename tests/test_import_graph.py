@@ -129,3 +129,25 @@ def test_no_layer_imports_a_private_name_of_the_rendering_layer():
                if _layer(module) != "manifests" for target in targets
                if _matches(target, "manifests") and target.rsplit(".", 1)[-1].startswith("_")]
     assert private == []
+
+
+#: The simulated blue/green controller is a test oracle: it follows the operator's Java source and builds plain
+#: objects, so it never imports the package's models (whose ``diff_type`` and status predicates it would echo),
+#: rendering, validation or judging code.
+SIMULATOR_ORACLES = {
+    "testing.operator.bluegreen": ("models", "manifests", "manifest_check", "validation", "operators", "hooks",
+                                   "sensors", "triggers", "lineage", "assets"),
+}
+
+
+def test_the_simulated_blue_green_controller_imports_none_of_the_code_it_checks():
+    violations = [
+        f"{module} imports {target}"
+        for module, targets in sorted(_graph().items())
+        for oracle, forbidden in SIMULATOR_ORACLES.items()
+        if module.startswith(oracle)
+        for target in sorted(targets)
+        for prefix in forbidden
+        if _matches(target, prefix)
+    ]
+    assert violations == []

@@ -1,89 +1,119 @@
-"""The simulated operator's FlinkBlueGreenDeployment controller, following the upstream controller flow.
+"""The simulated operator's FlinkBlueGreenDeployment controller, written from the operator's Java source.
 
-Called once per tick by :class:`~.core.SimulatedFlinkOperator`
-(:func:`reconcile_blue_green`). It acts only through the API: the child FlinkDeployments it creates
-are then run by the simulated FlinkDeployment reconciliation like any other.
+Sources (apache/flink-kubernetes-operator, main at 6e9caeb, and the tags release-1.14.0 / release-1.15.0):
+``FlinkBlueGreenDeploymentController.reconcile``, the handlers in ``controller/bluegreen/handlers/``
+(``InitializingBlueStateHandler``, ``ActiveStateHandler``, ``SavepointingStateHandler``,
+``TransitioningStateHandler``), ``BlueGreenDeploymentService``, ``BlueGreenUtils``,
+``BlueGreenKubernetesService``, ``FlinkBlueGreenDeploymentSpecDiff`` (:mod:`.bluegreen_diff`) and
+``FlinkBlueGreenDeploymentConfigOptions``. Each method names the Java method it follows;
+``tests/test_bluegreen_conformance.py`` checks each rule over HTTP and ``docs/bluegreen-operator-notes.md``
+says where the upstream page "Blue/Green Controller Flow" and the source disagree (the source wins).
 
-Sources: the upstream page "Blue/Green Controller Flow" (``bluegreen-controller-flow.md``, cited
-below as *flow*, with its section) and, where the page is silent, the operator's source
-(``FlinkBlueGreenDeploymentController``, ``BlueGreenDeploymentService``, ``BlueGreenUtils``,
-``BlueGreenKubernetesService``, ``FlinkBlueGreenDeploymentSpecDiff`` on main, 6e9caeb). What it does:
+How it runs (JOSDK): a resource is reconciled when its generation changes, when one of its children changes
+(spec or status; the children informer), and when the reschedule its last reconciliation asked for is due
+(capped by :attr:`SimulatedBlueGreenController.reschedule_cap` so tests stay fast). Every status write is one
+``patchStatus`` at the end of a reconciliation, after the children were written (child first, parent after).
+After a reconciliation that wrote a child it reconciles again at once (:attr:`reacts_to_child_writes`), as the
+child's own event makes JOSDK do, before the FlinkDeployment controller has written the child's new status: it
+may then finalize on the child's stale status (e.g. a PATCH_CHILD of a running child ends ``ACTIVE_<c>``/
+``RUNNING`` at once).
 
-- a new resource gets ``INITIALIZING_BLUE`` (controller: no status yet), which creates the blue child
-  and moves to ``TRANSITIONING_TO_BLUE`` (service ``initiateDeployment``); once the child is ready it is
-  ``ACTIVE_BLUE`` (*flow*, "Initial Deployment");
-- in ``ACTIVE_<c>``, a template change is classified as upstream's ``BlueGreenDiffType`` (*flow*, "Spec
-  Difference Types"): ``TRANSITION`` takes a savepoint of the active child unless the upgrade mode is
-  ``stateless`` (``SAVEPOINTING_<c>``, back to ``ACTIVE_<c>`` once it completed; *flow*, "SAVEPOINTING_BLUE"),
-  then deploys the other colour from it (``TRANSITIONING_TO_<other>``; the savepoint becomes the new child's
-  ``job.initialSavepointPath``, with ``file:`` cut out as ``prepareFlinkDeployment`` does); ``PATCH_CHILD``,
-  ``SUSPEND`` and ``RESUME`` patch the active child in place; ``SAVEPOINT_REDEPLOY`` deploys the other
-  colour from the template's ``initialSavepointPath``;
-- in ``TRANSITIONING_TO_<new>``: the new child is ready when its job is RUNNING and its lifecycle STABLE
-  (*flow*, "Deployment Success Criteria"); then, after ``deployment-deletion.delay`` counted from
-  ``deploymentReadyTimestamp``, the old child is deleted and the state is ``ACTIVE_<new>`` with the job
-  RUNNING. If it is not ready by ``abortTimestamp`` (now + ``abort.grace-period`` when it was deployed),
-  the transition is aborted (*flow*, "Abort Grace Period"): the state goes back to ``ACTIVE_<old>``,
-  ``jobStatus.state`` is FAILING with the error "Aborting deployment ...", and the old child, never
-  touched, keeps serving. The page says the failed child is "left running as-is"; the source
-  (``abortDeployment`` → ``suspendFlinkDeployment``) sets its ``job.state`` to ``suspended``, which is
-  what this simulation does;
-- children are named ``<name>-blue`` / ``<name>-green``, labelled ``flink/blue-green-deployment-type:
-  BLUE|GREEN``, with an ownerReference to the parent (``prepareFlinkDeployment``,
-  ``getDependentObjectMeta``), so deleting the parent garbage-collects them.
+Per operator version (``operator_version`` of the simulated operator):
 
-Differences, on purpose: the savepoint is simulated here (the real operator asks the child's Flink REST
-API), after ``SimTimings.savepoint`` seconds at a path under the child's savepoint directory; and the
-simulation looks every tick instead of every ``reconciliation.reschedule-interval`` (the real one also
-reacts to child events at once). No Ingress is managed.
+- 1.14: an abort leaves ``savepointTriggerId`` (and the ready/abort timestamps) set, so the next TRANSITION
+  skips the savepoint and starts the new child from the aborted attempt's savepoint; after the old child's
+  deletion the controller waits until it is gone before it finalizes;
+- 1.15: as 1.14, but the abort clears ``savepointTriggerId`` (hotfix a00bf278);
+- main (1.16): the abort resets all transition markers (FLINK-40119) and the transition is finalized right
+  after the old child's deletion (FLINK-40092).
 
-Knobs to make things fail, through :meth:`~.core.SimulatedFlinkOperator.behave` on a child's name:
-``behave("<name>-green", jobmanager_error=True)`` (or ``fail_after=0``) keeps the new child from
-becoming ready, so the transition aborts after the grace period; ``behave("<name>-blue",
-savepoint="fail")`` fails the transition savepoint, ``savepoint="hang"`` leaves it pending."""
+Fault knobs are the children's traits (:meth:`~.core.SimulatedFlinkOperator.behave`); see
+``/work/notes/bgsim-api.md``."""
 
 from __future__ import annotations
 
 import copy
-import json
 import time
 import weakref
 from typing import Any
 
-from airflow_flink_operator.constants import GROUP, VERSION
-from airflow_flink_operator.models.bluegreen import COLOUR_LABEL, CONFIG_DEFAULTS, CONFIG_KEYS, diff_type
 from airflow_flink_operator.testing.operator.bluegreen_children import (
     BLUE_GREEN_PLURAL,
     DEPLOYMENT_PLURAL,
+    GROUP,
+    LABEL_KEY,
+    VERSION,
     BlueGreenChildrenMixin,
     ChildSavepoint,
 )
+from airflow_flink_operator.testing.operator.bluegreen_diff import compare, read_spec_json, write_spec_json
 from airflow_flink_operator.testing.operator.clock import EPOCH, duration_seconds, instant_millis, instant_now
+from airflow_flink_operator.testing.operator.status import compute_lifecycle
+
+#: ``FlinkBlueGreenDeploymentConfigOptions``: key → default.
+ABORT_GRACE_PERIOD = ("kubernetes.operator.bluegreen.abort.grace-period", "10 min")
+RESCHEDULE_INTERVAL = ("kubernetes.operator.bluegreen.reconciliation.reschedule-interval", "15 s")
+DELETION_DELAY = ("kubernetes.operator.bluegreen.deployment-deletion.delay", "0 ms")
+_NEVER = float("inf")
+
+
+def _other(colour: str) -> str:
+    return "green" if colour == "blue" else "blue"
+
+
+def _version_key(version: Any) -> tuple[int, int]:
+    text = str(version or "main")
+    if text == "main":
+        return (1, 16)
+    major, minor = (int(p) for p in text.split("-")[0].split(".")[:2])
+    return (major, minor)
 
 
 class SimulatedBlueGreenController(BlueGreenChildrenMixin):
-    """The blue/green controller of one :class:`~.core.SimulatedFlinkOperator`.
+    """The blue/green controller of one :class:`~.core.SimulatedFlinkOperator` (its ``bluegreen`` attribute).
 
-    :param operator: the simulated operator (its API client, timings, behaviours and error list).
+    :ivar reacts_to_child_writes: reconcile again at once after writing a child (default ``True``).
+    :ivar reschedule_cap: seconds; a requested reschedule is never later than this (``None``: as asked).
+    :ivar manage_ingress: ``kubernetes.operator.ingress.manage`` (default ``True``).
+    :ivar default_configuration: the operator's default Flink configuration (e.g. ``state.savepoints.dir``),
+        under each child's own, when a savepoint is triggered.
     """
 
     def __init__(self, operator: Any) -> None:
         self.operator = operator
-        self._savepoints: dict[str, ChildSavepoint] = {}  # by trigger id
+        self._savepoints: dict[str, ChildSavepoint] = {}
+        self._schedule: dict[str, float] = {}  # uid → when the requested reschedule is due
+        self._seen: dict[str, Any] = {}  # uid → (generation, children's resourceVersions) last reconciled
+        self._wrote_child = False
+        self._served_cache: tuple[float, bool] | None = None
+        self.reacts_to_child_writes = True
+        self.reschedule_cap: float | None = 0.2
+        self.manage_ingress = True
+        self.default_configuration: dict[str, str] = {}
+        self.reconciliations = 0
+        #: (namespace, name) → the generation its last finished reconciliation saw: lets a test wait until a change
+        #: was looked at before it checks that nothing happened.
+        self.last_reconciled: dict[tuple[str, str], int] = {}
 
     @property
     def _custom(self) -> Any:
         return self.operator._custom
 
+    @property
+    def operator_version(self) -> str:
+        return str(self.operator.operator_version)
+
+    @property
+    def _version(self) -> tuple[int, int]:
+        return _version_key(self.operator_version)
+
     def _served(self) -> bool:
-        """Whether the FlinkBlueGreenDeployment CRD is served (asked at most once a second: the operator
-        learns its CRDs at start-up, and this runs every tick)."""
+        """Whether the FlinkBlueGreenDeployment CRD is served (asked at most once a second)."""
         from kubernetes.client.exceptions import ApiException
 
         now = time.monotonic()
-        cached = getattr(self, "_served_cache", None)
-        if cached is not None and now - cached[0] < 1.0:
-            return cached[1]
+        if self._served_cache is not None and now - self._served_cache[0] < 1.0:
+            return self._served_cache[1]
         try:
             resources = self._custom.get_api_resources(GROUP, VERSION, _request_timeout=5).resources
             served = any(r.name == BLUE_GREEN_PLURAL for r in resources)
@@ -92,260 +122,396 @@ class SimulatedBlueGreenController(BlueGreenChildrenMixin):
         self._served_cache = (now, served)
         return served
 
-    def _patch_status(self, bg: dict[str, Any], status: dict[str, Any]) -> bool:
-        """``patchStatusUpdateControl``: write the status (``lastReconciledTimestamp`` set each time)."""
+    # -- the loop --------------------------------------------------------------------------------------------
+
+    def reconcile_all(self) -> None:
+        """One pass: reconcile each FlinkBlueGreenDeployment that has an event or a due reschedule."""
+        if not self._served() or self._version < (1, 14):
+            return
+        items = self._custom.list_cluster_custom_object(GROUP, VERSION, BLUE_GREEN_PLURAL, _request_timeout=5)["items"]
+        if not items:
+            return
+        for bg in items:
+            try:
+                for _ in range(2):
+                    children = self._children(bg)
+                    if not self._due(bg, children):
+                        break
+                    self._wrote_child = False
+                    try:
+                        self.reconcile(bg, children)
+                    finally:
+                        meta = bg["metadata"]
+                        self.last_reconciled[(meta["namespace"], meta["name"])] = meta.get("generation", 0)
+                    if not (self._wrote_child and self.reacts_to_child_writes):
+                        break
+                    bg = self._get(bg) or bg
+            except Exception as exc:  # JOSDK logs, retries later; one resource's trouble stops no other
+                self.operator.errors.append(f"bluegreen {bg['metadata']['name']}: {exc!r}")
+                del self.operator.errors[:-50]
+                self._schedule[bg["metadata"]["uid"]] = time.monotonic() + (self.reschedule_cap or 1.0)
+
+    def _children(self, bg: dict[str, Any]) -> list[dict[str, Any]]:
+        meta = bg["metadata"]
+        items = self._custom.list_namespaced_custom_object(GROUP, VERSION, meta["namespace"], DEPLOYMENT_PLURAL,
+                                                           _request_timeout=5)["items"]
+        return [c for c in items if any(ref.get("uid") == meta["uid"]
+                                        for ref in c["metadata"].get("ownerReferences") or [])]
+
+    def _get(self, bg: dict[str, Any]) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
 
+        try:
+            return self._custom.get_namespaced_custom_object(GROUP, VERSION, bg["metadata"]["namespace"],
+                                                             BLUE_GREEN_PLURAL, bg["metadata"]["name"],
+                                                             _request_timeout=5)
+        except ApiException:
+            return None
+
+    def _due(self, bg: dict[str, Any], children: list[dict[str, Any]]) -> bool:
+        """An event (new generation, a child changed) or the reschedule is due."""
+        uid = bg["metadata"]["uid"]
+        seen = (bg["metadata"].get("generation"), bool(bg["metadata"].get("deletionTimestamp")),
+                tuple(sorted((c["metadata"]["name"], c["metadata"].get("resourceVersion")) for c in children)))
+        due = self._seen.get(uid) != seen or time.monotonic() >= self._schedule.get(uid, _NEVER)
+        if due:
+            self._seen[uid] = seen
+            self._schedule.pop(uid, None)
+        return due
+
+    def _reschedule(self, bg: dict[str, Any], seconds: float) -> None:
+        """``UpdateControl.rescheduleAfter``."""
+        if self.reschedule_cap is not None:
+            seconds = min(seconds, self.reschedule_cap)
+        self._schedule[bg["metadata"]["uid"]] = time.monotonic() + max(seconds, 0.0)
+
+    def _config(self, bg: dict[str, Any], option: tuple[str, str]) -> float:
+        """``BlueGreenUtils.getConfigOption`` on the parent's ``spec.configuration``, in seconds."""
+        configuration = (bg.get("spec") or {}).get("configuration") or {}
+        return duration_seconds(configuration.get(option[0]) or option[1])
+
+    # -- FlinkBlueGreenDeploymentController.reconcile ----------------------------------------------------
+
+    def reconcile(self, bg: dict[str, Any], children: list[dict[str, Any]]) -> None:
+        """``FlinkBlueGreenDeploymentController.reconcile``: a new resource gets ``INITIALIZING_BLUE``; else the
+        handler of its state runs; the status is written once at the end (``patchAndCacheStatus``)."""
+        self.reconciliations += 1
+        if bg["metadata"].get("deletionTimestamp"):
+            return  # no cleanup: the API server deletes it, the garbage collector its children
+        if not bg.get("status"):
+            self._patch(bg, {"jobStatus": {}}, state="INITIALIZING_BLUE")
+            self._reschedule(bg, 0)
+            return
+        status = copy.deepcopy(bg["status"])
+        status.setdefault("jobStatus", {})
+        state = status.get("blueGreenState")
+        by_colour: dict[str, dict[str, Any]] = {}
+        if state != "INITIALIZING_BLUE":
+            if not children or len(children) > 2:  # FlinkBlueGreenDeployments.fromSecondaryResources
+                raise RuntimeError(f"Unexpected number of dependent deployments: {len(children)}")
+            for child in children:
+                colour = ((child["metadata"].get("labels") or {}).get(LABEL_KEY) or "").lower()
+                if colour in by_colour:
+                    raise RuntimeError(f"Detected multiple Dependent Deployments of type {colour.upper()}")
+                by_colour[colour] = child
+        self._status = status
+        if state == "INITIALIZING_BLUE":
+            self._initializing_blue(bg)
+        elif state in ("ACTIVE_BLUE", "ACTIVE_GREEN"):
+            colour = state.split("_")[1].lower()
+            self._reconcile_ingress(bg, by_colour.get(colour))  # reconcileIngressForActiveDeployment
+            self._check_and_initiate(bg, by_colour, colour)
+        elif state in ("SAVEPOINTING_BLUE", "SAVEPOINTING_GREEN"):
+            self._savepointing(bg, by_colour, state.split("_")[1].lower())
+        elif state in ("TRANSITIONING_TO_BLUE", "TRANSITIONING_TO_GREEN"):
+            self._monitor_transition(bg, by_colour, _other(state.rsplit("_", 1)[1].lower()))
+
+    def _patch(self, bg: dict[str, Any], status: dict[str, Any], state: str | None = None,
+               job_state: str | None = None, error: str | None = None) -> None:
+        """``patchStatusUpdateControl``: state and job state when given; the error set with FAILING, cleared
+        with RECONCILING or RUNNING; ``lastReconciledTimestamp`` now; then the status patch."""
+        from kubernetes.client.exceptions import ApiException
+
+        if state is not None:
+            status["blueGreenState"] = state
+        if job_state is not None:
+            status.setdefault("jobStatus", {})["state"] = job_state
+        if job_state == "FAILING":
+            status["error"] = error
+        if job_state in ("RECONCILING", "RUNNING"):
+            status["error"] = None
         status["lastReconciledTimestamp"] = instant_now()
         body = copy.deepcopy(bg)
-        body["status"] = status
+        body["status"] = {k: v for k, v in status.items() if v is not None}
         try:
             stored = self._custom.replace_namespaced_custom_object_status(
                 GROUP, VERSION, bg["metadata"]["namespace"], BLUE_GREEN_PLURAL, bg["metadata"]["name"], body,
                 _request_timeout=5)
         except ApiException as exc:
             if exc.status in (404, 409):
-                return False  # changed or gone meanwhile: look again next tick
+                self._reschedule(bg, 0)  # changed or gone meanwhile: JOSDK retries
+                return
             raise
         bg["status"], bg["metadata"] = stored["status"], stored["metadata"]
-        return True
 
-    def reconcile_all(self) -> None:
-        """One pass over every FlinkBlueGreenDeployment (none when the CRD is not served)."""
-        if not self._served():
+    def _set_last_spec(self, bg: dict[str, Any]) -> None:
+        """``BlueGreenUtils.setLastReconciledSpec``."""
+        self._status["lastReconciledSpec"] = write_spec_json(bg.get("spec"), self.operator_version)
+        self._status["lastReconciledTimestamp"] = instant_now()
+
+    def _diff(self, bg: dict[str, Any]) -> str:
+        """``BlueGreenUtils.getSpecDiff``: ``lastReconciledSpec`` against the current spec."""
+        return compare(read_spec_json(self._status["lastReconciledSpec"]), bg.get("spec"), self.operator_version)
+
+    def _failing(self, bg: dict[str, Any], error: str) -> None:
+        """``markDeploymentFailing``."""
+        self._patch(bg, self._status, job_state="FAILING", error=error)
+
+    def _reset_markers(self) -> None:
+        """``resetTransitionMarkers``."""
+        self._status.update(deploymentReadyTimestamp=EPOCH, abortTimestamp=EPOCH, savepointTriggerId=None)
+
+    @staticmethod
+    def _lifecycle(child: dict[str, Any]) -> str:
+        """``CommonStatus.getLifecycleState``, computed from the child's status as the controller read it."""
+        status = child.get("status") or {}
+        return compute_lifecycle("FlinkDeployment", status, status.get("lifecycleState") in ("DELETING", "DELETED"))
+
+    def _ready(self, child: dict[str, Any]) -> bool:
+        """``isFlinkDeploymentReady``: lifecycle STABLE and the job RUNNING."""
+        return (self._lifecycle(child) == "STABLE"
+                and ((child.get("status") or {}).get("jobStatus") or {}).get("state") == "RUNNING")
+
+    @staticmethod
+    def _child_suspended(child: dict[str, Any] | None) -> bool:
+        """``isChildSuspended``: the child's *spec* says ``job.state: suspended``."""
+        return (((child or {}).get("spec") or {}).get("job") or {}).get("state") == "suspended"
+
+    # -- handlers ------------------------------------------------------------------------------------------
+
+    def _initializing_blue(self, bg: dict[str, Any]) -> None:
+        """``InitializingBlueStateHandler.handle``."""
+        job = ((((bg.get("spec") or {}).get("template") or {}).get("spec") or {}).get("job"))
+        if job is not None and job.get("state") == "suspended":
+            self._patch(bg, self._status, job_state="SUSPENDED")
             return
-        items = self._custom.list_cluster_custom_object(GROUP, VERSION, BLUE_GREEN_PLURAL, _request_timeout=5)["items"]
-        if not items:
-            return
-        children = self._custom.list_cluster_custom_object(GROUP, VERSION, DEPLOYMENT_PLURAL,
-                                                           _request_timeout=5)["items"]
-        for bg in items:
-            try:
-                self.reconcile(bg, children)
-            except Exception as exc:  # one resource's trouble must not stop the others (a JOSDK retry)
-                self.operator.errors.append(f"bluegreen {bg['metadata']['name']}: {exc!r}")
-                del self.operator.errors[:-50]
+        if self._status.get("lastReconciledSpec") is None or (
+                self._status["jobStatus"].get("state") == "FAILING" and self._diff(bg) != "IGNORE"):
+            self._set_last_spec(bg)
+            self._initiate(bg, {}, "blue", "TRANSITIONING_TO_BLUE", None, first=True)
 
-    def reconcile(self, bg: dict[str, Any], all_children: list[dict[str, Any]]) -> None:
-        """``FlinkBlueGreenDeploymentController.reconcile``: dispatch on ``blueGreenState``."""
-        meta = bg["metadata"]
-        if meta.get("deletionTimestamp"):
-            return  # no finalizer (the controller has no cleanup): the API server deletes it and collects the children
-        status = copy.deepcopy(bg.get("status") or {})
-        if not status.get("blueGreenState"):
-            # Controller: a resource without status starts in INITIALIZING_BLUE.
-            status.update(blueGreenState="INITIALIZING_BLUE", jobStatus=status.get("jobStatus") or {})
-            self._patch_status(bg, status)
-            return
-        state = status["blueGreenState"]
-        children = {(c["metadata"].get("labels") or {}).get(COLOUR_LABEL, "").lower(): c for c in all_children
-                    if c["metadata"]["namespace"] == meta["namespace"]
-                    and any(ref.get("uid") == meta["uid"] for ref in c["metadata"].get("ownerReferences") or [])}
-        if state != "INITIALIZING_BLUE" and not children:
-            raise RuntimeError("Unexpected number of dependent deployments: 0")
-        if state == "INITIALIZING_BLUE":
-            self._initializing(bg, status)
-        elif state.startswith("ACTIVE_"):
-            self._check_and_initiate(bg, status, children, state.split("_")[1].lower())
-        elif state.startswith("SAVEPOINTING_"):
-            self._savepointing(bg, status, state.split("_")[1].lower())
-        elif state.startswith("TRANSITIONING_TO_"):
-            new = state.rsplit("_", 1)[1].lower()
-            self._monitor_transition(bg, status, children, "green" if new == "blue" else "blue")
+    def _initiate(self, bg: dict[str, Any], children: dict[str, Any], colour: str, next_state: str,
+                  savepoint: str | None, first: bool) -> None:
+        """``initiateDeployment``: prepare and ``createOrReplace`` the child, ``abortTimestamp`` = now + grace
+        period, then the status: ``next_state``, RECONCILING, no error."""
+        self._deploy_cluster(self._prepare(bg, colour, savepoint, first))
+        abort_at = time.time() + self._config(bg, ABORT_GRACE_PERIOD)
+        self._status["abortTimestamp"] = _instant(abort_at)
+        self._patch(bg, self._status, state=next_state, job_state="RECONCILING")
+        self._reschedule(bg, self._config(bg, RESCHEDULE_INTERVAL))
 
-    @staticmethod
-    def _config(bg: dict[str, Any], field: str) -> float:
-        value = ((bg.get("spec") or {}).get("configuration") or {}).get(CONFIG_KEYS[field]) or CONFIG_DEFAULTS[field]
-        return max(duration_seconds(value), 0.0)
+    def _patch_child(self, bg: dict[str, Any], children: dict[str, Any], colour: str, carry: bool = True) -> None:
+        """``patchFlinkDeployment``: redeploy ``colour`` in place (``TRANSITIONING_TO_<colour>``); a first
+        deployment unless both children exist; the child's savepoint carried over (``carryOverSavepoint``:
+        its ``initialSavepointPath``, else its ``upgradeSavepointPath``), used only when not first."""
+        savepoint = None
+        if carry:
+            child = children[colour]  # a missing child is an NPE upstream
+            savepoint = ((child.get("spec") or {}).get("job") or {}).get("initialSavepointPath") or (
+                ((child.get("status") or {}).get("jobStatus") or {}).get("upgradeSavepointPath"))
+        self._initiate(bg, children, colour, f"TRANSITIONING_TO_{colour.upper()}", savepoint or None,
+                       first=len(children) != 2)
 
-    @staticmethod
-    def _last_spec(status: dict[str, Any]) -> dict[str, Any] | None:
-        text = status.get("lastReconciledSpec")
-        return json.loads(text)["spec"] if text else None
-
-    @staticmethod
-    def _set_last_spec(bg: dict[str, Any], status: dict[str, Any]) -> None:
-        status["lastReconciledSpec"] = json.dumps({"spec": bg.get("spec") or {}})
-        status["lastReconciledTimestamp"] = instant_now()
-
-    def _diff(self, bg: dict[str, Any], status: dict[str, Any]) -> str:
-        return diff_type(self._last_spec(status) or {}, bg.get("spec") or {})
-
-    @staticmethod
-    def _ready(child: dict[str, Any] | None) -> bool:
-        """``isFlinkDeploymentReady``: lifecycle STABLE and the job RUNNING (*flow*, "Deployment Success Criteria")."""
-        status = (child or {}).get("status") or {}
-        return status.get("lifecycleState") == "STABLE" and (status.get("jobStatus") or {}).get("state") == "RUNNING"
-
-    @staticmethod
-    def _suspended(child: dict[str, Any] | None) -> bool:
-        return ((((child or {}).get("spec") or {}).get("job") or {}).get("state") or "").lower() == "suspended"
-
-    @staticmethod
-    def _reset_markers(status: dict[str, Any]) -> None:
-        status.update(deploymentReadyTimestamp=EPOCH, abortTimestamp=EPOCH)
-        status.pop("savepointTriggerId", None)
-
-    def _fail(self, bg: dict[str, Any], status: dict[str, Any], error: str) -> None:
-        """``markDeploymentFailing``: job state FAILING with the error."""
-        status.setdefault("jobStatus", {})["state"] = "FAILING"
-        status["error"] = error
-        self._patch_status(bg, status)
-
-    def _initializing(self, bg: dict[str, Any], status: dict[str, Any]) -> None:
-        """``InitializingBlueStateHandler``."""
-        job = ((bg.get("spec") or {}).get("template") or {}).get("spec", {}).get("job") or {}
-        if (job.get("state") or "").lower() == "suspended":
-            status.setdefault("jobStatus", {})["state"] = "SUSPENDED"
-            self._patch_status(bg, status)
-            return
-        failing = (status.get("jobStatus") or {}).get("state") == "FAILING"
-        if status.get("lastReconciledSpec") is None or (failing and self._diff(bg, status) != "IGNORE"):
-            self._set_last_spec(bg, status)
-            self._initiate(bg, status, "blue", "TRANSITIONING_TO_BLUE", None, first=True)
-
-    def _check_and_initiate(self, bg: dict[str, Any], status: dict[str, Any], children: dict[str, Any],
-                            current: str) -> None:
-        """``ActiveStateHandler`` → ``checkAndInitiateDeployment``."""
-        diff = self._diff(bg, status)
+    def _check_and_initiate(self, bg: dict[str, Any], children: dict[str, Any], current: str) -> None:
+        """``checkAndInitiateDeployment`` (``ActiveStateHandler``)."""
+        diff = self._diff(bg)
         if diff == "IGNORE":
             return
         child = children.get(current)
-        if diff in ("SUSPEND", "RESUME") and child is not None or self._suspended(child):
-            self._set_last_spec(bg, status)
-            self._patch_child(bg, status, children, current)
+        if diff in ("SUSPEND", "RESUME") and child is not None or self._child_suspended(child):
+            self._set_last_spec(bg)
+            self._patch_child(bg, children, current)
             return
-        other = "green" if current == "blue" else "blue"
         if child is not None and self._ready(child):
             if diff == "TRANSITION":
-                if self._needs_savepoint(bg) and not status.get("savepointTriggerId"):
-                    try:
-                        status["savepointTriggerId"] = self._trigger_savepoint(child)
-                    except RuntimeError as exc:
-                        self._fail(bg, status, f"Could not trigger Savepoint. Details: {exc}")
-                        return
-                    # The spec is not marked reconciled: the TRANSITION is seen again once the savepoint is done.
-                    status["blueGreenState"] = f"SAVEPOINTING_{current.upper()}"
-                    self._patch_status(bg, status)
+                try:
+                    triggered = self._handle_savepoint(bg, child)
+                except Exception as exc:
+                    self._failing(bg, f"Could not trigger Savepoint. Details: {_message(exc)}")
                     return
-                self._set_last_spec(bg, status)
-                location = None
-                if self._needs_savepoint(bg):
-                    savepoint = self._savepoints.pop(status.get("savepointTriggerId") or "", None)
-                    if savepoint is None or savepoint.error or savepoint.location is None:
-                        reason = savepoint.error if savepoint is not None else "unknown trigger"
-                        trigger_id = savepoint.trigger_id if savepoint else None
-                        status.pop("savepointTriggerId", None)
-                        self._fail(bg, status, "Could not start Transition. Details: Could not fetch savepoint with "
-                                               f"triggerId: {trigger_id}. Error: {reason}")
-                        return
-                    location = savepoint.location
-                self._initiate(bg, status, other, f"TRANSITIONING_TO_{other.upper()}", location, first=False)
+                if triggered:  # the spec is not marked reconciled: the TRANSITION is seen again afterwards
+                    self._patch(bg, self._status, state=f"SAVEPOINTING_{current.upper()}")
+                    self._reschedule(bg, self._config(bg, RESCHEDULE_INTERVAL))
+                    return
+                self._set_last_spec(bg)
+                try:
+                    savepoint = self._initial_savepoint(bg, child)
+                except Exception as exc:
+                    self._status["savepointTriggerId"] = None
+                    self._failing(bg, f"Could not start Transition. Details: {_message(exc)}")
+                    return
+                other = _other(current)
+                self._initiate(bg, children, other, f"TRANSITIONING_TO_{other.upper()}", savepoint, first=False)
             elif diff == "SAVEPOINT_REDEPLOY":
-                self._set_last_spec(bg, status)
-                self._initiate(bg, status, other, f"TRANSITIONING_TO_{other.upper()}", None, first=False)
-            else:  # PATCH_CHILD
-                self._set_last_spec(bg, status)
-                self._patch_child(bg, status, children, current)
-        elif (status.get("jobStatus") or {}).get("state") != "FAILING":
-            self._set_last_spec(bg, status)
+                self._set_last_spec(bg)
+                other = _other(current)  # startSavepointRedeployTransition: the template's initialSavepointPath
+                self._initiate(bg, children, other, f"TRANSITIONING_TO_{other.upper()}", None, first=False)
+            else:
+                self._set_last_spec(bg)
+                self._patch_child(bg, children, current)
+        elif self._status["jobStatus"].get("state") != "FAILING":
+            self._set_last_spec(bg)
             name = child["metadata"]["name"] if child is not None else "null"
-            self._fail(bg, status, f"Transition to {other.upper()} not possible, current Flink Deployment '{name}' is "
-                                   f"not READY. FAILING '{bg['metadata']['name']}'")
+            self._failing(bg, f"Transition to {_other(current).upper()} not possible, current Flink Deployment "
+                              f"'{name}' is not READY. FAILING '{bg['metadata']['name']}'")
 
-    def _savepointing(self, bg: dict[str, Any], status: dict[str, Any], current: str) -> None:
-        """``SavepointingStateHandler``: back to ``ACTIVE_<current>`` once the savepoint is no longer pending."""
-        savepoint = self._savepoints.get(status.get("savepointTriggerId") or "")
-        if savepoint is not None:
-            self._progress_savepoint(savepoint)
-            if savepoint.location is None and savepoint.error is None:
-                return  # upstream waits indefinitely here (a TODO in the handler)
-        status["blueGreenState"] = f"ACTIVE_{current.upper()}"
-        self._patch_status(bg, status)
+    @staticmethod
+    def _savepoint_required(bg: dict[str, Any]) -> bool:
+        """``isSavepointRequired``: every upgrade mode but STATELESS (the template's; Java's default STATELESS)."""
+        job = (((bg.get("spec") or {}).get("template") or {}).get("spec") or {}).get("job") or {}
+        return (job.get("upgradeMode") or "stateless") != "stateless"
 
-    def _monitor_transition(self, bg: dict[str, Any], status: dict[str, Any], children: dict[str, Any],
-                            current: str) -> None:
-        """``TransitioningStateHandler`` → ``monitorTransition``."""
-        new = "green" if current == "blue" else "blue"
-        diff = self._diff(bg, status)
-        if diff not in ("IGNORE", "SUSPEND"):
-            # Spec changes during a transition go to the child being deployed (*flow*, "TRANSITIONING_TO_GREEN").
-            self._set_last_spec(bg, status)
-            self._patch_child(bg, status, children, new, carry_savepoint=diff != "SAVEPOINT_REDEPLOY")
+    def _handle_savepoint(self, bg: dict[str, Any], child: dict[str, Any]) -> bool:
+        """``handleSavepoint``: trigger one unless a trigger id is already recorded."""
+        if not self._savepoint_required(bg):
+            return False
+        if self._status.get("savepointTriggerId"):
+            return False  # "Savepoint previously requested"
+        self._status["savepointTriggerId"] = self._trigger_savepoint(child)
+        return True
+
+    def _initial_savepoint(self, bg: dict[str, Any], child: dict[str, Any]) -> str | None:
+        """``configureInitialSavepoint``: the recorded trigger's location (an error throws)."""
+        if not self._savepoint_required(bg):
+            return None
+        trigger_id = self._status.get("savepointTriggerId")
+        outcome, value = self._fetch_savepoint(child, trigger_id)
+        if outcome == "error":
+            raise RuntimeError(f"Could not fetch savepoint with triggerId: {trigger_id}. Error: {value}")
+        return value  # pending: Savepoint.of(null, ...) upstream
+
+    def _savepointing(self, bg: dict[str, Any], children: dict[str, Any], current: str) -> None:
+        """``SavepointingStateHandler.handle``: back to ``ACTIVE_<current>`` once the savepoint is not pending
+        (done or failed); otherwise wait (indefinitely, a TODO upstream)."""
+        outcome, _ = self._fetch_savepoint(children.get(current), self._status.get("savepointTriggerId"))
+        if outcome != "pending":
+            self._patch(bg, self._status, state=f"ACTIVE_{current.upper()}")
+            self._reschedule(bg, 0)
+        else:
+            self._reschedule(bg, self._config(bg, RESCHEDULE_INTERVAL))
+
+    def _monitor_transition(self, bg: dict[str, Any], children: dict[str, Any], current: str) -> None:
+        """``monitorTransition`` (``TransitioningStateHandler``); ``current`` is the colour left behind."""
+        diff = self._diff(bg)
+        if diff not in ("IGNORE", "SUSPEND"):  # handleSpecChangesDuringTransition (SUSPEND waits)
+            self._set_last_spec(bg)
+            self._patch_child(bg, children, _other(current), carry=diff != "SAVEPOINT_REDEPLOY")
             return
+        new = _other(current)
         next_child, current_child = children.get(new), children.get(current)
         if next_child is None:
-            raise RuntimeError(f"Target Dependent Deployment resource not found. Blue/Green deployment name: "
-                               f"{bg['metadata']['name']}, current deployment type: {current.upper()}")
+            raise RuntimeError(f"java.lang.NullPointerException: Target Dependent Deployment resource not found. "
+                               f"Blue/Green deployment name: {bg['metadata']['name']}, current deployment type: "
+                               f"{current.upper()}")
         next_state = f"ACTIVE_{new.upper()}"
-        if self._suspended(next_child):
-            if (next_child.get("status") or {}).get("lifecycleState") == "SUSPENDED":
-                self._reset_markers(status)
-                status["blueGreenState"] = next_state
-                status.setdefault("jobStatus", {})["state"] = "SUSPENDED"
-                status.pop("error", None)
-                self._patch_status(bg, status)
+        if self._child_suspended(next_child):
+            if self._lifecycle(next_child) == "SUSPENDED":  # finalizeSuspendedDeployment
+                self._reset_markers()
+                self._patch(bg, self._status, state=next_state, job_state="SUSPENDED")
+                self._reschedule(bg, 0)
             else:
-                self._abort_or_retry(bg, status, children, next_child, next_state)
+                self._should_we_abort(bg, children, next_child, next_state)
             return
         if self._ready(next_child):
-            self._delete_or_wait(bg, status, current_child, next_state)
+            self._should_we_delete(bg, children, current_child, next_state)
         else:
-            self._abort_or_retry(bg, status, children, next_child, next_state)
+            self._should_we_abort(bg, children, next_child, next_state)
 
-    def _delete_or_wait(self, bg: dict[str, Any], status: dict[str, Any], current_child: dict[str, Any] | None,
-                        next_state: str) -> None:
-        """``shouldWeDelete``: delete the old child ``deployment-deletion.delay`` after the new one became ready."""
+    def _should_we_delete(self, bg: dict[str, Any], children: dict[str, Any], current_child: dict[str, Any] | None,
+                          next_state: str) -> None:
+        """``shouldWeDelete``: delete the old child ``deployment-deletion.delay`` after the new one was first
+        seen ready; main finalizes right after the delete, 1.14/1.15 once the old child is gone."""
         if current_child is None:
-            status["deploymentReadyTimestamp"] = instant_now()
-            self._finalize(bg, status, next_state)
+            self._status["deploymentReadyTimestamp"] = instant_now()
+            self._finalize(bg, children, next_state)
             return
-        ready_at = instant_millis(status.get("deploymentReadyTimestamp"))
+        delay = self._config(bg, DELETION_DELAY)
+        ready_at = instant_millis(self._status.get("deploymentReadyTimestamp"))
         if ready_at == 0:
-            status["deploymentReadyTimestamp"] = instant_now()
-            self._patch_status(bg, status)
+            self._status["deploymentReadyTimestamp"] = instant_now()
+            self._patch(bg, self._status)
+            self._reschedule(bg, delay)
             return
-        if ready_at + self._config(bg, "deployment_deletion_delay") * 1000 < time.time() * 1000:
-            if self._delete_child(current_child):
-                self._finalize(bg, status, next_state)
+        deletion_at = ready_at / 1000 + delay
+        if deletion_at < time.time():
+            deleted = self._delete_child(current_child)
+            if deleted and self._version >= (1, 16):
+                self._finalize(bg, children, next_state)
+            else:
+                self._reschedule(bg, 0.5)  # RETRY_DELAY_MS
+        else:
+            self._reschedule(bg, deletion_at - time.time())
 
-    def _abort_or_retry(self, bg: dict[str, Any], status: dict[str, Any], children: dict[str, Any],
-                        next_child: dict[str, Any], next_state: str) -> None:
-        """``shouldWeAbort``: past ``abortTimestamp``, suspend the new child and go back to the previous state."""
-        abort_at = instant_millis(status.get("abortTimestamp"))
+    def _should_we_abort(self, bg: dict[str, Any], children: dict[str, Any], next_child: dict[str, Any],
+                         next_state: str) -> None:
+        """``shouldWeAbort``: past ``abortTimestamp``, ``abortDeployment``; else ``retryDeployment``."""
+        abort_at = instant_millis(self._status.get("abortTimestamp"))
         if abort_at == 0:
-            raise RuntimeError("Unexpected abortTimestamp == 0")
+            raise RuntimeError("java.lang.IllegalStateException: Unexpected abortTimestamp == 0")
         if abort_at >= time.time() * 1000:
-            return  # not ready yet: look again (retryDeployment)
-        self._update_child_spec(next_child, {**next_child["spec"], "job": {**next_child["spec"]["job"],
-                                                                              "state": "suspended"}})
+            self._patch(bg, self._status)
+            self._reschedule(bg, self._config(bg, RESCHEDULE_INTERVAL))
+            return
+        # abortDeployment: suspend the new child, go back to the previous state, FAILING; the parent's template
+        # is not reverted (its lastReconciledSpec already holds the failed spec).
+        self._suspend_child(next_child)
         if len(children) == 1:
             previous = "INITIALIZING_BLUE"
         else:
             previous = "ACTIVE_GREEN" if next_state == "ACTIVE_BLUE" else "ACTIVE_BLUE"
-        status["blueGreenState"] = previous
-        self._reset_markers(status)
-        self._fail(bg, status, f"Aborting deployment '{next_child['metadata']['name']}', rolling B/G deployment "
-                               f"back to {previous}")
+        self._status["blueGreenState"] = previous
+        if self._version >= (1, 16):
+            self._reset_markers()  # FLINK-40119
+        elif self._version >= (1, 15):
+            self._status["savepointTriggerId"] = None  # hotfix a00bf278; 1.14.0 leaves it set
+        self._failing(bg, f"Aborting deployment '{next_child['metadata']['name']}', rolling B/G deployment back "
+                          f"to {previous}")
 
-    def _finalize(self, bg: dict[str, Any], status: dict[str, Any], next_state: str) -> None:
-        """``finalizeBlueGreenDeployment``: the new colour is active, the job RUNNING, the error cleared."""
-        self._reset_markers(status)
-        status["blueGreenState"] = next_state
-        status.setdefault("jobStatus", {})["state"] = "RUNNING"
-        status.pop("error", None)
-        self._patch_status(bg, status)
+    def _finalize(self, bg: dict[str, Any], children: dict[str, Any], next_state: str) -> None:
+        """``finalizeBlueGreenDeployment``: markers reset, the Ingress to the new colour, ``next_state`` with
+        the job RUNNING and no error."""
+        self._reset_markers()
+        self._reconcile_ingress(bg, children.get(next_state.split("_")[1].lower()))
+        self._patch(bg, self._status, state=next_state, job_state="RUNNING")
+        self._reschedule(bg, 0)
+
+
+def _instant(epoch_seconds: float) -> str:
+    """``millisToInstantStr``: ``Instant.ofEpochMilli(ms).toString()``."""
+    from datetime import datetime, timezone
+
+    millis = int(epoch_seconds * 1000)
+    text = datetime.fromtimestamp(millis / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{millis % 1000:03d}Z" if millis % 1000 else f"{text}Z"
+
+
+def _message(exc: Exception) -> str:
+    """Java's ``e.getMessage()``: ``null`` for an exception without one."""
+    message = getattr(exc, "message", str(exc))
+    return "null" if message is None else str(message)
 
 
 _controllers: weakref.WeakKeyDictionary[Any, SimulatedBlueGreenController] = weakref.WeakKeyDictionary()
 
 
-def reconcile_blue_green(operator: Any) -> None:
-    """One pass of the blue/green controller for ``operator`` (a :class:`~.core.SimulatedFlinkOperator`).
-
-    The simulated operator calls this from ``reconcile_all``, once per tick.
-    """
+def controller_of(operator: Any) -> SimulatedBlueGreenController:
+    """The blue/green controller of ``operator`` (created on first use)."""
     controller = _controllers.get(operator)
     if controller is None:
         controller = _controllers[operator] = SimulatedBlueGreenController(operator)
-    controller.reconcile_all()
+    return controller
+
+
+def reconcile_blue_green(operator: Any) -> None:
+    """One pass of the blue/green controller for ``operator``; the simulated operator calls it every tick."""
+    controller_of(operator).reconcile_all()

@@ -62,6 +62,13 @@ class SimulatedFlinkOperator(DeploymentMixin, SpecChangeMixin, SavepointMixin, S
         self.paused = False
         self.errors: list[str] = []
 
+    @property
+    def bluegreen(self) -> Any:
+        """The FlinkBlueGreenDeployment controller and its knobs (:class:`~.bluegreen.SimulatedBlueGreenController`)."""
+        from airflow_flink_operator.testing.operator.bluegreen import controller_of
+
+        return controller_of(self)
+
     def behave(self, name: str, **traits: Any) -> ResourceTraits:
         """Set traits of the resource named ``name`` (any namespace); see :class:`ResourceTraits`."""
         resource_traits = self._traits.setdefault(name, ResourceTraits())
