@@ -199,3 +199,24 @@ def test_the_example_dag_survives_an_aborted_night(bg_cluster):  # noqa: F811
     assert (rolled["previous_deployment"], rolled["active_deployment"]) == ("orders-enrichment-blue",
                                                                            "orders-enrichment-green")
     assert image(bg_cluster, "orders-enrichment-green") == "registry.example.com/data/orders-enrichment:20260103"
+
+
+def test_a_failed_savepoint_trigger_ends_the_wait_with_the_operators_error(bg_cluster):  # noqa: F811
+    """Defect 6: a spec applied outside the package (kubectl: nothing validated) whose transition needs a savepoint
+    but has no savepoint directory: ``checkAndInitiateDeployment`` writes FAILING "Could not trigger Savepoint.
+    Details: ..." and leaves the spec unreconciled. The wait ends at once with that error, not at its timeout."""
+    from airflow_flink_operator.models.status_bluegreen import failure_marker
+    from airflow_flink_operator.models.waiting import WaitCriteria
+
+    deploy(app("orders", upgrade_mode="stateless", savepoints=None))
+    hook = bg_cluster.hook()
+    stored = bg_cluster.get(BG, "orders")
+    manifest = {"apiVersion": stored["apiVersion"], "kind": BG, "metadata": {"name": "orders", "namespace": NS},
+                "spec": stored["spec"]}
+    manifest["spec"]["template"]["spec"]["job"]["upgradeMode"] = "last-state"
+    manifest["spec"]["template"]["spec"]["image"] = "flink:1.20.1"
+    hook.apply([manifest], NS)
+    status, message, _ = hook.wait_until_decided(BG, "orders", NS, WaitCriteria(
+        mode="bluegreen", target="active_green", stale_error=failure_marker(stored)), timeout=60, poll_interval=0.05)
+    assert status == "error" and "the operator could not start the transition: Could not trigger Savepoint" in message
+    assert runs(bg_cluster, "orders-blue") and bg_cluster.get(FD, "orders-green") is None
