@@ -220,3 +220,29 @@ def test_a_failed_savepoint_trigger_ends_the_wait_with_the_operators_error(bg_cl
         mode="bluegreen", target="active_green", stale_error=failure_marker(stored)), timeout=60, poll_interval=0.05)
     assert status == "error" and "the operator could not start the transition: Could not trigger Savepoint" in message
     assert runs(bg_cluster, "orders-blue") and bg_cluster.get(FD, "orders-green") is None
+
+
+def test_the_expected_colour_follows_the_operators_classification(bg_cluster):  # noqa: F811
+    """Defect 7: ``pipeline.jobvertex-parallelism-overrides`` is SCALE in NATIVE mode, so a TRANSITION for blue/green
+    (the old classification called it in place and waited for the wrong colour)."""
+    deploy()
+    scaled = upgrade("scale", template_patch={"flinkConfiguration": {"pipeline.jobvertex-parallelism-overrides": "a:1"}})
+    assert (scaled["change"], scaled["active_deployment"]) == ("TRANSITION", "orders-green")
+
+
+def test_the_change_is_judged_against_what_the_operator_last_reconciled(bg_cluster):  # noqa: F811
+    """Defect 7: after a change the operator could not act on (a savepoint it could not trigger; applied with
+    kubectl), the stored spec is not what it reconciled. Going back to ``stateless`` differs from the stored spec
+    only by ``upgradeMode`` (in place), but from ``lastReconciledSpec`` by the image: a transition to green."""
+    deploy(app("orders", upgrade_mode="stateless", savepoints=None))
+    hook, stored = bg_cluster.hook(), bg_cluster.get(BG, "orders")
+    spec = stored["spec"]
+    spec["template"]["spec"]["job"]["upgradeMode"] = "last-state"
+    spec["template"]["spec"]["image"] = "flink:1.20.1"
+    hook.apply([{"apiVersion": stored["apiVersion"], "kind": BG, "metadata": {"name": "orders", "namespace": NS},
+                 "spec": spec}], NS)
+    bg_cluster.wait_for(lambda: str(bg_cluster.get(BG, "orders")["status"].get("error")).startswith(
+        "Could not trigger Savepoint"), timeout=60, what="the savepoint trigger failure")
+    back = upgrade("stateless_again", template_patch={"job": {"upgradeMode": "stateless"}})
+    assert (back["change"], back["active_deployment"]) == ("TRANSITION", "orders-green")
+    assert image(bg_cluster, "orders-green") == "flink:1.20.1" and back["savepoint_path"] is None

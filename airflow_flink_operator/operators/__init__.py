@@ -14,7 +14,7 @@ _EXPORTS = {
     "FlinkBlueGreenDeployOperator": "bluegreen",
     "FlinkBlueGreenResumeOperator": "bluegreen",
     "FlinkBlueGreenSuspendOperator": "bluegreen",
-    "FlinkBlueGreenTeardownOperator": "bluegreen",
+    "FlinkBlueGreenTeardownOperator": "bluegreen_teardown",
     "FlinkBlueGreenUpgradeOperator": "bluegreen",
     "FlinkDeploymentOperator": "deployment",
     "FlinkSessionJobOperator": "deployment",
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
         FlinkBlueGreenDeployOperator,
         FlinkBlueGreenResumeOperator,
         FlinkBlueGreenSuspendOperator,
-        FlinkBlueGreenTeardownOperator,
         FlinkBlueGreenUpgradeOperator,
     )
+    from airflow_flink_operator.operators.bluegreen_teardown import FlinkBlueGreenTeardownOperator
     from airflow_flink_operator.operators.base import FlinkTaskError, FlinkWebUILink
     from airflow_flink_operator.operators.deployment import FlinkDeploymentOperator, FlinkSessionJobOperator
     from airflow_flink_operator.operators.lifecycle import FlinkResumeOperator, FlinkSuspendOperator, FlinkUpgradeOperator
