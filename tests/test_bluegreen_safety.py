@@ -205,7 +205,6 @@ def test_a_failed_savepoint_trigger_ends_the_wait_with_the_operators_error(bg_cl
     """Defect 6: a spec applied outside the package (kubectl: nothing validated) whose transition needs a savepoint
     but has no savepoint directory: ``checkAndInitiateDeployment`` writes FAILING "Could not trigger Savepoint.
     Details: ..." and leaves the spec unreconciled. The wait ends at once with that error, not at its timeout."""
-    from airflow_flink_operator.models.status_bluegreen import failure_marker
     from airflow_flink_operator.models.waiting import WaitCriteria
 
     deploy(app("orders", upgrade_mode="stateless", savepoints=None))
@@ -216,8 +215,8 @@ def test_a_failed_savepoint_trigger_ends_the_wait_with_the_operators_error(bg_cl
     manifest["spec"]["template"]["spec"]["job"]["upgradeMode"] = "last-state"
     manifest["spec"]["template"]["spec"]["image"] = "flink:1.20.1"
     hook.apply([manifest], NS)
-    status, message, _ = hook.wait_until_decided(BG, "orders", NS, WaitCriteria(
-        mode="bluegreen", target="active_green", stale_error=failure_marker(stored)), timeout=60, poll_interval=0.05)
+    status, message, _ = hook.wait_until_decided(BG, "orders", NS, WaitCriteria(mode="bluegreen", target="active_green"),
+                                                 timeout=60, poll_interval=0.05)
     assert status == "error" and "the operator could not start the transition: Could not trigger Savepoint" in message
     assert runs(bg_cluster, "orders-blue") and bg_cluster.get(FD, "orders-green") is None
 
