@@ -4,17 +4,21 @@ What the operator writes (``FlinkBlueGreenDeploymentStatus``, ``BlueGreenDeploym
 
 - ``blueGreenState``: ``INITIALIZING_BLUE`` → ``TRANSITIONING_TO_BLUE`` → ``ACTIVE_BLUE`` on the first
   deployment; then per template change ``ACTIVE_<old>`` → [``SAVEPOINTING_<old>`` → ``ACTIVE_<old>``] →
-  ``TRANSITIONING_TO_<new>`` → ``ACTIVE_<new>`` (upstream "Blue/Green Controller Flow", "State
-  Transition Logic"; the savepoint is taken unless the template's upgrade mode is ``stateless``);
-- ``jobStatus.state``: ``RECONCILING`` while a child is being deployed, ``RUNNING`` once a
-  transition finished, ``FAILING`` with ``error`` when it could not go on;
-- on an abort (the new child not RUNNING + STABLE within the grace period, ``abortTimestamp``
-  passed), the state goes back to the previous ``ACTIVE_*`` (or ``INITIALIZING_BLUE`` if there was
-  none), ``jobStatus.state`` is ``FAILING`` and ``error`` reads "Aborting deployment '<child>',
-  rolling B/G deployment back to <state>"; the old child was never touched and keeps serving;
-- ``lastReconciledSpec``: ``{"spec": <the blue/green spec>}`` as last acted on. The status carries
-  no ``observedGeneration``: whether the operator acted on the spec being waited for is judged by
-  comparing the spec with ``lastReconciledSpec``.
+  ``TRANSITIONING_TO_<new>`` → ``ACTIVE_<new>`` (the savepoint is taken unless the template's upgrade mode is
+  ``stateless``); an in-place change (``PATCH_CHILD``, suspend, resume, any change while suspended) goes
+  ``TRANSITIONING_TO_<same>`` → ``ACTIVE_<same>``;
+- ``jobStatus.state``: ``RECONCILING`` while a child is being deployed, ``RUNNING`` once a transition finished,
+  ``SUSPENDED`` once a suspended child is (``finalizeSuspendedDeployment``; also a first deployment held while the
+  template says suspended), ``FAILING`` with ``error`` when it could not go on;
+- on an abort (the new child not RUNNING + STABLE within the grace period) the state goes back to the previous
+  ``ACTIVE_*`` (or ``INITIALIZING_BLUE``), ``jobStatus.state`` is ``FAILING`` and ``error`` reads "Aborting
+  deployment '<child>', rolling B/G deployment back to <state>". The template is not reverted:
+  ``lastReconciledSpec`` holds the failed spec, and FAILING stays until the next change starts something;
+- ``lastReconciledSpec``: ``{"spec": <the blue/green spec>}`` as last acted on. The status carries no
+  ``observedGeneration``: the operator has acted on the spec when it differs from ``lastReconciledSpec`` by
+  an ``IGNORE`` change at most (:mod:`.bluegreen_diff`, ``BlueGreenUtils.hasSpecChanged``).
+
+Whether a child serves is not the parent's to say: :func:`child_verdict` reads the child itself.
 """
 
 from __future__ import annotations

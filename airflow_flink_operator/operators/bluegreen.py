@@ -115,7 +115,7 @@ class _BlueGreenOperator(FlinkBaseOperator):
         return self.wait_or_defer(context, kind=KIND_DEPLOYMENT, name=result["active_deployment"], namespace=namespace,
                                   target="suspended" if suspended else "running", generation=LATEST_GENERATION,
                                   method_name="child_settled", resume_state={**carried, "parent": result},
-                                  timeout=max(carried["deadline"] - time.time(), 1.0))
+                                  timeout=max(carried.get("deadline", time.time() + self.timeout) - time.time(), 1.0))
 
     def child_settled(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """The active child runs (or is suspended) on its latest spec: report what serves and what it started from."""
@@ -206,6 +206,10 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
                                  stale=failure_marker(existing),
                                  carried={"base": base, "ingress": bool(model.spec.ingress), "savepoint_from":
                                           _initial_savepoint(stored.get("spec")) if existing is None else None})
+
+    def deployed(self, context: Any, event: dict[str, Any]) -> Any:
+        """Deferred tasks stored by an earlier version continue here."""
+        return self.parent_settled(context, event)
 
 
 def _initial_savepoint(spec: dict[str, Any] | None) -> str | None:
