@@ -127,15 +127,24 @@ class Sim:
 
     def apply(self, manifest: dict) -> dict:
         """Create or replace the parent; :attr:`since` is this write's place in the write order."""
-        current = self.get(BG, manifest["metadata"]["name"])
-        if current is None:
-            self.since = 0
-            return self.api.create_namespaced_custom_object(GROUP, VERSION, NS, BG, manifest)
-        body = copy.deepcopy(current)
-        body["spec"] = manifest["spec"]
-        stored = self.api.replace_namespaced_custom_object(GROUP, VERSION, NS, BG, current["metadata"]["name"], body)
-        self.since = int(stored["metadata"]["resourceVersion"])
-        return stored
+        from kubernetes.client.exceptions import ApiException
+
+        while True:
+            current = self.get(BG, manifest["metadata"]["name"])
+            if current is None:
+                self.since = 0
+                return self.api.create_namespaced_custom_object(GROUP, VERSION, NS, BG, manifest)
+            body = copy.deepcopy(current)
+            body["spec"] = manifest["spec"]
+            try:
+                stored = self.api.replace_namespaced_custom_object(GROUP, VERSION, NS, BG,
+                                                                   current["metadata"]["name"], body)
+            except ApiException as exc:
+                if exc.status == 409:  # the controller wrote the status meanwhile: read and try again
+                    continue
+                raise
+            self.since = int(stored["metadata"]["resourceVersion"])
+            return stored
 
     def wait(self, predicate, what: str, timeout: float = 90.0):
         deadline = time.monotonic() + timeout
@@ -307,6 +316,18 @@ def test_operator_and_autoscaler_config_keys_only_patch(sim):
     assert sim.get(FD, "orders-green") is None
 
 
+def test_a_config_value_of_another_json_type_is_a_patch(sim):
+    """``compare``: ``ReflectiveDiffBuilder.configDiff`` compares ``ConfigObjectNode.asFlatMap`` values as text
+    (``"2"`` and ``2`` both read "2": no diff), but Lombok ``equals`` compares the Jackson trees (``TextNode`` vs
+    ``IntNode``: unequal), so the change is PATCH_CHILD ("Case 3")."""
+    manifest = active_blue(sim)
+    change = copy.deepcopy(manifest)
+    change["spec"]["template"]["spec"]["flinkConfiguration"]["taskmanager.numberOfTaskSlots"] = 2
+    sim.apply(change)
+    states = sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
+    assert states[0] == ("TRANSITIONING_TO_BLUE", "RECONCILING") and sim.get(FD, "orders-green") is None
+
+
 def test_job_parallelism_is_a_transition_in_native_mode(sim):
     """``JobSpec.parallelism`` is ``@SpecDiff(value = SCALE, mode = STANDALONE)``: in NATIVE mode
     (``ReflectiveDiffBuilder``: "modeApplies ? annotation.value() : UPGRADE") it is UPGRADE → TRANSITION."""
@@ -369,12 +390,15 @@ def test_a_patch_after_an_abort_copies_the_failed_template_into_the_serving_chil
     """``checkAndInitiateDeployment`` in ACTIVE_BLUE/FAILING with a PATCH_CHILD diff (``upgradeMode``, IGNORE):
     ``patchFlinkDeployment(BLUE)`` → ``prepareFlinkDeployment`` copies the *whole* current template — the failed
     image included — into the serving blue child; with both children present it is not a first deployment and
-    the transition goes to TRANSITIONING_TO_BLUE, whose 'current' child is the suspended green."""
+    the transition goes to TRANSITIONING_TO_BLUE, whose 'current' child is the suspended green: ``shouldWeDelete``
+    deletes green once blue is (or looks) ready."""
     broken = aborted(sim)
     sim.apply(changed(broken, job__upgradeMode="stateless"))
-    sim.wait(lambda: sim.get(FD, "orders-blue")["spec"]["image"] == "flink:broken", "blue patched")
-    states = sim.timeline.states(since=sim.since)
+    # Blue (the 'next' child) looks ready, so the suspended green (the 'current' one) is deleted and blue, now
+    # running the failed image, is ACTIVE again.
+    states = sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)
     assert states[0] == ("TRANSITIONING_TO_BLUE", "RECONCILING")
+    assert sim.get(FD, "orders-blue")["spec"]["image"] == "flink:broken"
 
 
 def test_a_transition_while_the_active_child_is_not_ready_fails_and_swallows_the_change(sim):
@@ -609,3 +633,114 @@ def test_when_the_transition_is_finalized_after_the_old_childs_deletion(sim, fin
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
     gone = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: kind == "DELETED")
     assert (finalized < gone) is finalized_before_gone
+
+
+# -- the Ingress follows the active colour ---------------------------------------------------------------------
+
+def test_the_ingress_follows_the_active_colour(sim):
+    """``finalizeBlueGreenDeployment`` → ``updateBlueGreenIngress`` and ``ActiveStateHandler`` →
+    ``reconcileIngressForActiveDeployment``, both ``IngressUtils.reconcileBlueGreenIngress``: with the parent's
+    ``spec.ingress`` an Ingress named after the parent, owned by it, host and path from the template
+    (``getIngressUrl``: ``{{name}}``/``{{namespace}}`` of the parent), backend ``<active child>-rest`` on the REST
+    port; it moves to green only when the transition is finalized; without ``spec.ingress`` the parent's (owned)
+    Ingress is deleted. The children's own ingress templates are prefixed with their colour
+    (``prepareFlinkDeployment``)."""
+    spec = template()
+    spec["ingress"] = {"template": "flink.example.com/{{namespace}}/{{name}}"}
+    manifest = blue_green(spec, ingress={"template": "flink.example.com/{{namespace}}/{{name}}",
+                                         "className": "nginx"})
+    active_blue(sim, manifest)
+
+    def backend() -> str | None:
+        ingress = sim.get("ingresses", "orders")
+        if ingress is None:
+            return None
+        (rule,) = ingress["spec"]["rules"]
+        assert (rule["host"], rule["http"]["paths"][0]["path"]) == ("flink.example.com", "/default/orders")
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert ingress["metadata"]["ownerReferences"][0]["name"] == "orders"
+        service = rule["http"]["paths"][0]["backend"]["service"]
+        assert service["port"]["number"] == 8081
+        return service["name"]
+
+    assert sim.wait(backend, "the ingress") == "orders-blue-rest"
+    assert sim.get(FD, "orders-blue")["spec"]["ingress"]["template"] == "blue-flink.example.com/{{namespace}}/{{name}}"
+    sim.apply(changed(manifest, image="flink:next"))
+    sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    assert backend() == "orders-green-rest"
+    # Switched in finalizeBlueGreenDeployment: after the old child's deletion (main), before the ACTIVE_GREEN write.
+    switched = int(sim.get("ingresses", "orders")["metadata"]["resourceVersion"])
+    deleting = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj["metadata"].get("deletionTimestamp"))
+    finalized = first_rv(sim.timeline.parent(since=sim.since),
+                         lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
+    assert deleting < switched < finalized
+    # Without spec.ingress (an IGNORE diff) the next ACTIVE reconciliation deletes the parent's Ingress.
+    without = changed(manifest, image="flink:next")
+    del without["spec"]["ingress"]
+    sim.apply(without)
+    sim.wait(lambda: sim.get("ingresses", "orders") is None, "the ingress deleted")
+
+
+# -- the first deployment, the deletion delay ------------------------------------------------------------------
+
+def test_a_failed_first_deployment_waits_in_initializing_blue_for_a_changed_spec(sim):
+    """``abortDeployment`` → ``getPreviousState``: with one child the state goes back to INITIALIZING_BLUE (FAILING);
+    ``InitializingBlueStateHandler``: "recovering from a failure and the spec has changed" redeploys blue
+    (``initiateDeployment(BLUE, TRANSITIONING_TO_BLUE, null, true)``); an unchanged spec is not retried."""
+    sim.cluster.behave("orders-blue", jobmanager_error=True)
+    manifest = blue_green(grace="1 s")
+    sim.apply(manifest)
+    sim.timeline.until(("INITIALIZING_BLUE", "FAILING"))
+    assert sim.status()["error"] == "Aborting deployment 'orders-blue', rolling B/G deployment back to INITIALIZING_BLUE"
+    assert sim.get(FD, "orders-blue")["spec"]["job"]["state"] == "suspended"
+    sim.cluster.behave("orders-blue", jobmanager_error=False)
+    sim.apply(changed(manifest, image="flink:fixed"))
+    assert sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)[0] == ("TRANSITIONING_TO_BLUE",
+                                                                                   "RECONCILING")
+    assert sim.get(FD, "orders-blue")["spec"]["image"] == "flink:fixed"
+
+
+def test_the_old_child_is_deleted_a_deletion_delay_after_the_new_one_was_ready(sim):
+    """``shouldWeDelete``: the first time the new child is seen ready ``deploymentReadyTimestamp`` is written and
+    the reconciliation rescheduled; the old child is deleted once ``deploymentReadyTimestamp`` +
+    ``deployment-deletion.delay`` has passed (``deletionTimestamp < System.currentTimeMillis()``)."""
+    from datetime import datetime
+
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), delay="2 s"))
+    sim.apply(changed(manifest, image="flink:next"))
+    sim.timeline.until(("ACTIVE_GREEN", "RUNNING"), since=sim.since)
+    parent = sim.timeline.parent(since=sim.since)
+    ready_at = next(obj["status"]["deploymentReadyTimestamp"] for _, obj in parent
+                    if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))
+    ready_rv = first_rv(parent, lambda obj: obj["status"].get("deploymentReadyTimestamp") == ready_at)
+    deleting = next(obj for _, _, obj in sim.timeline.child("orders-blue") if obj["metadata"].get("deletionTimestamp"))
+    assert first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj is deleting) > ready_rv
+
+    def seconds(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    # deletionTimestamp has whole seconds (the API server's format): allow for the truncation.
+    assert seconds(deleting["metadata"]["deletionTimestamp"]) + 1 >= seconds(ready_at) + 2
+
+
+@pytest.mark.parametrize("sim, keeps_ready_time", [("1.15", True), ("main", False)], indirect=["sim"])
+def test_an_abort_after_the_new_child_was_ready_keeps_its_ready_time_before_main(sim, keeps_ready_time):
+    """``shouldWeDelete`` writes ``deploymentReadyTimestamp`` the first time the new child is ready; if that child
+    then fails within the grace period the transition aborts. release-1.15.0 ``abortDeployment`` leaves the
+    timestamp, so the next transition counts the deletion delay from the *aborted* child's ready time (no new one
+    is written); main resets it (FLINK-40119, "prevent premature blue delete on next deploy")."""
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), grace="2 s", delay="60 s"))
+    sim.cluster.behave("orders-green", fail_after=0.3)
+    sim.apply(changed(manifest, image="flink:flaky"))
+    sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
+    first_ready = next(obj["status"]["deploymentReadyTimestamp"] for _, obj in sim.timeline.parent(since=sim.since)
+                       if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))
+    sim.cluster.behave("orders-green", fail_after=None)
+    sim.apply(changed(manifest, image="flink:fixed"))
+    sim.wait(lambda: ready(sim, "orders-green") and sim.get(FD, "orders-green")["spec"]["image"] == "flink:fixed",
+             "the fixed green ready")
+    sim.wait(lambda: any(obj["status"].get("deploymentReadyTimestamp") not in (None, "1970-01-01T00:00:00Z")
+                         for _, obj in sim.timeline.parent(since=sim.since)), "a ready time during the retry")
+    seen = {obj["status"].get("deploymentReadyTimestamp") for _, obj in sim.timeline.parent(since=sim.since)}
+    seen.discard("1970-01-01T00:00:00Z")
+    assert (seen == {first_ready}) is keeps_ready_time

@@ -31,6 +31,8 @@ CORE_TYPES = (
     ResourceType("", "v1", "secrets", "Secret"),
     ResourceType("", "v1", "events", "Event", ("ev",)),
     ResourceType("", "v1", "pods", "Pod", ("po",), status_subresource=True, log_subresource=True),
+    # The blue/green controller's Ingress following the active colour (IngressUtils.reconcileBlueGreenIngress).
+    ResourceType("networking.k8s.io", "v1", "ingresses", "Ingress", ("ing",), status_subresource=True),
 )
 
 FLINK_TYPES = (

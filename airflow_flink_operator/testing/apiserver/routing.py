@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_flink_operator.constants import VERSION
 from airflow_flink_operator.testing.apiserver.errors import ApiError, not_found
 from airflow_flink_operator.testing.apiserver.go_json import decode_json
 from airflow_flink_operator.testing.apiserver.resources import (
@@ -120,16 +119,17 @@ class RoutingMixin:
         if parts == ["api"]:
             return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
         if parts == ["apis"]:
-            groups = sorted({rt.group for rt in served if rt.group})
+            groups = sorted({(rt.group, rt.version) for rt in served if rt.group})
             return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                {"name": g, "versions": [{"groupVersion": f"{g}/{VERSION}", "version": VERSION}],
-                 "preferredVersion": {"groupVersion": f"{g}/{VERSION}", "version": VERSION}} for g in groups]}
+                {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+                 "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v}} for g, v in groups]}
         if len(parts) == 2 and parts[0] == "apis":
-            if not any(rt.group == parts[1] for rt in served):
+            version = next((rt.version for rt in served if rt.group == parts[1]), None)
+            if version is None:
                 raise ApiError(404, "NotFound", f"group {parts[1]} not found")
             return {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
-                    "versions": [{"groupVersion": f"{parts[1]}/{VERSION}", "version": VERSION}],
-                    "preferredVersion": {"groupVersion": f"{parts[1]}/{VERSION}", "version": VERSION}}
+                    "versions": [{"groupVersion": f"{parts[1]}/{version}", "version": version}],
+                    "preferredVersion": {"groupVersion": f"{parts[1]}/{version}", "version": version}}
         group_version = None
         if parts == ["api", "v1"]:
             group_version = ("", "v1")

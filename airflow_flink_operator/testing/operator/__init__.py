@@ -33,7 +33,9 @@ The package, by responsibility:
 - :mod:`.upgrades` — FlinkDeployment spec changes: upgrade, suspend, resume, rollback, per upgrade mode;
 - :mod:`.savepoints` — savepoints by nonce (legacy ``savepointInfo``), upgrade savepoints, savepoint on deletion;
 - :mod:`.snapshots` — the FlinkStateSnapshot controller; :mod:`.session_jobs` — FlinkSessionJob;
-- :mod:`.bluegreen` and :mod:`.bluegreen_children` — the FlinkBlueGreenDeployment controller;
+- :mod:`.bluegreen` (+ :mod:`.bluegreen_transitions`, :mod:`.bluegreen_children`, :mod:`.bluegreen_diff`) — the
+  FlinkBlueGreenDeployment controller, written from the operator's Java source with its own spec diff
+  (``operator.bluegreen`` holds its knobs);
 - :mod:`.status`, :mod:`.clock`, :mod:`.state` — status conventions, time formats, knobs and per-resource state.
 """
 

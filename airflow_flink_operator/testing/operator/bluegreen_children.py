@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_flink_operator.testing.operator.bluegreen_diff import child_spec, flat_config, java_spec
+from airflow_flink_operator.testing.operator.bluegreen_transitions import RESCHEDULE_INTERVAL
 
 GROUP, VERSION = "flink.apache.org", "v1beta1"
 BLUE_GREEN_PLURAL = "flinkbluegreendeployments"
@@ -46,6 +47,7 @@ class BlueGreenChildrenMixin:
     default_configuration: dict[str, str]
     manage_ingress: bool
     _wrote_child: bool
+    _status: dict[str, Any]
 
     # -- children ------------------------------------------------------------------------------------------
 
@@ -167,6 +169,45 @@ class BlueGreenChildrenMixin:
             return "error", savepoint.error
         return "completed", savepoint.location
 
+    # -- the savepoint of a TRANSITION (handleSavepoint, configureInitialSavepoint, SavepointingStateHandler) ----
+
+    @staticmethod
+    def _savepoint_required(bg: dict[str, Any]) -> bool:
+        """``isSavepointRequired``: every upgrade mode but STATELESS (the template's; Java's default STATELESS)."""
+        job = (((bg.get("spec") or {}).get("template") or {}).get("spec") or {}).get("job") or {}
+        return (job.get("upgradeMode") or "stateless") != "stateless"
+
+    def _handle_savepoint(self, bg: dict[str, Any], child: dict[str, Any]) -> bool:
+        """``handleSavepoint``: trigger one unless a trigger id is already recorded."""
+        if not self._savepoint_required(bg):
+            return False
+        if self._status.get("savepointTriggerId"):
+            return False  # "Savepoint previously requested"
+        self._status["savepointTriggerId"] = self._trigger_savepoint(child)
+        return True
+
+    def _initial_savepoint(self, bg: dict[str, Any], child: dict[str, Any]) -> str | None:
+        """``configureInitialSavepoint``: the recorded trigger's location (an error throws)."""
+        if not self._savepoint_required(bg):
+            return None
+        trigger_id = self._status.get("savepointTriggerId")
+        outcome, value = self._fetch_savepoint(child, trigger_id)
+        if outcome == "error":
+            raise RuntimeError(f"Could not fetch savepoint with triggerId: {trigger_id}. Error: {value}")
+        if outcome == "pending":  # Savepoint.of(null, ...): prepareFlinkDeployment's getLocation().replace NPEs
+            raise _JavaException("java.lang.NullPointerException", None)
+        return value
+
+    def _savepointing(self, bg: dict[str, Any], children: dict[str, Any], current: str) -> None:
+        """``SavepointingStateHandler.handle``: back to ``ACTIVE_<current>`` once the savepoint is not pending
+        (done or failed); otherwise wait (indefinitely, a TODO upstream)."""
+        outcome, _ = self._fetch_savepoint(children.get(current), self._status.get("savepointTriggerId"))
+        if outcome != "pending":
+            self._patch(bg, self._status, state=f"ACTIVE_{current.upper()}")
+            self._reschedule(bg, 0)
+        else:
+            self._reschedule(bg, self._config(bg, RESCHEDULE_INTERVAL))
+
     # -- ingress ---------------------------------------------------------------------------------------------
 
     def _reconcile_ingress(self, bg: dict[str, Any], active: dict[str, Any] | None) -> None:
@@ -182,12 +223,15 @@ class BlueGreenChildrenMixin:
         api = client.NetworkingV1Api(self.operator._api_client)
         ingress_spec = (bg.get("spec") or {}).get("ingress")
         try:
-            if ingress_spec is None:
+            if ingress_spec is None:  # the parent's secondary Ingress (owned by it), if any, is deleted
                 try:
-                    api.delete_namespaced_ingress(meta["name"], meta["namespace"], _request_timeout=5)
+                    current = api.read_namespaced_ingress(meta["name"], meta["namespace"], _request_timeout=5)
                 except ApiException as exc:
                     if exc.status != 404:
                         raise
+                    return
+                if any(ref.uid == meta["uid"] for ref in current.metadata.owner_references or []):
+                    api.delete_namespaced_ingress(meta["name"], meta["namespace"], _request_timeout=5)
                 return
             body = self._ingress(bg, ingress_spec, active)
             try:
