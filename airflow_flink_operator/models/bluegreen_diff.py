@@ -18,7 +18,8 @@ Followed from the operator's source (apache/flink-kubernetes-operator, main at 6
   ``onNullIgnore``: a field removed (new value ``null``) is no difference at all;
 - Java's defaults (``JobSpec``: ``args = []``, ``state = running``, ``upgradeMode = stateless``,
   ``parallelism = 0``; ``JobManagerSpec.replicas = 1``; an empty ``flinkConfiguration``) make a field set to its
-  default equal to the field left out; ``flinkConfiguration`` is compared flattened (``asFlatMap``).
+  default equal to the field left out; the builder compares ``flinkConfiguration`` flattened (``asFlatMap``),
+  ``equals`` as the JSON tree given (a value changed only from ``"2"`` to ``2`` is ``PATCH_CHILD``).
 
 Removing a field whose change is ignored (``restartNonce``, an ignored configuration key) still
 differs from ``equals``, so it is ``PATCH_CHILD`` (the active child is patched, nothing restarts).
@@ -72,7 +73,9 @@ def _enum(value: Any) -> Any:
 def normalized_template_spec(spec: dict[str, Any] | None) -> dict[str, Any]:
     """A FlinkDeployment spec as the operator's Java object would compare it (defaults filled, nulls dropped)."""
     result = _drop_nulls(dict(spec or {}))
-    result["flinkConfiguration"] = _flat(result.get("flinkConfiguration"))
+    # Kept as given: ``equals`` compares the JSON trees ("2" differs from 2, nested from flat); the diff
+    # builder compares the flat string maps (:func:`_flat`).
+    result["flinkConfiguration"] = result.get("flinkConfiguration") or {}
     if isinstance(result.get("job"), dict):
         job = {**JOB_DEFAULTS, **result["job"]}
         for key in ("state", "upgradeMode"):
@@ -115,7 +118,7 @@ def spec_diff_type(left: dict[str, Any], right: dict[str, Any]) -> str:
     for key in set(left) | set(right):
         before, after = left.get(key), right.get(key)
         if key == "flinkConfiguration":
-            before, after = before or {}, after or {}
+            before, after = _flat(before), _flat(after)
             types.extend(_config_type(k) for k in set(before) | set(after) if before.get(k) != after.get(k))
         elif before == after:
             continue
@@ -174,6 +177,8 @@ def changed_fields(last: dict[str, Any] | None, new: dict[str, Any] | None) -> l
     fields = []
     for key in sorted(set(left) | set(right)):
         before, after = left.get(key), right.get(key)
+        if key == "flinkConfiguration":
+            before, after = _flat(before), _flat(after)
         if key in ("job", "flinkConfiguration") and isinstance(before, dict) and isinstance(after, dict):
             fields.extend(f"{key}.{k}" for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k))
         elif before != after:
