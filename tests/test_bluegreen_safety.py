@@ -245,3 +245,36 @@ def test_the_change_is_judged_against_what_the_operator_last_reconciled(bg_clust
     back = upgrade("stateless_again", template_patch={"job": {"upgradeMode": "stateless"}})
     assert (back["change"], back["active_deployment"]) == ("TRANSITION", "orders-green")
     assert image(bg_cluster, "orders-green") == "flink:1.20.1" and back["savepoint_path"] is None
+
+
+def test_the_result_names_the_service_the_ingress_routes_to(bg_cluster):  # noqa: F811
+    """The Ingress follows the active colour (``IngressUtils.reconcileBlueGreenIngress``): the result says where it
+    routes, and the cluster's Ingress (named after the resource) routes there."""
+    from airflow_flink_operator.models.common import IngressSpec
+
+    def backend() -> str | None:
+        ingress = bg_cluster.api.get_object("ingresses", NS, "orders")
+        return ingress and ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+
+    routed = deploy(FlinkBlueGreenDeployment.from_deployment(app("orders"), ingress=IngressSpec(
+        template="flink.example.com/{{namespace}}/{{name}}", class_name="nginx")))
+    assert routed["ingress"] == {"name": "orders", "service": "orders-blue-rest"}
+    bg_cluster.wait_for(lambda: backend() == "orders-blue-rest", timeout=60, what="the Ingress on blue")
+    moved = upgrade("move", template_patch={"image": "flink:1.20.1"})
+    assert moved["ingress"] == {"name": "orders", "service": "orders-green-rest"}
+    assert backend() == "orders-green-rest"  # switched before ACTIVE_GREEN was written
+
+
+def test_a_change_the_operator_would_ignore_is_refused_at_once(bg_cluster):  # noqa: F811
+    """``checkAndInitiateDeployment``: a transition while the active child is not ready fails ("Transition to GREEN
+    not possible ..."); a further change while FAILING with that child still not ready is ignored by the operator
+    (no status write), so the package refuses it instead of waiting for its timeout."""
+    deploy()
+    bg_cluster.behave("orders-blue", fail_after=0.0)
+    bg_cluster.wait_for(lambda: not runs(bg_cluster, "orders-blue"), timeout=60, what="blue not running")
+    with pytest.raises(FlinkTaskError, match="Transition to GREEN not possible"):
+        upgrade("first", template_patch={"image": "flink:next"})
+    generation = bg_cluster.get(BG, "orders")["metadata"]["generation"]
+    with pytest.raises(FlinkTaskError, match="orders-blue is not ready, so the operator would not act on this change"):
+        upgrade("second", template_patch={"image": "flink:next-2"})
+    assert bg_cluster.get(BG, "orders")["metadata"]["generation"] == generation

@@ -99,8 +99,9 @@ class _BlueGreenOperator(FlinkBaseOperator):
                                   resume_state=carried)
 
     def parent_settled(self, context: Any, event: dict[str, Any]) -> Any:
-        """The parent reached its target: now wait for the active child itself to run (or be suspended) on its
-        latest spec (the operator may finalize on a child status written before the child took the patch)."""
+        """The parent reached its target: now wait for the active child itself to run, STABLE, (or be suspended) on
+        its latest spec. The operator may finalize on a child status written before the child took a patch, and it
+        starts the next transition only from a STABLE child (``isFlinkDeploymentReady``)."""
         from airflow_flink_operator.models.waiting import LATEST_GENERATION
 
         carried = self.resume_state_of(event)
@@ -113,7 +114,7 @@ class _BlueGreenOperator(FlinkBaseOperator):
             return {**carried.get("base", {}), **result}
         suspended = result.get("job_state") == "SUSPENDED"
         return self.wait_or_defer(context, kind=KIND_DEPLOYMENT, name=result["active_deployment"], namespace=namespace,
-                                  target="suspended" if suspended else "running", generation=LATEST_GENERATION,
+                                  target="suspended" if suspended else "stable", generation=LATEST_GENERATION,
                                   method_name="child_settled", resume_state={**carried, "parent": result},
                                   timeout=max(carried.get("deadline", time.time() + self.timeout) - time.time(), 1.0))
 
@@ -210,6 +211,14 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
     def deployed(self, context: Any, event: dict[str, Any]) -> Any:
         """Deferred tasks stored by an earlier version continue here."""
         return self.parent_settled(context, event)
+
+
+def _ready(child: dict[str, Any] | None) -> bool:
+    """``BlueGreenKubernetesService.isFlinkDeploymentReady``: lifecycle STABLE and the job RUNNING."""
+    from airflow_flink_operator.models.status import FlinkResourceStatus
+
+    status = FlinkResourceStatus.from_object(child) if child is not None else None
+    return status is not None and status.lifecycle_state == "STABLE" and status.job_state == "RUNNING"
 
 
 def _initial_savepoint(spec: dict[str, Any] | None) -> str | None:
@@ -321,6 +330,15 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
         where = f"{KIND_BLUE_GREEN} {namespace}/{name}"
         if in_place and failed:
             self._refuse_in_place(where, change, failed, current, child, colour, new_spec)
+        if failed and change not in ("IGNORE", "SUSPEND", "RESUME") and not child_suspended and not first_failed \
+                and not _ready(child):
+            # checkAndInitiateDeployment: with the active child not ready and the job already FAILING, the operator
+            # does nothing with a change (no status write, spec not reconciled): a wait would only time out.
+            raise FlinkTaskError(
+                f"{where}: refused: the last change failed ({failed}) and the active child "
+                f"{summary['active_deployment']} is not ready, so the operator would not act on this change "
+                f"({change}). Nothing was sent. Get {summary['active_deployment']} running again (see its status "
+                "and events), or suspend the job (job.state: suspended) and change it while suspended.")
         if change == "IGNORE" and failed:
             raise FlinkTaskError(
                 f"{where}: the template is the one whose last change failed ({failed}); the operator acts only on a "
