@@ -176,7 +176,7 @@ def template(image: str = "flink:1.20", upgrade_mode: str = "savepoint", savepoi
             "job": {"jarURI": "local:///opt/flink/usrlib/orders.jar", "parallelism": 2, "upgradeMode": upgrade_mode}}
 
 
-def blue_green(spec: dict | None = None, grace: str = "5 s", delay: str = "0 ms", **extra: Any) -> dict:
+def blue_green(spec: dict | None = None, grace: str = "60 s", delay: str = "0 ms", **extra: Any) -> dict:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "FlinkBlueGreenDeployment",
             "metadata": {"name": "orders", "namespace": NS},
             "spec": {"configuration": {"kubernetes.operator.bluegreen.abort.grace-period": grace,
@@ -194,6 +194,14 @@ def changed(manifest: dict, **template_changes: Any) -> dict:
             target.pop(field, None)
         else:
             target[field] = value
+    return out
+
+
+def with_grace(manifest: dict, grace: str) -> dict:
+    """A copy with another ``abort.grace-period`` (read when a transition starts; a configuration-only change is
+    IGNORE). Short ones only for transitions meant to abort: a healthy child on a loaded machine needs longer."""
+    out = copy.deepcopy(manifest)
+    out["spec"]["configuration"]["kubernetes.operator.bluegreen.abort.grace-period"] = grace
     return out
 
 
@@ -339,14 +347,15 @@ def test_job_parallelism_is_a_transition_in_native_mode(sim):
 
 # -- abort, FAILING, and what comes after ----------------------------------------------------------------------
 
-def aborted(sim: Sim, grace: str = "1 s", image: str = "flink:broken") -> dict:
-    """ACTIVE_BLUE, then a TRANSITION whose green never becomes ready: aborted."""
-    manifest = active_blue(sim, blue_green(grace=grace))
+def aborted(sim: Sim, image: str = "flink:broken") -> dict:
+    """ACTIVE_BLUE, then a TRANSITION whose green never becomes ready: aborted. Returns the (failed) manifest with
+    the long grace period back, for the next change."""
+    manifest = active_blue(sim)
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    broken = changed(manifest, image=image)
+    broken = with_grace(changed(manifest, image=image), "1 s")
     sim.apply(broken)
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
-    return broken
+    return with_grace(broken, "60 s")
 
 
 def test_abort_suspends_the_new_child_keeps_the_template_and_reports_failing(sim):
@@ -356,11 +365,10 @@ def test_abort_suspends_the_new_child_keeps_the_template_and_reports_failing(sim
     ACTIVE_BLUE". Nothing reverts the parent's template (``revertToLastSpec`` is never called) and
     ``lastReconciledSpec`` already holds the failed spec (``setLastReconciledSpec`` before ``startTransition``);
     the serving child is never touched."""
-    blue_rv = None
-    manifest = active_blue(sim, blue_green(grace="1 s"))
+    manifest = active_blue(sim)
     blue_rv = sim.get(FD, "orders-blue")["metadata"]["generation"]
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    sim.apply(changed(manifest, image="flink:broken"))
+    sim.apply(with_grace(changed(manifest, image="flink:broken"), "1 s"))
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     status, parent = sim.status(), sim.get(BG, "orders")
     assert status["error"] == "Aborting deployment 'orders-green', rolling B/G deployment back to ACTIVE_BLUE"
@@ -506,20 +514,27 @@ def test_a_failed_savepoint_fails_the_start_of_the_transition(sim):
 
 # -- who writes first: children, then the parent; the parent may act on a child's stale status ----------------
 
-def first_rv(events: list, predicate) -> int:
-    return next(rv for rv, *rest in events if predicate(*rest))
+def first_rv(events, predicate, timeout: float = 60.0) -> int:
+    """The write order (resourceVersion) of the first event matching ``predicate``. ``events`` may be a callable,
+    polled until such an event has arrived: the two watches deliver independently of each other."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [rv for rv, *rest in (events() if callable(events) else events) if predicate(*rest)]
+        if found or not callable(events) or time.monotonic() > deadline:
+            return found[0]
+        time.sleep(0.02)
 
 
 def test_the_child_is_written_before_the_parent_status(sim):
     """``initiateDeployment``: ``deployCluster`` (createOrReplace the child) before ``patchStatusUpdateControl``;
     ``abortDeployment``: ``suspendFlinkDeployment`` before ``markDeploymentFailing``. An observer can see the
     new child while the parent still shows the previous state."""
-    manifest = active_blue(sim, blue_green(grace="1 s"))
+    manifest = active_blue(sim)
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    sim.apply(changed(manifest, image="flink:broken"))
+    sim.apply(with_grace(changed(manifest, image="flink:broken"), "1 s"))
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     parent = sim.timeline.parent(since=sim.since)
-    green = sim.timeline.child("orders-green")
+    green = lambda: sim.timeline.child("orders-green")  # noqa: E731
     created = first_rv(green, lambda kind, obj: kind == "ADDED")
     transitioning = first_rv(parent, lambda obj: obj["status"].get("blueGreenState") == "TRANSITIONING_TO_GREEN")
     assert created < transitioning
@@ -542,7 +557,7 @@ def test_a_patch_may_finalize_on_the_childs_stale_status(sim):
              == generation, "blue on the patch")
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_BLUE")
-    picked_up = first_rv(sim.timeline.child("orders-blue"),
+    picked_up = first_rv(lambda: sim.timeline.child("orders-blue"),
                          lambda kind, obj: (obj.get("status") or {}).get("observedGeneration") == generation)
     assert finalized < picked_up
 
@@ -561,7 +576,7 @@ def test_suspend_during_a_transition_waits_for_the_transition(sim):
     assert states.index(("ACTIVE_GREEN", "RUNNING")) < states.index(("ACTIVE_GREEN", "SUSPENDED"))
     running = first_rv(sim.timeline.parent(since=start), lambda obj: obj["status"].get("blueGreenState") ==
                        "ACTIVE_GREEN" and obj["status"]["jobStatus"].get("state") == "RUNNING")
-    suspended = first_rv(sim.timeline.child("orders-green"),
+    suspended = first_rv(lambda: sim.timeline.child("orders-green"),
                          lambda kind, obj: obj["spec"]["job"].get("state") == "suspended")
     assert running < suspended
 
@@ -570,12 +585,12 @@ def test_suspend_during_a_transition_waits_for_the_transition(sim):
 
 def savepoint_aborted(sim: Sim) -> tuple[dict, str]:
     """A stateful TRANSITION (blue's savepoint taken) aborted; returns the template and the aborted savepoint."""
-    manifest = active_blue(sim, blue_green(grace="1 s"))
+    manifest = active_blue(sim)
     sim.cluster.behave("orders-green", jobmanager_error=True)
-    broken = changed(manifest, image="flink:broken")
-    sim.apply(broken)
+    sim.apply(with_grace(changed(manifest, image="flink:broken"), "1 s"))
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     sim.cluster.behave("orders-green", jobmanager_error=False)
+    broken = changed(manifest, image="flink:broken")
     return broken, sim.get(FD, "orders-green")["spec"]["job"]["initialSavepointPath"]
 
 
@@ -631,7 +646,7 @@ def test_when_the_transition_is_finalized_after_the_old_childs_deletion(sim, fin
     sim.wait(lambda: any(kind == "DELETED" for _, kind, _ in sim.timeline.child("orders-blue")), "blue gone")
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
-    gone = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: kind == "DELETED")
+    gone = first_rv(lambda: sim.timeline.child("orders-blue"), lambda kind, obj: kind == "DELETED")
     assert (finalized < gone) is finalized_before_gone
 
 
@@ -670,7 +685,7 @@ def test_the_ingress_follows_the_active_colour(sim):
     assert backend() == "orders-green-rest"
     # Switched in finalizeBlueGreenDeployment: after the old child's deletion (main), before the ACTIVE_GREEN write.
     switched = int(sim.get("ingresses", "orders")["metadata"]["resourceVersion"])
-    deleting = first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj["metadata"].get("deletionTimestamp"))
+    deleting = first_rv(lambda: sim.timeline.child("orders-blue"), lambda kind, obj: obj["metadata"].get("deletionTimestamp"))
     finalized = first_rv(sim.timeline.parent(since=sim.since),
                          lambda obj: obj["status"].get("blueGreenState") == "ACTIVE_GREEN")
     assert deleting < switched < finalized
@@ -694,7 +709,7 @@ def test_a_failed_first_deployment_waits_in_initializing_blue_for_a_changed_spec
     assert sim.status()["error"] == "Aborting deployment 'orders-blue', rolling B/G deployment back to INITIALIZING_BLUE"
     assert sim.get(FD, "orders-blue")["spec"]["job"]["state"] == "suspended"
     sim.cluster.behave("orders-blue", jobmanager_error=False)
-    sim.apply(changed(manifest, image="flink:fixed"))
+    sim.apply(with_grace(changed(manifest, image="flink:fixed"), "60 s"))
     assert sim.timeline.until(("ACTIVE_BLUE", "RUNNING"), since=sim.since)[0] == ("TRANSITIONING_TO_BLUE",
                                                                                    "RECONCILING")
     assert sim.get(FD, "orders-blue")["spec"]["image"] == "flink:fixed"
@@ -714,7 +729,7 @@ def test_the_old_child_is_deleted_a_deletion_delay_after_the_new_one_was_ready(s
                     if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))
     ready_rv = first_rv(parent, lambda obj: obj["status"].get("deploymentReadyTimestamp") == ready_at)
     deleting = next(obj for _, _, obj in sim.timeline.child("orders-blue") if obj["metadata"].get("deletionTimestamp"))
-    assert first_rv(sim.timeline.child("orders-blue"), lambda kind, obj: obj is deleting) > ready_rv
+    assert first_rv(lambda: sim.timeline.child("orders-blue"), lambda kind, obj: obj is deleting) > ready_rv
 
     def seconds(text: str) -> float:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -729,9 +744,9 @@ def test_an_abort_after_the_new_child_was_ready_keeps_its_ready_time_before_main
     then fails within the grace period the transition aborts. release-1.15.0 ``abortDeployment`` leaves the
     timestamp, so the next transition counts the deletion delay from the *aborted* child's ready time (no new one
     is written); main resets it (FLINK-40119, "prevent premature blue delete on next deploy")."""
-    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), grace="2 s", delay="60 s"))
-    sim.cluster.behave("orders-green", fail_after=0.3)
-    sim.apply(changed(manifest, image="flink:flaky"))
+    manifest = active_blue(sim, blue_green(template(upgrade_mode="stateless"), delay="60 s"))
+    sim.cluster.behave("orders-green", fail_after=2.0)  # ready (STABLE after 0.1 s running) well before it fails
+    sim.apply(with_grace(changed(manifest, image="flink:flaky"), "10 s"))  # long enough to become ready first
     sim.timeline.until(("ACTIVE_BLUE", "FAILING"), since=sim.since)
     first_ready = next(obj["status"]["deploymentReadyTimestamp"] for _, obj in sim.timeline.parent(since=sim.since)
                        if obj["status"].get("deploymentReadyTimestamp", "1970").startswith("20"))

@@ -51,7 +51,7 @@ def bg_cluster(emulated, monkeypatch):
     return emulated
 
 
-def blue_green(name: str = "orders", *, upgrade_mode: str = "savepoint", grace: str = "3 s", delay: str = "300 ms",
+def blue_green(name: str = "orders", *, upgrade_mode: str = "savepoint", grace: str = "60 s", delay: str = "300 ms",
                image: str = "flink:1.20") -> FlinkBlueGreenDeployment:
     return FlinkBlueGreenDeployment.from_deployment(app(name, upgrade_mode=upgrade_mode, image=image),
                                                     abort_grace_period=grace, deployment_deletion_delay=delay)
@@ -147,9 +147,14 @@ def wait_state(cluster, state: str, job_state: str, name: str = "orders", timeou
         time.sleep(0.02)
 
 
-def upgrade(cluster, bg: FlinkBlueGreenDeployment, image: str) -> FlinkBlueGreenDeployment:
+def upgrade(cluster, bg: FlinkBlueGreenDeployment, image: str, grace: str | None = None) -> FlinkBlueGreenDeployment:
+    """Change the image; ``grace``: a short abort grace period for this transition only (one meant to abort: a
+    healthy child on a loaded machine needs the long default)."""
     template = bg.spec.template.model_copy(update={"spec": bg.spec.template.spec.model_copy(update={"image": image})})
-    changed = bg.model_copy(update={"spec": bg.spec.model_copy(update={"template": template})})
+    spec_update: dict = {"template": template}
+    if grace is not None:
+        spec_update["configuration"] = bg.spec.configuration.model_copy(update={"abort_grace_period": grace})
+    changed = bg.model_copy(update={"spec": bg.spec.model_copy(update=spec_update)})
     cluster.hook().apply(render(changed), NS)
     return changed
 
@@ -247,11 +252,11 @@ def test_new_child_not_ready_within_the_grace_period_aborts_and_blue_keeps_servi
     """*flow*, "Abort Grace Period": the previous deployment "remains as the active deployment", the state
     goes back to ACTIVE_BLUE; the source (``abortDeployment``) suspends the failed child and reports FAILING
     with "Aborting deployment '<child>', rolling B/G deployment back to ACTIVE_BLUE"."""
-    bg = deploy_active_blue(bg_cluster, grace="1 s")
+    bg = deploy_active_blue(bg_cluster)
     blue_before = bg_cluster.get(FD, "orders-blue")
     bg_cluster.behave("orders-green", jobmanager_error=True)
     states = recorder()
-    upgrade(bg_cluster, bg, "flink:1.20.1")
+    upgrade(bg_cluster, bg, "flink:1.20.1", grace="1 s")
     obj = wait_state(bg_cluster, "ACTIVE_BLUE", "FAILING")
     assert obj["status"]["error"] == "Aborting deployment 'orders-green', rolling B/G deployment back to ACTIVE_BLUE"
     assert states.until("orders", ("ACTIVE_BLUE", "FAILING"))[-2:] == [
@@ -304,9 +309,9 @@ def test_deleting_the_parent_deletes_both_children(bg_cluster):
 def test_a_fixed_template_after_an_abort_transitions_again(bg_cluster, recorder):
     """After an abort the state is ACTIVE_BLUE again, so the next template change is a new TRANSITION
     (``checkAndInitiateDeployment``); the suspended green child is replaced (``createOrReplace``)."""
-    bg = deploy_active_blue(bg_cluster, grace="1 s")
+    bg = deploy_active_blue(bg_cluster)
     bg_cluster.behave("orders-green", jobmanager_error=True)
-    upgrade(bg_cluster, bg, "flink:1.20.1-broken")
+    upgrade(bg_cluster, bg, "flink:1.20.1-broken", grace="1 s")
     wait_state(bg_cluster, "ACTIVE_BLUE", "FAILING")
     bg_cluster.behave("orders-green", jobmanager_error=False)
     states = recorder()
