@@ -278,3 +278,16 @@ def test_a_change_the_operator_would_ignore_is_refused_at_once(bg_cluster):  # n
     with pytest.raises(FlinkTaskError, match="orders-blue is not ready, so the operator would not act on this change"):
         upgrade("second", template_patch={"image": "flink:next-2"})
     assert bg_cluster.get(BG, "orders")["metadata"]["generation"] == generation
+
+
+def test_after_a_failed_first_deployment_a_fixed_template_deploys_blue(bg_cluster):  # noqa: F811
+    """``InitializingBlueStateHandler``: back in INITIALIZING_BLUE/FAILING, the operator redeploys blue only on a
+    changed spec; the upgrade task accepts that state and waits for ACTIVE_BLUE."""
+    bg_cluster.behave("orders-blue", fail_after=0.0)
+    with pytest.raises(FlinkTaskError, match="the first deployment was aborted"):
+        deploy()
+    bg_cluster.behave("orders-blue", fail_after=None)
+    fixed = upgrade("fixed", template_patch={"image": "flink:1.20.1"})
+    assert (fixed["active_deployment"], fixed["blue_green_state"], fixed["previous_deployment"]) == (
+        "orders-blue", "ACTIVE_BLUE", None)
+    assert image(bg_cluster, "orders-blue") == "flink:1.20.1" and runs(bg_cluster, "orders-blue")
