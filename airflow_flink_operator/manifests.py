@@ -34,7 +34,12 @@ from airflow_flink_operator.models.deployment import FlinkDeployment
 from airflow_flink_operator.models.pod import add_main_container_mount
 from airflow_flink_operator.models.session_job import FlinkSessionJob
 from airflow_flink_operator.models.snapshot import FlinkStateSnapshot
-from airflow_flink_operator.validation import validate_deployment, validate_session_job, validate_snapshot
+from airflow_flink_operator.validation import (
+    validate_blue_green,
+    validate_deployment,
+    validate_session_job,
+    validate_snapshot,
+)
 from airflow_flink_operator.versions import OperatorVersion
 
 FlinkResource = Union[FlinkDeployment, FlinkSessionJob, FlinkStateSnapshot, FlinkBlueGreenDeployment]
@@ -71,11 +76,9 @@ def render(
         _raise(model, problems)
         return _render_deployment(model, conf)
     if isinstance(model, FlinkBlueGreenDeployment):
-        from airflow_flink_operator.models.bluegreen import render_blue_green, validate_blue_green
-
         problems, conf = validate_blue_green(model, version)
         _raise(model, problems)
-        return render_blue_green(model, conf)
+        return _render_blue_green(model, conf)
     if isinstance(model, FlinkSessionJob):
         schemes = frozenset(allowed_jar_schemes) if allowed_jar_schemes is not None else None
         problems, conf = validate_session_job(model, version, schemes, session_cluster)
@@ -108,15 +111,28 @@ def _set_config(manifest: dict[str, Any], conf: dict[str, str]) -> None:
 
 def _render_deployment(dep: FlinkDeployment, conf: dict[str, str]) -> list[dict[str, Any]]:
     manifest = dep.to_dict()
-    _set_config(manifest, conf)
-    job = dep.spec.job
+    return _with_job_files(manifest, manifest, dep, conf, KIND_DEPLOYMENT)
+
+
+def _render_blue_green(bg: FlinkBlueGreenDeployment, conf: dict[str, str]) -> list[dict[str, Any]]:
+    """The blue/green manifests: the job's files ConfigMap (owned by the parent), then the resource, whose
+    template carries the merged configuration and the files' mount as a FlinkDeployment would."""
+    manifest = bg.to_dict()
+    return _with_job_files(manifest, manifest["spec"]["template"], bg, conf, KIND_BLUE_GREEN)
+
+
+def _with_job_files(manifest: dict[str, Any], target: dict[str, Any], resource: Any, conf: dict[str, str],
+                    owner_kind: str) -> list[dict[str, Any]]:
+    """Set ``conf`` on ``target`` (the part of ``manifest`` with the FlinkDeployment spec) and mount the job's files."""
+    _set_config(target, conf)
+    job = (resource.spec.template.spec if owner_kind == KIND_BLUE_GREEN else resource.spec).job
     files = job.files() if job is not None else {}
     if not files:
         return [manifest]
-    config_map = job_config_map(dep.metadata.name, dep.metadata.namespace, KIND_DEPLOYMENT, job.kind, files)
+    config_map = job_config_map(resource.metadata.name, resource.metadata.namespace, owner_kind, job.kind, files)
     volume_name = f"airflow-flink-{job.kind}"
-    manifest["spec"]["podTemplate"] = add_main_container_mount(
-        manifest["spec"].get("podTemplate"),
+    target["spec"]["podTemplate"] = add_main_container_mount(
+        target["spec"].get("podTemplate"),
         {"name": volume_name, "configMap": {"name": config_map["metadata"]["name"]}},
         {"name": volume_name, "mountPath": job.mount_dir(), "readOnly": True},
     )

@@ -400,3 +400,50 @@ def validate_snapshot(snapshot: FlinkStateSnapshot) -> list[SpecProblem]:
                                  "Set job_reference=JobReference(kind='FlinkDeployment', name=...).",
                                  "Set spec.jobReference: {kind: FlinkDeployment, name: <deployment>}."))
     return problems
+
+
+def validate_blue_green(bg: Any, operator_version: str | OperatorVersion) -> tuple[list[SpecProblem], dict[str, str]]:
+    """Check a FlinkBlueGreenDeployment before it is sent: the operator version, the child name, each child
+    as a FlinkDeployment, and a savepoint directory wherever a transition takes a savepoint.
+
+    :return: the problems (fields named as in the blue/green manifest) and the template's merged ``flinkConfiguration``.
+    """
+    from airflow_flink_operator.models.bluegreen import FIRST_OPERATOR_VERSION, INTRODUCED_IN, child_name
+
+    version = OperatorVersion(operator_version)
+    if version < FIRST_OPERATOR_VERSION:
+        why = ("whose operator has no such resource" if version < INTRODUCED_IN else
+               "whose operator keeps the aborted attempt's savepointTriggerId, so the next transition starts "
+               "from that older savepoint (fixed in 1.15.0)")
+        return [SpecProblem("kind", f"FlinkBlueGreenDeployment needs Flink Kubernetes Operator {FIRST_OPERATOR_VERSION}"
+                                    f" or newer; the target is {version}, {why}.",
+                            f"Upgrade the operator to {FIRST_OPERATOR_VERSION}+ (and set operator_version), "
+                            "or deploy a FlinkDeployment and upgrade it with FlinkUpgradeOperator.")], {}
+    problems: list[SpecProblem] = []
+    longest = child_name(bg.name, "green")  # the longer child name becomes the cluster id
+    if not DEPLOYMENT_NAME.match(longest):
+        problems.append(SpecProblem(
+            "metadata.name", f"the child FlinkDeployment would be named {longest!r}, which is not a valid "
+            "FlinkDeployment name (lowercase letters, digits and '-', starting with a letter, at most 45 characters).",
+            "Use a name of at most 39 characters, e.g. 'orders-enrichment'."))
+    child_problems, conf = validate_deployment(bg.child("blue"), version)
+    for problem in child_problems:
+        if problem.field != "metadata.name":  # checked above, against the name the operator will use
+            problems.append(SpecProblem(problem.field.replace("spec.", "spec.template.spec.", 1)
+                                        if problem.field.startswith("spec") else problem.field,
+                                        problem.message, problem.fix))
+    job = bg.spec.template.spec.job
+    if job is None:
+        problems.append(SpecProblem("spec.template.spec.job", "is required: blue/green runs one job per colour.",
+                                    "Set job=JobSpec(...) or a job kind (JarJob, SqlJob, ...)."))
+    elif (job.upgrade_mode or "stateless") not in ("stateless", "savepoint") and not _has(conf, SAVEPOINT_DIR_KEYS):
+        # BlueGreenUtils.isSavepointRequired / triggerSavepoint: every non-stateless transition savepoints.
+        _, savepoint_key = state_dir_keys(bg.spec.template.spec.flink_version)
+        problems.append(_problem(
+            "spec.template.spec.job.upgradeMode",
+            f"a blue/green transition in upgrade mode {job.upgrade_mode!r} starts the new colour from a savepoint "
+            "of the active one, and no savepoint directory (execution.checkpointing.savepoint-dir, or "
+            "state.savepoints.dir before Flink 1.20) is configured.",
+            "Add savepoints=Savepoints(dir='s3://bucket/savepoints'), or use upgrade_mode='stateless'.",
+            f"Set {_conf_key(savepoint_key)}: s3://bucket/savepoints, or set upgradeMode: stateless."))
+    return problems, conf

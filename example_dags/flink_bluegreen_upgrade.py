@@ -4,7 +4,10 @@ The job runs as a FlinkBlueGreenDeployment (Flink Kubernetes Operator 1.14+). Ea
 that night's build: the operator takes a savepoint of the colour serving now, starts the other colour
 from it, switches over once the new job runs and is stable, and only then deletes the old colour. If the
 new build does not become healthy within the grace period the operator aborts, the old colour keeps
-serving, and the task fails with the operator's error: nothing for the on-call person to roll back.
+serving, and the task fails with the operator's error (saying whether the old colour's child still runs the
+job): nothing for the on-call person to roll back. The next night starts as usual: ``ensure_running`` only checks
+that a colour serves (an aborted transition leaves the resource FAILING until the next one starts), and that
+night's build is a new transition. To retry the same build instead, run the upgrade with ``restart=True``.
 """
 
 from datetime import datetime
@@ -57,8 +60,8 @@ with DAG(
     tags=["flink", "blue-green", "upgrade"],
     default_args={"deferrable": True, "timeout": 1800},
 ) as dag:
-    # Creates the job the first time (blue); afterwards only checks a colour serves it, leaving the
-    # last night's build in place.
+    # Creates the job the first time (blue); afterwards only checks a colour's child runs it, leaving the
+    # last night's build in place (also after an aborted night).
     ensure_running = FlinkBlueGreenDeployOperator(task_id="ensure_running", deployment=ORDERS,
                                                   update_existing=False)
     # Tonight's build: XCom gets the colour now serving, its FlinkDeployment, and the savepoint it started from.

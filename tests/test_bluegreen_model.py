@@ -140,9 +140,37 @@ def test_sql_job_files_go_to_a_config_map_owned_by_the_blue_green_resource():
 
 def test_refused_on_operators_without_blue_green():
     bg = FlinkBlueGreenDeployment.from_deployment(_deployment())
-    with pytest.raises(FlinkSpecError, match=r"needs Flink Kubernetes Operator 1\.14 or newer; the target is 1\.13"):
+    with pytest.raises(FlinkSpecError, match=r"needs Flink Kubernetes Operator 1\.15 or newer; the target is 1\.13, "
+                                             r"whose operator has no such resource"):
         render(bg, operator_version="1.13")
-    assert render(bg, operator_version="1.14")
+    assert render(bg, operator_version="1.15")
+
+
+def test_operator_1_14_is_refused_for_its_stale_savepoint_trigger_after_an_abort():
+    """Defect 8: 1.14.0 keeps savepointTriggerId after an abort (cleared from 1.15.0, commit a00bf278), so its
+    next transition starts the new colour from the aborted attempt's savepoint."""
+    bg = FlinkBlueGreenDeployment.from_deployment(_deployment())
+    with pytest.raises(FlinkSpecError, match=r"1\.15 or newer; the target is 1\.14, whose operator keeps the aborted "
+                                             r"attempt's savepointTriggerId"):
+        render(bg, operator_version="1.14")
+
+
+def test_last_state_blue_green_needs_a_savepoint_directory():
+    """Defect 6: every non-stateless transition savepoints the active child (BlueGreenUtils.isSavepointRequired,
+    triggerSavepoint's checkNotNull(SAVEPOINT_DIRECTORY)); last-state alone needs no savepoint dir elsewhere."""
+    deployment = _deployment()
+    from airflow_flink_operator.models import Checkpointing
+
+    spec = deployment.spec.model_copy(update={
+        "savepoints": None, "checkpointing": Checkpointing(interval="30 s", dir="s3://bucket/checkpoints"),
+        "job": deployment.spec.job.model_copy(
+        update={"upgrade_mode": "last-state"})})
+    with pytest.raises(FlinkSpecError) as info:
+        render(FlinkBlueGreenDeployment.from_deployment(deployment.model_copy(update={"spec": spec})))
+    assert [p.field for p in info.value.problems] == ["spec.template.spec.job.upgradeMode"]
+    assert "savepoint of the active one" in str(info.value) and "Savepoints(dir=" in str(info.value)
+    stateless = spec.model_copy(update={"job": spec.job.model_copy(update={"upgrade_mode": "stateless"})})
+    assert render(FlinkBlueGreenDeployment.from_deployment(deployment.model_copy(update={"spec": stateless})))
 
 
 def test_template_problems_name_the_blue_green_field():
@@ -172,3 +200,67 @@ def test_misspelt_blue_green_setting_is_refused_with_a_suggestion():
 
 def test_registered_as_a_flink_kind():
     assert MODELS["FlinkBlueGreenDeployment"] is FlinkBlueGreenDeployment
+
+
+# --- the operator's change classification (FlinkBlueGreenDeploymentSpecDiff + ReflectiveDiffBuilder) -------------
+
+BASE = {"image": "flink:1.20", "flinkConfiguration": {"taskmanager.numberOfTaskSlots": "2", "custom.key": "x"},
+        "job": {"jarURI": "local:///a.jar", "parallelism": 2, "upgradeMode": "savepoint"}}
+
+
+def _bg(spec: dict, **top) -> dict:
+    return {"template": {"spec": spec}, **top}
+
+
+@pytest.mark.parametrize(("change", "expected", "rule"), [
+    ({"image": "flink:1.20.1"}, "TRANSITION", "an UPGRADE field"),
+    ({"flinkConfiguration": {"taskmanager.numberOfTaskSlots": "2"}}, "TRANSITION",
+     "a removed configuration key: configDiff compares every key of both sides"),
+    ({"flinkConfiguration": {**BASE["flinkConfiguration"], "pipeline.jobvertex-parallelism-overrides": "a:1"}},
+     "TRANSITION", "SCALE in NATIVE mode: not IGNORE, so a transition"),
+    ({"flinkConfiguration": {**BASE["flinkConfiguration"], "kubernetes.operator.x": "1"}}, "PATCH_CHILD",
+     "kubernetes.operator prefix: IGNORE"),
+    ({"job": {**BASE["job"], "parallelism": 4}}, "TRANSITION", "parallelism is SCALE only in STANDALONE"),
+    ({"job": {**BASE["job"], "upgradeMode": "last-state"}}, "PATCH_CHILD", "upgradeMode: @SpecDiff(IGNORE)"),
+    ({"job": {**BASE["job"], "args": []}}, "IGNORE", "args defaults to an empty array"),
+    ({"job": {**BASE["job"], "state": "running"}}, "IGNORE", "state defaults to running"),
+    ({"job": {**BASE["job"], "state": "suspended"}}, "SUSPEND", "job.state to suspended"),
+    ({"job": {**BASE["job"], "savepointRedeployNonce": 1, "initialSavepointPath": "s3://sp/1"}},
+     "SAVEPOINT_REDEPLOY", "savepointRedeployNonce: SAVEPOINT_REDEPLOY wins"),
+    ({"restartNonce": 7}, "TRANSITION", "restartNonce: UPGRADE"),
+])
+def test_change_classification_follows_the_java_spec_diff(change, expected, rule):
+    from airflow_flink_operator.models.bluegreen import diff_type
+
+    assert diff_type(_bg(BASE), _bg({**BASE, **change})) == expected, rule
+
+
+def test_removing_a_nonce_is_ignored_by_the_builder_so_the_child_is_only_patched():
+    """onNullIgnore: a removed restartNonce/savepointRedeployNonce is no difference for ReflectiveDiffBuilder,
+    but the specs are not equal, so FlinkBlueGreenDeploymentSpecDiff answers PATCH_CHILD, never TRANSITION."""
+    from airflow_flink_operator.models.bluegreen import diff_type
+
+    with_nonces = {**BASE, "restartNonce": 3, "job": {**BASE["job"], "savepointRedeployNonce": 2,
+                                                      "initialSavepointPath": "s3://sp/1"}}
+    assert diff_type(_bg(with_nonces), _bg({**with_nonces, "restartNonce": None})) == "PATCH_CHILD"
+    no_redeploy = {**with_nonces, "job": {k: v for k, v in with_nonces["job"].items() if k != "savepointRedeployNonce"}}
+    assert diff_type(_bg(with_nonces), _bg(no_redeploy)) == "PATCH_CHILD"
+
+
+def test_only_the_template_spec_counts():
+    from airflow_flink_operator.models.bluegreen import diff_type
+
+    changed = _bg(BASE, configuration={"kubernetes.operator.bluegreen.abort.grace-period": "1 min"},
+                  ingress={"template": "{{name}}.example.com"})
+    changed["template"]["metadata"] = {"labels": {"team": "data"}}
+    assert diff_type(_bg(BASE), changed) == "IGNORE"
+
+
+def test_nested_configuration_equals_its_flat_form():
+    from airflow_flink_operator.models.bluegreen import diff_type
+
+    nested = {**BASE, "flinkConfiguration": {"taskmanager": {"numberOfTaskSlots": 2}, "custom": {"key": "x"}}}
+    # asFlatMap: no difference for the builder; equals: the JSON trees differ, so the child is only patched.
+    assert diff_type(_bg(BASE), _bg(nested)) == "PATCH_CHILD"
+    typed = {**BASE, "flinkConfiguration": {**BASE["flinkConfiguration"], "taskmanager.numberOfTaskSlots": 2}}
+    assert diff_type(_bg(BASE), _bg(typed)) == "PATCH_CHILD"

@@ -76,8 +76,9 @@ def test_deploy_upgrade_twice_abort_then_teardown(bg_cluster, deferrable):  # no
     with pytest.raises(FlinkTaskError) as failure:
         upgrade(deferrable, "flink:1.20.3-broken", "upgrade_3")
     message = str(failure.value)
-    assert "aborted and the state is back to ACTIVE_BLUE" in message
-    assert "BLUE (orders-blue) is still active and serving" in message
+    assert "change failed and the state is back to ACTIVE_BLUE" in message
+    assert "Serving now, judged from the children: orders-blue runs the job (image flink:1.20.2" in message
+    assert "orders-green does NOT run the job (image flink:1.20.3-broken" in message
     assert "Aborting deployment 'orders-green', rolling B/G deployment back to ACTIVE_BLUE" in message
     assert "CrashLoopBackOff" in message  # the failed child's diagnostics
     assert serving(cluster, "orders-blue")

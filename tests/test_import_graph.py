@@ -113,6 +113,24 @@ def test_the_layer_graph(capsys):
     assert [dep for dep in reachable if dep != "hooks" and "hooks" in layers.get(dep, ())] == []
 
 
+def test_the_blue_green_models_import_nothing_above_the_models():
+    """Issue 20: ``models/bluegreen.py`` rendered and validated (importing ``manifests``' private ``_set_config``),
+    a models ↔ manifests ↔ validation circle. Its rendering lives in ``manifests``, its checks in ``validation``."""
+    graph = _graph()
+    above = ("manifests", "validation", "manifest_check", "artifacts", "hooks", "operators", "triggers", "sensors")
+    found = {module: sorted(t for t in graph[module] if any(_matches(t, prefix) for prefix in above))
+             for module in ("models.bluegreen", "models.bluegreen_diff", "models.status_bluegreen")}
+    assert found == {module: [] for module in found}
+
+
+def test_no_layer_imports_a_private_name_of_the_rendering_layer():
+    """An import of a private name (``_set_config``) from another layer is a circle in the making."""
+    private = [f"{module} imports {target}" for module, targets in sorted(_graph().items())
+               if _layer(module) != "manifests" for target in targets
+               if _matches(target, "manifests") and target.rsplit(".", 1)[-1].startswith("_")]
+    assert private == []
+
+
 #: The simulated blue/green controller is a test oracle: it follows the operator's Java source and builds plain
 #: objects, so it never imports the package's models (whose ``diff_type`` and status predicates it would echo),
 #: rendering, validation or judging code.

@@ -1,4 +1,4 @@
-"""``FlinkBlueGreenDeployment``: a FlinkDeployment upgraded blue/green (operator 1.14+).
+"""``FlinkBlueGreenDeployment``: a FlinkDeployment upgraded blue/green (operator 1.15+).
 
 The operator keeps one child FlinkDeployment serving (``<name>-blue`` or ``<name>-green``); a
 template change deploys the other colour, restoring from a savepoint of the active one, and deletes
@@ -14,6 +14,13 @@ Facts from the operator's source (``FlinkBlueGreenDeploymentConfigOptions``, ``B
 - child name ``<name>-<colour>`` with label ``flink/blue-green-deployment-type: BLUE|GREEN`` and an
   ownerReference to the parent; the child's metadata is built by the operator, not taken from
   ``template.metadata``.
+
+The resource kind appeared in 1.14.0, but 1.14.0 keeps ``savepointTriggerId`` after an abort (cleared from
+1.15.0, commit a00bf278 "Clear stale savepointTriggerId on B/G transition abort"): its next transition starts
+the new colour from the aborted attempt's savepoint, so the state goes back in time. This package supports
+1.15 and newer. Pure data: the rendering layer (:mod:`airflow_flink_operator.manifests`) renders it, the
+validation layer (:mod:`airflow_flink_operator.validation`) checks it, and :mod:`.bluegreen_diff` classifies
+its changes as the operator does.
 """
 
 from typing import Any, Literal
@@ -23,10 +30,14 @@ from pydantic import Field, model_serializer, model_validator
 from airflow_flink_operator.constants import KIND_BLUE_GREEN
 from airflow_flink_operator.models.base import Duration, FlinkModel, KubernetesName, Namespace
 from airflow_flink_operator.models.common import IngressSpec, ObjectMeta
+from airflow_flink_operator.models.bluegreen_diff import diff_type  # noqa: F401  (importable from here too)
 from airflow_flink_operator.models.deployment import FlinkDeployment, FlinkDeploymentSpec, _Resource
 
-#: The first operator release with the FlinkBlueGreenDeployment CRD and controller (FLINK-37515).
-FIRST_OPERATOR_VERSION = "1.14"
+#: The first operator release this package supports blue/green on: 1.14.0 introduced the resource (FLINK-37515),
+#: but only 1.15.0 clears ``savepointTriggerId`` on abort (see the module docstring).
+FIRST_OPERATOR_VERSION = "1.15"
+#: The release that introduced the resource (what the CRD exists on).
+INTRODUCED_IN = "1.14"
 #: ``BlueGreenDeploymentType.LABEL_KEY``: on each child, ``BLUE`` or ``GREEN``.
 COLOUR_LABEL = "flink/blue-green-deployment-type"
 COLOURS = ("blue", "green")
@@ -43,55 +54,6 @@ CONFIG_DEFAULTS = {
     "reconciliation_reschedule_interval": "15 s",
     "deployment_deletion_delay": "0 ms",
 }
-
-
-#: Fields of a FlinkDeployment spec whose change alone is ``DiffType.IGNORE`` in the operator's
-#: ``ReflectiveDiffBuilder`` (``@SpecDiff(IGNORE)`` on ``JobSpec``; config prefixes on ``AbstractFlinkSpec``):
-#: such a template change patches the active child (``PATCH_CHILD``) instead of a blue/green transition.
-IGNORED_JOB_FIELDS = ("savepointTriggerNonce", "initialSavepointPath", "checkpointTriggerNonce", "upgradeMode",
-                      "allowNonRestoredState", "autoscalerResetNonce")
-IGNORED_CONFIG_PREFIXES = ("job.autoscaler", "parallelism.default", "kubernetes.operator",
-                           "pipeline.jobvertex-parallelism-overrides")
-
-
-def diff_type(last: dict[str, Any], new: dict[str, Any]) -> str:
-    """How the operator will treat a change of a blue/green spec (``FlinkBlueGreenDeploymentSpecDiff.compare``).
-
-    Only ``template.spec`` counts. ``SUSPEND``/``RESUME`` (``job.state``), ``SAVEPOINT_REDEPLOY``
-    (``job.savepointRedeployNonce``), ``IGNORE`` (equal), ``PATCH_CHILD`` (only fields the diff builder
-    ignores: the active child is patched in place) or ``TRANSITION`` (the other colour is deployed).
-
-    :param last: the spec the operator acted on last (manifest form).
-    :param new: the desired spec (manifest form).
-    """
-    left = ((last.get("template") or {}).get("spec")) or {}
-    right = ((new.get("template") or {}).get("spec")) or {}
-    left_state = ((left.get("job") or {}).get("state") or "running").lower()
-    right_state = ((right.get("job") or {}).get("state") or "running").lower()
-    if left_state != right_state:
-        if right_state == "suspended":
-            return "SUSPEND"
-        if left_state == "suspended" and right_state == "running":
-            return "RESUME"
-    if (left.get("job") or {}).get("savepointRedeployNonce") != (right.get("job") or {}).get("savepointRedeployNonce"):
-        return "SAVEPOINT_REDEPLOY"
-    if left == right:
-        return "IGNORE"
-    return "PATCH_CHILD" if _without_ignored(left) == _without_ignored(right) else "TRANSITION"
-
-
-def _without_ignored(spec: dict[str, Any]) -> dict[str, Any]:
-    import copy
-
-    stripped = copy.deepcopy(spec)
-    job = stripped.get("job") or {}
-    for key in IGNORED_JOB_FIELDS:
-        job.pop(key, None)
-    conf = stripped.get("flinkConfiguration") or {}
-    for key in list(conf):
-        if key.startswith(IGNORED_CONFIG_PREFIXES):
-            conf.pop(key)
-    return stripped
 
 
 def child_name(name: str, colour: str) -> str:
@@ -191,7 +153,7 @@ class FlinkBlueGreenDeploymentSpec(FlinkModel):
 
 
 class FlinkBlueGreenDeployment(_Resource):
-    """A FlinkBlueGreenDeployment custom resource (operator 1.14+).
+    """A FlinkBlueGreenDeployment custom resource (operator 1.15+).
 
     Build it typed, from a manifest, or from an existing typed FlinkDeployment with
     :meth:`from_deployment`; render it with :func:`airflow_flink_operator.manifests.render`.
@@ -230,69 +192,3 @@ class FlinkBlueGreenDeployment(_Resource):
     def configuration(self) -> BlueGreenConfiguration:
         """The blue/green settings (defaults when none are set)."""
         return self.spec.configuration or BlueGreenConfiguration()
-
-
-def validate_blue_green(bg: FlinkBlueGreenDeployment, operator_version: Any) -> tuple[list[Any], dict[str, str]]:
-    """Check a FlinkBlueGreenDeployment before it is sent: the operator version, then each child as a FlinkDeployment.
-
-    :return: the problems (fields named as in the blue/green manifest) and the template's merged ``flinkConfiguration``.
-    """
-    from airflow_flink_operator.errors import SpecProblem
-    from airflow_flink_operator.validation import DEPLOYMENT_NAME, validate_deployment
-    from airflow_flink_operator.versions import OperatorVersion
-
-    version = OperatorVersion(operator_version)
-    problems: list[SpecProblem] = []
-    if version < FIRST_OPERATOR_VERSION:
-        problems.append(SpecProblem(
-            "kind",
-            f"FlinkBlueGreenDeployment needs Flink Kubernetes Operator {FIRST_OPERATOR_VERSION} or newer; "
-            f"the target is {version}, whose operator has no such resource.",
-            f"Upgrade the operator to {FIRST_OPERATOR_VERSION}+ (and set operator_version), "
-            "or deploy a FlinkDeployment and upgrade it with FlinkUpgradeOperator.",
-        ))
-        return problems, {}
-    # The longer child name must still be a valid FlinkDeployment name (it becomes the cluster id).
-    longest = child_name(bg.name, "green")
-    if not DEPLOYMENT_NAME.match(longest):
-        problems.append(SpecProblem(
-            "metadata.name",
-            f"the child FlinkDeployment would be named {longest!r}, which is not a valid FlinkDeployment name "
-            "(lowercase letters, digits and '-', starting with a letter, at most 45 characters).",
-            "Use a name of at most 39 characters, e.g. 'orders-enrichment'.",
-        ))
-    child_problems, conf = validate_deployment(bg.child("blue"), version)
-    for problem in child_problems:
-        if problem.field == "metadata.name":
-            continue  # checked above, against the name the operator will use
-        field = problem.field
-        if field.startswith("spec"):
-            field = field.replace("spec.", "spec.template.spec.", 1)
-        problems.append(SpecProblem(field, problem.message, problem.fix))
-    job = bg.spec.template.spec.job
-    if job is None:
-        problems.append(SpecProblem("spec.template.spec.job", "is required: blue/green runs one job per colour.",
-                                    "Set job=JobSpec(...) or a job kind (JarJob, SqlJob, ...)."))
-    return problems, conf
-
-
-def render_blue_green(bg: FlinkBlueGreenDeployment, conf: dict[str, str]) -> list[dict[str, Any]]:
-    """The manifests: a ConfigMap with the job's files (if any, owned by the parent), then the resource."""
-    from airflow_flink_operator.manifests import _set_config, job_config_map
-    from airflow_flink_operator.models.pod import add_main_container_mount
-
-    manifest = bg.to_dict()
-    template = manifest["spec"]["template"]
-    _set_config(template, conf)
-    job = bg.spec.template.spec.job
-    files = job.files() if job is not None else {}
-    if not files:
-        return [manifest]
-    config_map = job_config_map(bg.name, bg.namespace, KIND_BLUE_GREEN, job.kind, files)
-    volume_name = f"airflow-flink-{job.kind}"
-    template["spec"]["podTemplate"] = add_main_container_mount(
-        template["spec"].get("podTemplate"),
-        {"name": volume_name, "configMap": {"name": config_map["metadata"]["name"]}},
-        {"name": volume_name, "mountPath": job.mount_dir(), "readOnly": True},
-    )
-    return [config_map, manifest]

@@ -56,7 +56,7 @@ class WaitCriteria:
     :param generation: for ``resource``: the generation waited for (older generations' failure fields
         mean "waiting"), :data:`LATEST_GENERATION` for the object's own, or ``None``.
     :param stale_error: for ``resource``: :func:`~.status.error_fingerprint` of ``status.error`` when
-        the wait began.
+        the wait began; for ``bluegreen``: :func:`~.status_bluegreen.failure_marker` when it began.
     :param pickup_deadline: for ``snapshot``: epoch seconds by which the operator must pick it up.
     :param failed_checkpoints: for target ``checkpointed``: how many checkpoints of this start may fail, none
         completed, before the wait fails (default :data:`~.checkpoints.DEFAULT_FAILED_CHECKPOINTS`).
@@ -191,7 +191,7 @@ def decide(obj: dict[str, Any] | None, criteria: WaitCriteria, *, kind: str, nam
     if mode is WaitMode.BLUEGREEN:
         from airflow_flink_operator.models.status_bluegreen import bluegreen_phase
 
-        return Decision(*bluegreen_phase(obj, criteria.target))
+        return Decision(*bluegreen_phase(obj, criteria.target, criteria.stale_error))
     status = FlinkResourceStatus.from_object(obj)
     if criteria.reads_checkpoints and status.is_session_cluster:
         return Decision(Phase.FAILED, f"{kind} {name} is a session cluster: it has no job whose checkpoints could "

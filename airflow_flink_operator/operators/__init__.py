@@ -12,7 +12,9 @@ from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
     "FlinkBlueGreenDeployOperator": "bluegreen",
-    "FlinkBlueGreenTeardownOperator": "bluegreen",
+    "FlinkBlueGreenResumeOperator": "bluegreen",
+    "FlinkBlueGreenSuspendOperator": "bluegreen",
+    "FlinkBlueGreenTeardownOperator": "bluegreen_teardown",
     "FlinkBlueGreenUpgradeOperator": "bluegreen",
     "FlinkDeploymentOperator": "deployment",
     "FlinkSessionJobOperator": "deployment",
@@ -31,9 +33,11 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from airflow_flink_operator.operators.bluegreen import (
         FlinkBlueGreenDeployOperator,
-        FlinkBlueGreenTeardownOperator,
+        FlinkBlueGreenResumeOperator,
+        FlinkBlueGreenSuspendOperator,
         FlinkBlueGreenUpgradeOperator,
     )
+    from airflow_flink_operator.operators.bluegreen_teardown import FlinkBlueGreenTeardownOperator
     from airflow_flink_operator.operators.base import FlinkTaskError, FlinkWebUILink
     from airflow_flink_operator.operators.deployment import FlinkDeploymentOperator, FlinkSessionJobOperator
     from airflow_flink_operator.operators.lifecycle import FlinkResumeOperator, FlinkSuspendOperator, FlinkUpgradeOperator

@@ -10,12 +10,12 @@ wait on the status model's blue/green predicate (:mod:`airflow_flink_operator.mo
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 from airflow_flink_operator.constants import KIND_DEPLOYMENT
 from airflow_flink_operator.models.bluegreen import KIND_BLUE_GREEN
 from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskError
-from airflow_flink_operator.operators.savepoint import SavepointMixin
 
 COLOURS = ("blue", "green")
 
@@ -53,15 +53,16 @@ def load_blue_green(source: Any, configuration: dict[str, Any] | None = None) ->
 
 
 class _BlueGreenOperator(FlinkBaseOperator):
-    """Shared by the blue/green operators: failure diagnostics that cover the children."""
+    """Shared by the blue/green operators: waits that end on the serving child, diagnostics that cover both."""
 
     def fail(self, message: str, *, kind: str, name: str, namespace: str) -> None:
-        """Raise :class:`FlinkTaskError` with ``message``, the blue/green status and both children's diagnostics."""
+        """Raise :class:`FlinkTaskError` with ``message``, the blue/green status, and for each child whether it
+        runs the job, judged from the child itself, with its diagnostics."""
         if kind != KIND_BLUE_GREEN:
             super().fail(message, kind=kind, name=name, namespace=namespace)
             return
         from airflow_flink_operator.models.bluegreen import child_name
-        from airflow_flink_operator.models.status_bluegreen import bluegreen_summary
+        from airflow_flink_operator.models.status_bluegreen import bluegreen_summary, child_verdict
 
         parts = []
         try:
@@ -71,11 +72,13 @@ class _BlueGreenOperator(FlinkBaseOperator):
             else:
                 summary = bluegreen_summary(obj)
                 parts.append(f"{KIND_BLUE_GREEN} {namespace}/{name}: state={summary['blue_green_state']}, "
-                             f"job={summary['job_state']}, serving={summary['active_deployment']}")
-            for colour in COLOURS:
-                child = child_name(name, colour)
-                if self.hook.get(KIND_DEPLOYMENT, child, namespace) is not None:
-                    parts.append(self.hook.diagnostics(KIND_DEPLOYMENT, child, namespace))
+                             f"job={summary['job_state']}, active child={summary['active_deployment']}")
+            children = {c: self.hook.get(KIND_DEPLOYMENT, child_name(name, c), namespace) for c in COLOURS}
+            parts.append("Serving now, judged from the children: " + "; ".join(
+                child_verdict(child, child_name(name, c)) for c, child in children.items() if child is not None)
+                if any(children.values()) else "Serving now: no child exists.")
+            parts.extend(self.hook.diagnostics(KIND_DEPLOYMENT, child_name(name, c), namespace)
+                         for c, child in children.items() if child is not None)
         except Exception as exc:  # the cluster may be the problem; keep the original message
             parts.append(f"(diagnostics incomplete: {exc})")
         details = "\n".join(parts)
@@ -88,34 +91,72 @@ class _BlueGreenOperator(FlinkBaseOperator):
             raise FlinkTaskError(f"{KIND_BLUE_GREEN} {namespace}/{name} does not exist")
         return obj
 
-    def _serving(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        """The wait's result, checked against the child now serving (its job must run), with the savepoint it used."""
-        from airflow_flink_operator.models.status import FlinkResourceStatus
+    def _wait_parent(self, context: Any, *, name: str, namespace: str, target: str, stale: str | None,
+                     carried: dict[str, Any]) -> Any:
+        carried = {"name": name, "namespace": namespace, "deadline": time.time() + self.timeout, **carried}
+        return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=name, namespace=namespace, mode="bluegreen",
+                                  target=target, stale_error=stale, method_name="parent_settled",
+                                  resume_state=carried)
+
+    def parent_settled(self, context: Any, event: dict[str, Any]) -> Any:
+        """The parent reached its target: now wait for the active child itself to run, STABLE, (or be suspended) on
+        its latest spec. The operator may finalize on a child status written before the child took a patch, and it
+        starts the next transition only from a STABLE child (``isFlinkDeploymentReady``)."""
+        from airflow_flink_operator.models.waiting import LATEST_GENERATION
 
         carried = self.resume_state_of(event)
         name, namespace = carried["name"], carried["namespace"]
         result = self.check_event(event, kind=KIND_BLUE_GREEN, name=name, namespace=namespace)
-        child = self.hook.get(KIND_DEPLOYMENT, result["active_deployment"], namespace)
-        status = FlinkResourceStatus.from_object(child) if child is not None else None
-        if status is None or not status.is_running:
-            self.fail(f"{KIND_BLUE_GREEN} {namespace}/{name} is {result['blue_green_state']}, but its child "
-                      f"{result['active_deployment']} does not run the job "
-                      f"({status.describe() if status else 'it does not exist'})",
-                      kind=KIND_BLUE_GREEN, name=name, namespace=namespace)
-        result.update(job_id=status.job_id,
-                      savepoint_path=((child.get("spec") or {}).get("job") or {}).get("initialSavepointPath"),
+        if result.get("last_transition_error"):
+            self.log.warning("%s %s/%s: the last blue/green change failed: %s", KIND_BLUE_GREEN, namespace, name,
+                             result["last_transition_error"])
+        if not result.get("active_deployment"):
+            return {**carried.get("base", {}), **result}
+        suspended = result.get("job_state") == "SUSPENDED"
+        return self.wait_or_defer(context, kind=KIND_DEPLOYMENT, name=result["active_deployment"], namespace=namespace,
+                                  target="suspended" if suspended else "stable", generation=LATEST_GENERATION,
+                                  method_name="child_settled", resume_state={**carried, "parent": result},
+                                  timeout=max(carried.get("deadline", time.time() + self.timeout) - time.time(), 1.0))
+
+    def child_settled(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        """The active child runs (or is suspended) on its latest spec: report what serves and what it started from."""
+        from airflow_flink_operator.models.status import FlinkResourceStatus
+        from airflow_flink_operator.models.status_bluegreen import child_started_from
+
+        carried = self.resume_state_of(event)
+        result, namespace = dict(carried["parent"]), carried["namespace"]
+        child_name_ = result["active_deployment"]
+        if event.get("status") != "success":
+            self.fail(f"{KIND_BLUE_GREEN} {namespace}/{carried['name']} is {result['blue_green_state']}, but its child "
+                      f"{child_name_} does not run the job: {event.get('message')}",
+                      kind=KIND_BLUE_GREEN, name=carried["name"], namespace=namespace)
+        child = self.hook.get(KIND_DEPLOYMENT, child_name_, namespace)
+        started_from = child_started_from(child)
+        expected = carried.get("savepoint_from")  # a path the task asked for (redeploy), or "taken" / None
+        if expected not in (None, "taken") and started_from != expected:
+            self.fail(f"{child_name_} did not start from the savepoint {expected} (it started from "
+                      f"{started_from or 'no savepoint'})", kind=KIND_BLUE_GREEN, name=carried["name"],
+                      namespace=namespace)
+        # Only a savepoint this transition took (the operator put it into the new child) or the one asked for.
+        took = expected == "taken" and started_from and started_from != carried.get("template_savepoint")
+        result.update(job_id=FlinkResourceStatus.from_object(child).job_id if child else None,
+                      savepoint_path=started_from if (took or expected not in (None, "taken")) else None,
                       **carried.get("base", {}))
-        self.log.info("%s %s/%s: %s serves the job (%s)%s", KIND_BLUE_GREEN, namespace, name,
-                      result["active_deployment"], result["blue_green_state"],
-                      f", restored from {result['savepoint_path']}" if result["savepoint_path"] else "")
+        if carried.get("ingress"):
+            # IngressUtils.reconcileBlueGreenIngress: the Ingress named after the parent routes to the active REST service.
+            result["ingress"] = {"name": carried["name"], "service": f"{child_name_}-rest"}
+        self.log.info("%s %s/%s: %s serves the job (%s)%s", KIND_BLUE_GREEN, namespace, carried["name"], child_name_,
+                      result["blue_green_state"],
+                      f", started from {result['savepoint_path']}" if result["savepoint_path"] else "")
         return result
 
 
 class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
     """Create (or update) a FlinkBlueGreenDeployment and wait until a colour is active with its job running.
 
-    A first deployment always starts blue (``INITIALIZING_BLUE`` → ``ACTIVE_BLUE``). Re-running the task
-    with the same spec changes nothing; with a changed template it is an upgrade (see
+    A first deployment always starts blue (``INITIALIZING_BLUE`` → ``ACTIVE_BLUE``); one whose template says
+    ``job.state: suspended`` is held by the operator and nothing is deployed (the task returns at once).
+    Re-running the task with the same spec changes nothing; with a changed template it is an upgrade (see
     :class:`FlinkBlueGreenUpgradeOperator`, which also says which colour to expect).
 
     :param deployment: a :class:`~airflow_flink_operator.models.FlinkBlueGreenDeployment`, or a
@@ -124,8 +165,9 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
         :class:`~airflow_flink_operator.models.BlueGreenConfiguration`).
     :param labels: extra labels on the resource. (templated)
     :param update_existing: apply the spec to an existing resource too (default). With ``False`` an
-        existing resource is left as it is and only waited for: a scheduled DAG can ensure the job
-        exists without undoing the upgrades its later tasks make.
+        existing resource is left as it is and the task only checks a colour serves, judged from its child,
+        also after an aborted transition (logged as a warning): a scheduled DAG can ensure the job exists
+        without undoing the upgrades its later tasks make.
     :return: ``{kind, name, namespace, blue_green_state, active_colour, active_deployment, job_state, job_id,
         savepoint_path}``.
     """
@@ -143,36 +185,61 @@ class FlinkBlueGreenDeployOperator(_BlueGreenOperator):
         self.update_existing = update_existing
 
     def execute(self, context: Any) -> Any:
+        from airflow_flink_operator.models.status_bluegreen import failure_marker
         from airflow_flink_operator.naming import ti_labels
 
         model = load_blue_green(self.deployment, self.configuration)
         namespace = self.resolved_namespace(model.to_dict())
-        stored = None if self.update_existing else self.hook.get(KIND_BLUE_GREEN, model.name, namespace)
-        if stored is not None:
+        existing = self.hook.get(KIND_BLUE_GREEN, model.name, namespace)
+        suspended = ((model.spec.template.spec.job.state if model.spec.template.spec.job else None) or "") == "suspended"
+        if existing is not None and not self.update_existing:
             self.log.info("%s %s/%s exists (generation %s); left as it is (update_existing=False)", KIND_BLUE_GREEN,
-                          namespace, model.name, stored["metadata"].get("generation"))
+                          namespace, model.name, existing["metadata"].get("generation"))
+            stored, target = existing, "serving"
         else:
-            stored = self.hook.apply(self.render_manifests(model), namespace, labels={**ti_labels(context), **self.labels})
+            manifests = self.render_manifests(model)
+            stored = self.hook.apply(manifests, namespace, labels={**ti_labels(context), **self.labels})
+            target = "suspended" if suspended else "active"
         base = {"generation": stored["metadata"].get("generation")}
         if not self.wait_for_completion:
             return {"kind": KIND_BLUE_GREEN, "name": model.name, "namespace": namespace, **base}
-        return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=model.name, namespace=namespace,
-                                  mode="bluegreen", target="active", method_name="deployed",
-                                  resume_state={"name": model.name, "namespace": namespace, "base": base})
+        return self._wait_parent(context, name=model.name, namespace=namespace, target=target,
+                                 stale=failure_marker(existing),
+                                 carried={"base": base, "ingress": bool(model.spec.ingress), "savepoint_from":
+                                          _initial_savepoint(stored.get("spec")) if existing is None else None})
 
-    def deployed(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        """A colour is active: check its child runs the job and return what serves."""
-        return self._serving(context, event)
+    def deployed(self, context: Any, event: dict[str, Any]) -> Any:
+        """Deferred tasks stored by an earlier version continue here."""
+        return self.parent_settled(context, event)
+
+
+def _ready(child: dict[str, Any] | None) -> bool:
+    """``BlueGreenKubernetesService.isFlinkDeploymentReady``: lifecycle STABLE and the job RUNNING."""
+    from airflow_flink_operator.models.status import FlinkResourceStatus
+
+    status = FlinkResourceStatus.from_object(child) if child is not None else None
+    return status is not None and status.lifecycle_state == "STABLE" and status.job_state == "RUNNING"
+
+
+def _initial_savepoint(spec: dict[str, Any] | None) -> str | None:
+    return ((((spec or {}).get("template") or {}).get("spec") or {}).get("job") or {}).get("initialSavepointPath")
 
 
 class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
-    """Change the template of a FlinkBlueGreenDeployment and wait until the other colour serves it.
+    """Change the template of a FlinkBlueGreenDeployment and wait until the operator has applied it.
 
-    The operator takes a savepoint of the active child (unless the upgrade mode is ``stateless``),
-    deploys the other colour from it, switches over once the new job runs and is stable, then deletes
-    the old child. A change the Flink operator applies in place (only fields its diff ignores, such as
-    ``upgradeMode``) keeps the colour. Fails, with the operator's error, when the transition is aborted
-    (the new child did not become healthy within the abort grace period): the old colour then still serves.
+    The change is classified as the operator will (:mod:`airflow_flink_operator.models.bluegreen_diff`, against
+    ``status.lastReconciledSpec``). A ``TRANSITION`` savepoints the active child (unless ``stateless``), deploys
+    the other colour from it, switches over once the new job runs and is stable, and deletes the old child;
+    a ``SAVEPOINT_REDEPLOY`` deploys the other colour from ``initialSavepointPath``; changes the operator
+    applies in place (``PATCH_CHILD``, suspend, resume, any change while suspended) keep the colour;
+    ``configuration``/``ingress``/``template.metadata`` alone need nothing from the operator. The task fails
+    with the operator's error when the transition is aborted.
+
+    After a failed transition the operator keeps the failed spec as its last-reconciled one; an in-place change
+    would copy that whole template, failed build included, into the serving child. Such a change is refused
+    (nothing is sent), saying what failed and how to move on: roll out a fixed template, retry the failed one as
+    a new transition (``restart=True``), or put back the spec the serving child runs.
 
     :param name: the FlinkBlueGreenDeployment (default: the name in ``deployment``). (templated)
     :param template_patch: a merge patch for the template's FlinkDeployment spec, e.g.
@@ -180,167 +247,176 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
     :param deployment: or the whole desired resource (blue/green or a FlinkDeployment, as for the deploy
         operator). (templated)
     :param configuration: blue/green settings to set with this change (e.g. a shorter ``abort_grace_period``).
-    :return: ``{active_colour, active_deployment, previous_colour, previous_deployment, savepoint_path,
-        blue_green_state, job_id, ...}``; ``savepoint_path`` is the savepoint the new child started from.
+    :param restart: also bump ``restartNonce``: the operator's way to retry a spec whose transition failed
+        (it acts only on a changed template).
+    :param redeploy_from_savepoint: deploy the other colour from this savepoint (``initialSavepointPath`` with a
+        new ``savepointRedeployNonce``: ``SAVEPOINT_REDEPLOY``); the task checks the new child started from it. (templated)
+    :return: ``{active_colour, active_deployment, previous_colour, previous_deployment, change, savepoint_path,
+        blue_green_state, job_state, job_id, ...}``; ``savepoint_path`` is a savepoint this change made the new
+        child start from (one the transition took, or ``redeploy_from_savepoint``), else ``None``.
     """
 
-    template_fields = (*FlinkBaseOperator.template_fields, "name", "template_patch", "deployment")
+    template_fields = (*FlinkBaseOperator.template_fields, "name", "template_patch", "deployment",
+                       "redeploy_from_savepoint")
     template_ext = (".yaml", ".yml", ".json")
 
     def __init__(self, *, name: str | None = None, template_patch: dict[str, Any] | None = None,
-                 deployment: Any = None, configuration: dict[str, Any] | None = None, **kwargs: Any) -> None:
+                 deployment: Any = None, configuration: dict[str, Any] | None = None, restart: bool = False,
+                 redeploy_from_savepoint: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if (template_patch is None) == (deployment is None):
-            raise ValueError("give exactly one of template_patch (a merge patch) or deployment (the full resource)")
+        if template_patch is not None and deployment is not None:
+            raise ValueError("give one of template_patch (a merge patch) or deployment (the full resource), not both")
+        if template_patch is None and deployment is None and not (restart or redeploy_from_savepoint):
+            raise ValueError("give template_patch, deployment, restart=True or redeploy_from_savepoint")
         if name is None and deployment is None:
-            raise ValueError("name is required with template_patch")
+            raise ValueError("name is required without deployment")
         self.name, self.template_patch, self.deployment = name, template_patch, deployment
-        self.configuration = configuration
+        self.configuration, self.restart, self.redeploy_from_savepoint = configuration, restart, redeploy_from_savepoint
 
-    def execute(self, context: Any) -> Any:
+    def _desired(self, current: dict[str, Any], name: str, namespace: str) -> Any:
         from airflow_flink_operator.manifests import merge_patch, to_model
-        from airflow_flink_operator.models.bluegreen import diff_type
-        from airflow_flink_operator.models.status_bluegreen import BlueGreenState, bluegreen_summary, other_colour
-        from airflow_flink_operator.naming import ti_labels
 
         if self.deployment is not None:
             model = load_blue_green(self.deployment, self.configuration)
-            name = self.name or model.name
+            if not (self.template_patch or self.restart or self.redeploy_from_savepoint):
+                return model
+            manifest = self.render_manifests(model)[-1]  # typed settings merged into flinkConfiguration
         else:
-            name = self.name
-        namespace = self.resolved_namespace()
-        current = self._current(name, namespace)
-        summary = bluegreen_summary(current)
-        state = summary["blue_green_state"]
-        if state not in (BlueGreenState.ACTIVE_BLUE.value, BlueGreenState.ACTIVE_GREEN.value):
-            raise FlinkTaskError(f"{KIND_BLUE_GREEN} {namespace}/{name} is {state}: a deployment or transition is in "
-                                 "progress; upgrade once it is ACTIVE_BLUE or ACTIVE_GREEN")
-        if self.deployment is None:
             manifest = {"apiVersion": current["apiVersion"], "kind": KIND_BLUE_GREEN,
                         "metadata": {"name": name, "namespace": namespace},
                         "spec": copy.deepcopy(current.get("spec") or {})}
-            template = manifest["spec"].setdefault("template", {})
-            template["spec"] = merge_patch(template.get("spec") or {}, self.template_patch)
-            model = load_blue_green(to_model(manifest), self.configuration)
-        stored = self.hook.apply(self.render_manifests(model), namespace, labels=ti_labels(context))
-        colour = summary["active_colour"]
-        change = diff_type(current.get("spec") or {}, stored.get("spec") or {})
-        expected = other_colour(colour) if change in ("TRANSITION", "SAVEPOINT_REDEPLOY") else colour
-        base = {"previous_colour": colour, "previous_deployment": summary["active_deployment"], "change": change,
-                "generation": stored["metadata"].get("generation")}
-        if change == "IGNORE":
-            self.log.info("%s %s/%s: the template is unchanged; %s keeps serving", KIND_BLUE_GREEN, namespace, name,
-                          summary["active_deployment"])
-        else:
-            self.log.info("%s %s/%s: applied generation %s (%s); waiting for ACTIVE_%s", KIND_BLUE_GREEN, namespace,
-                          name, base["generation"], change, expected.upper())
-        if not self.wait_for_completion:
-            return {"kind": KIND_BLUE_GREEN, "name": name, "namespace": namespace, **base}
-        return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=name, namespace=namespace, mode="bluegreen",
-                                  target=f"active_{expected}", method_name="upgraded",
-                                  resume_state={"name": name, "namespace": namespace, "base": base})
-
-    def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        """The expected colour is active: check its child runs the job and return what serves."""
-        return self._serving(context, event)
-
-
-class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
-    """Delete a FlinkBlueGreenDeployment for good, after a final savepoint of the active child.
-
-    As :class:`~airflow_flink_operator.operators.FlinkTeardownOperator`: the savepoint is taken first
-    (a FlinkStateSnapshot with ``disposeOnDelete: false``, or ``savepointTriggerNonce`` on operators
-    without snapshot resources), and nothing is deleted if it fails. Then the resource is deleted and
-    both children with it (explicitly too, for clusters without a garbage collector).
-
-    :param name: the FlinkBlueGreenDeployment. (templated)
-    :param savepoint: ``snapshot`` (default) or ``none``.
-    :param force: delete even if the final savepoint fails or cannot be taken.
-    :return: ``{deleted, name, namespace, active_colour, active_deployment, savepoint_path}``.
-    """
-
-    template_fields = (*FlinkBaseOperator.template_fields, "name")
-
-    def __init__(self, *, name: str, savepoint: str = "snapshot", force: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if savepoint not in ("snapshot", "none"):
-            raise ValueError(f"savepoint must be 'snapshot' or 'none', not {savepoint!r}")
-        self.name, self.savepoint, self.force = name, savepoint, force
+        template = manifest["spec"].setdefault("template", {})
+        spec = merge_patch(template.get("spec") or {}, self.template_patch or {})
+        was = ((current.get("spec") or {}).get("template") or {}).get("spec") or {}
+        if self.restart:
+            spec["restartNonce"] = int(was.get("restartNonce") or 0) + 1
+        if self.redeploy_from_savepoint:
+            nonce = int((was.get("job") or {}).get("savepointRedeployNonce") or 0) + 1
+            spec["job"] = {**(spec.get("job") or {}), "initialSavepointPath": self.redeploy_from_savepoint,
+                           "savepointRedeployNonce": nonce}
+        template["spec"] = spec
+        return load_blue_green(to_model(manifest), self.configuration)
 
     def execute(self, context: Any) -> Any:
-        from airflow_flink_operator.models.status import FlinkResourceStatus
-        from airflow_flink_operator.models.status_bluegreen import BlueGreenState, bluegreen_summary
+        from airflow_flink_operator.models.bluegreen_diff import IN_PLACE_CHANGES, diff_type
+        from airflow_flink_operator.models.status_bluegreen import (
+            BlueGreenState,
+            bluegreen_summary,
+            failure_marker,
+            last_reconciled_spec,
+            last_transition_error,
+            other_colour,
+        )
+        from airflow_flink_operator.naming import ti_labels
 
+        name = self.name or load_blue_green(self.deployment, self.configuration).name
         namespace = self.resolved_namespace()
-        current = self.hook.get(KIND_BLUE_GREEN, self.name, namespace)
-        if current is None:
-            self.log.info("%s %s/%s does not exist; nothing to tear down", KIND_BLUE_GREEN, namespace, self.name)
-            return {"deleted": False, "existed": False, "savepoint_path": None}
+        current = self._current(name, namespace)
         summary = bluegreen_summary(current)
-        carried = {"name": self.name, "namespace": namespace, "active_colour": summary["active_colour"],
-                 "active_deployment": summary["active_deployment"]}
-        if self.savepoint == "none":
-            return self._delete(context, carried, None)
+        state, failed = summary["blue_green_state"], last_transition_error(current)
+        first_failed = state == BlueGreenState.INITIALIZING_BLUE.value and failed is not None
+        if state not in (BlueGreenState.ACTIVE_BLUE.value, BlueGreenState.ACTIVE_GREEN.value) and not first_failed:
+            raise FlinkTaskError(f"{KIND_BLUE_GREEN} {namespace}/{name} is {state}: a deployment or transition is in "
+                                 "progress; upgrade once it is ACTIVE_BLUE or ACTIVE_GREEN")
+        model = self._desired(current, name, namespace)
+        manifests = self.render_manifests(model)  # validated before anything is sent
+        new_spec = manifests[-1]["spec"]
+        change = diff_type(last_reconciled_spec(current), new_spec)
+        colour = summary["active_colour"] or "blue"
         child = self.hook.get(KIND_DEPLOYMENT, summary["active_deployment"], namespace) \
             if summary["active_deployment"] else None
-        running = child is not None and FlinkResourceStatus.from_object(child).job_state == "RUNNING"
-        if summary["blue_green_state"] not in (BlueGreenState.ACTIVE_BLUE.value, BlueGreenState.ACTIVE_GREEN.value) \
-                or not running:
-            message = (f"cannot take a final savepoint of {KIND_BLUE_GREEN} {namespace}/{self.name}: "
-                       f"state {summary['blue_green_state']}, active child {summary['active_deployment']} "
-                       f"{'running' if running else 'not running'}")
-            if not self.force:
-                self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
-                          kind=KIND_BLUE_GREEN, name=self.name, namespace=namespace)
-            self.log.warning("%s; deleting anyway (force=True)", message)
-            return self._delete(context, carried, None)
-        wait = self.start_savepoint(context, job_kind=KIND_DEPLOYMENT, job_name=summary["active_deployment"],
-                                    namespace=namespace, purpose="final", dispose_on_delete=False)
-        return self.wait_or_defer(context, kind=wait["kind"], name=wait["name"], namespace=namespace, mode=wait["mode"],
-                                  nonce=wait.get("nonce"), method_name="after_final_savepoint", resume_state=carried)
+        child_suspended = str((((child or {}).get("spec") or {}).get("job") or {}).get("state")).lower() == "suspended"
+        in_place = not first_failed and (change in IN_PLACE_CHANGES or (child_suspended and change != "IGNORE"))
+        where = f"{KIND_BLUE_GREEN} {namespace}/{name}"
+        if in_place and failed:
+            self._refuse_in_place(where, change, failed, current, child, colour, new_spec)
+        if failed and change not in ("IGNORE", "SUSPEND", "RESUME") and not child_suspended and not first_failed \
+                and not _ready(child):
+            # checkAndInitiateDeployment: with the active child not ready and the job already FAILING, the operator
+            # does nothing with a change (no status write, spec not reconciled): a wait would only time out.
+            raise FlinkTaskError(
+                f"{where}: refused: the last change failed ({failed}) and the active child "
+                f"{summary['active_deployment']} is not ready, so the operator would not act on this change "
+                f"({change}). Nothing was sent. Get {summary['active_deployment']} running again (see its status "
+                "and events), or suspend the job (job.state: suspended) and change it while suspended.")
+        if change == "IGNORE" and failed:
+            raise FlinkTaskError(
+                f"{where}: the template is the one whose last change failed ({failed}); the operator acts only on a "
+                f"changed template, so nothing would happen. Nothing was sent. To retry it, run the upgrade with "
+                f"restart=True (a new restartNonce); or roll out a fixed template.")
+        stored = self.hook.apply(manifests, namespace, labels=ti_labels(context))
+        expected = colour
+        if change in ("TRANSITION", "SAVEPOINT_REDEPLOY") and not in_place and not first_failed:
+            expected = other_colour(colour)
+        desired_state = str((((new_spec.get("template") or {}).get("spec") or {}).get("job") or {}).get("state")
+                            or "running").lower()
+        kind = "suspended" if desired_state == "suspended" or (child_suspended and change != "RESUME") else "active"
+        base = {"previous_colour": summary["active_colour"], "previous_deployment": summary["active_deployment"],
+                "change": change, "generation": stored["metadata"].get("generation")}
+        self.log.info("%s: applied generation %s (%s); waiting for %s_%s", where, base["generation"], change,
+                      kind.upper(), expected.upper())
+        if not self.wait_for_completion:
+            return {"kind": KIND_BLUE_GREEN, "name": name, "namespace": namespace, **base}
+        savepoint_from = None
+        if change == "SAVEPOINT_REDEPLOY" and not in_place:
+            savepoint_from = _initial_savepoint(new_spec)
+        elif change == "TRANSITION" and not in_place and not first_failed:
+            savepoint_from = "taken"
+        return self._wait_parent(context, name=name, namespace=namespace, target=f"{kind}_{expected}",
+                                 stale=failure_marker(current),
+                                 carried={"base": base, "savepoint_from": savepoint_from,
+                                          "template_savepoint": _initial_savepoint(new_spec),
+                                          "ingress": bool(new_spec.get("ingress"))})
 
-    def after_final_savepoint(self, context: Any, event: dict[str, Any]) -> Any:
-        """Delete only if the final savepoint succeeded (or ``force``)."""
-        carried = self.resume_state_of(event)
-        namespace = carried["namespace"]
-        path = (event.get("result") or {}).get("savepoint_path") if event.get("status") == "success" else None
-        if not path:
-            message = f"final savepoint of {carried['active_deployment']} failed: {event.get('message')}"
-            if not self.force:
-                self.fail(f"{message}. Nothing was deleted; pass force=True to delete without a savepoint.",
-                          kind=KIND_BLUE_GREEN, name=self.name, namespace=namespace)
-            self.log.warning("%s; deleting anyway (force=True)", message)
-        else:
-            self.log.info("Final savepoint of %s at %s", carried["active_deployment"], path)
-        return self._delete(context, carried, path)
-
-    def _delete(self, context: Any, carried: dict[str, Any], path: str | None) -> Any:
-        self.hook.delete(KIND_BLUE_GREEN, self.name, carried["namespace"], wait=False)
-        return self.wait_or_defer(context, kind=KIND_BLUE_GREEN, name=self.name, namespace=carried["namespace"],
-                                  mode="deleted", method_name="parent_deleted", resume_state={**carried, "savepoint_path": path})
-
-    def parent_deleted(self, context: Any, event: dict[str, Any]) -> Any:
-        """The resource is gone: delete the children (a no-op where the garbage collector did) and wait for them."""
+    @staticmethod
+    def _refuse_in_place(where: str, change: str, failed: str, current: dict[str, Any], child: dict[str, Any] | None,
+                         colour: str, new_spec: dict[str, Any]) -> None:
+        """Refuse an in-place change that would copy the failed template into the serving child."""
         from airflow_flink_operator.models.bluegreen import child_name
+        from airflow_flink_operator.models.bluegreen_diff import changed_fields, runs_another_build, template_of_child
+        from airflow_flink_operator.models.status_bluegreen import last_reconciled_spec
 
-        carried = self.resume_state_of(event)
-        self.check_event(event, kind=KIND_BLUE_GREEN, name=self.name, namespace=carried["namespace"])
-        remaining = [child_name(self.name, c) for c in COLOURS
-                     if self.hook.delete(KIND_DEPLOYMENT, child_name(self.name, c), carried["namespace"], wait=False)]
-        return self._wait_children(context, {**carried, "remaining": remaining})
+        if child is None:
+            return
+        runs = template_of_child(child.get("spec"), colour)
+        if not runs_another_build(runs, new_spec):
+            return  # the template is what the child runs: the patch changes only what the operator patches in place
+        serving = child_name(current["metadata"]["name"], colour)
+        failed_fields = ", ".join(changed_fields(runs, last_reconciled_spec(current)) or ["?"])
+        raise FlinkTaskError(
+            f"{where}: refused: the last blue/green change failed ({failed}). The operator keeps that failed spec as "
+            f"its last-reconciled one, and this change ({change}) would be applied in place to the serving child "
+            f"{serving}, copying the whole template into it: {serving} would then run the failed spec (it differs "
+            f"from what {serving} runs in: {failed_fields}). Nothing was sent. To move on: roll out a fixed "
+            f"template (a transition, e.g. template_patch={{'image': '<fixed build>'}}); retry the failed spec as "
+            f"a new transition (restart=True); or put back the spec {serving} runs (deployment=...).")
 
-    def _wait_children(self, context: Any, carried: dict[str, Any]) -> Any:
-        if not carried["remaining"]:
-            return {"deleted": True, "kind": KIND_BLUE_GREEN, "name": self.name, "namespace": carried["namespace"],
-                    "active_colour": carried["active_colour"], "active_deployment": carried["active_deployment"],
-                    "savepoint_path": carried.get("savepoint_path")}
-        child, *rest = carried["remaining"]
-        return self.wait_or_defer(context, kind=KIND_DEPLOYMENT, name=child, namespace=carried["namespace"],
-                                  mode="deleted", method_name="child_deleted", resume_state={**carried, "remaining": rest,
-                                                                                      "waiting_for": child})
+    def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        """Deferred tasks stored by an earlier version continue here."""
+        return self.parent_settled(context, event)
 
-    def child_deleted(self, context: Any, event: dict[str, Any]) -> Any:
-        """One child is gone; wait for the next."""
-        carried = self.resume_state_of(event)
-        self.check_event(event, kind=KIND_DEPLOYMENT, name=carried["waiting_for"], namespace=carried["namespace"])
-        return self._wait_children(context, carried)
+
+class FlinkBlueGreenSuspendOperator(FlinkBlueGreenUpgradeOperator):
+    """Suspend a FlinkBlueGreenDeployment in place (``SUSPEND``: the active child's job is suspended, with a
+    savepoint in ``savepoint`` upgrade mode); ends at ``ACTIVE_<colour>`` with its job ``SUSPENDED``.
+
+    :param name: the FlinkBlueGreenDeployment. (templated)
+    """
+
+    def __init__(self, *, name: str, **kwargs: Any) -> None:
+        super().__init__(name=name, template_patch={"job": {"state": "suspended"}}, **kwargs)
+
+
+class FlinkBlueGreenResumeOperator(FlinkBlueGreenUpgradeOperator):
+    """Resume a suspended FlinkBlueGreenDeployment in place (``RESUME``: the same colour runs again, with any
+    template change made while suspended); ends at ``ACTIVE_<colour>`` with its job ``RUNNING``.
+
+    :param name: the FlinkBlueGreenDeployment. (templated)
+    """
+
+    def __init__(self, *, name: str, **kwargs: Any) -> None:
+        super().__init__(name=name, template_patch={"job": {"state": "running"}}, **kwargs)
+
+
+# The teardown lives in its own module (size); importable from here too.
+from airflow_flink_operator.operators.bluegreen_teardown import FlinkBlueGreenTeardownOperator  # noqa: E402,F401
