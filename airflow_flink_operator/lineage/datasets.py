@@ -277,6 +277,31 @@ def lake_table(options: dict[str, str], table: str, connector: str) -> list[Data
     return [path(location, connector, table)]
 
 
+def catalog_table(catalog: dict[str, str], database: str, table: str, written: str) -> list[DatasetRef]:
+    """A table of a catalog the script creates (``CREATE CATALOG c WITH (...)``), where its options say
+    where the table lives: Iceberg (``type=iceberg``, as :func:`lake_table`), Paimon (``{warehouse}/{db}.db/
+    {table}``) and JDBC catalogs (``base-url`` + database; Flink's Postgres catalog reads a table without a
+    schema in ``public`` -- ``PostgresTablePath.fromFlinkTableName``). Hive, REST and other catalogs keep
+    it in a metastore this package does not read: none.
+
+    :param written: the name the script uses, reported as the Flink table.
+    """
+    def build() -> list[DatasetRef]:
+        kind = catalog.get("type", "").lower()
+        if kind == "iceberg":
+            options = {**catalog, "catalog-database": database, "catalog-table": table}
+            return lake_table(options, written, "iceberg")
+        if kind == "paimon" and catalog.get("warehouse"):
+            return [path(table_location(catalog["warehouse"], database, table, "db-suffix"), "paimon", written)]
+        if kind == "jdbc" and catalog.get("base-url"):
+            url = f"{catalog['base-url'].rstrip('/')}/{database}"
+            name = table if "." in table or "postgresql" not in url.lower() else f"public.{table}"
+            return [jdbc(url, name, "jdbc", written)]
+        return []
+
+    return guarded(build, f"table {written!r}", [])
+
+
 # --- Flink SQL connectors ------------------------------------------------------------------------
 
 
