@@ -103,3 +103,18 @@ def test_without_sqlglot_sql_jobs_say_once_what_to_install(monkeypatch, caplog):
         assert parse_flink_sql(ORDERS).inputs == []
     hints = [r.getMessage() for r in caplog.records if "sqlglot" in r.getMessage()]
     assert hints == [sql.SQLGLOT_HINT] and "airflow-flink-operator[openlineage]" in hints[0]
+
+
+def test_an_iceberg_table_is_in_the_current_flink_database_unless_its_options_say_otherwise():
+    """Iceberg's Flink connector: ``catalog-database`` defaults to the current Flink database,
+    ``catalog-table`` to the Flink table's name (iceberg.apache.org/docs/latest/flink-connector)."""
+    parsed = parse_flink_sql("""
+        USE mydb;
+        CREATE TABLE ice_t (a INT) WITH ('connector' = 'iceberg', 'catalog-name' = 'c', 'catalog-type' = 'hadoop',
+                                         'warehouse' = 's3://lake/wh');
+        CREATE TABLE ice_u (a INT) WITH ('connector' = 'iceberg', 'catalog-name' = 'c', 'catalog-type' = 'hadoop',
+                                         'warehouse' = 's3://lake/wh', 'catalog-database' = 'db1',
+                                         'catalog-table' = 'events');
+        INSERT INTO ice_t SELECT * FROM ice_u;""")
+    assert ids(parsed.outputs) == [("s3://lake", "wh/mydb/ice_t")]
+    assert ids(parsed.inputs) == [("s3://lake", "wh/db1/events")]

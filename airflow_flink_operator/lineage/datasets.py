@@ -255,7 +255,8 @@ def lake_table(options: dict[str, str], table: str, connector: str) -> list[Data
     """An Iceberg/Paimon/Hudi/Delta table named from its location, as ``IcebergSinkVisitor`` names Iceberg
     tables (``FilesystemDatasetUtils.fromLocation(table.location())``), with the Flink table as ``table``.
 
-    Iceberg (``org.apache.iceberg.flink.FlinkDynamicTableFactory`` options): ``catalog-type`` ``hadoop``
+    Iceberg (``org.apache.iceberg.flink.FlinkDynamicTableFactory`` options; ``catalog-database`` defaults
+    to the current Flink database, ``catalog-table`` to the Flink table's name): ``catalog-type`` ``hadoop``
     → ``{warehouse}/{catalog-database}/{catalog-table}``; ``hive`` (the default) with a ``warehouse`` →
     the Hive default ``{warehouse}/{db}.db/{table}``; REST and other catalogs keep the location on the
     server: left out (their ``uri`` is the catalog's address, not the table's). Paimon and Hudi

@@ -401,6 +401,8 @@ def _resolve(names: list[Name], declared: dict[Name, str], lineage: FlinkSqlLine
         written = declared.get(name)
         options = lineage.tables.get(written, {}) if written is not None else {}
         catalog = lineage.catalogs.get(name[0]) if len(name) == 3 else None
+        if options.get("connector") == "iceberg":  # catalog-database: the current Flink database by default
+            options = {"catalog-database": name[1], **options} if len(name) == 3 else options
         if options.get("connector"):
             found = from_connector_options(options, written or "")
         elif catalog is not None:
