@@ -30,7 +30,7 @@ id the OpenLineage provider computes for the task (its ``lineage_job_namespace``
 ``lineage_run_id`` and root macros) are injected as run tags ``airflow.parent...`` — valid
 configuration that the Java client parses, emitted once the Flink integration attaches configured
 run tags (OpenLineage issue #4980). The Airflow task's own event always names the Flink job's
-lineage identity (the ``flink`` job facet's ``openlineageJobNamespace``/``openlineageJobName``).
+lineage identity (the ``airflowFlinkOperator_flink`` job facet's ``openlineageJobNamespace``/``openlineageJobName``).
 The run id changes with every task try, so with ``parent=True`` every run (and retry) of the task
 changes the spec and the operator upgrades the job (a stateless job loses its state): ``parent`` is
 off by default, opt in with ``OpenLineageFlinkConfig(parent=True)``.
