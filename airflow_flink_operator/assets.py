@@ -177,16 +177,10 @@ def convert_savepoint_asset_to_openlineage(asset: Any, lineage_context: Any = No
 
 
 def redact_uri(uri: str | None) -> str | None:
-    """``uri`` without any ``user:password@`` (a savepoint path is a URI; credentials never go into an event)."""
-    if not uri or "@" not in uri:
-        return uri
-    try:
-        parts = urllib.parse.urlsplit(uri)
-    except ValueError:
-        return uri
-    if not parts.netloc or "@" not in parts.netloc:
-        return uri
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    """``uri`` without credentials (:func:`airflow_flink_operator.uris.strip_userinfo`): events never carry them."""
+    from airflow_flink_operator.uris import strip_userinfo  # lazily: a DAG file importing assets loads no more
+
+    return strip_userinfo(uri) if uri else uri
 
 
 def _iso(value: datetime | None) -> str | None:

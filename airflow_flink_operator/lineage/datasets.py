@@ -20,7 +20,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlparse, urlsplit, urlunsplit
+
+from airflow_flink_operator.uris import UriParts, format_host_port, split_authority, strip_userinfo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,40 +56,29 @@ class DatasetRef:
     columns: tuple[tuple[str, str], ...] = field(default=())
 
 
-def _split_host_port(authority: str) -> tuple[str, int | None]:
-    """``host`` and ``port`` of ``[user[:password]@]host[:port]`` (IPv6 in brackets); the user info is dropped
-    and a port that is not a number is ``None`` (never an exception: a URL may carry secrets in its text)."""
-    authority = authority.rpartition("@")[2].strip()
-    if authority.startswith("["):
-        host, _, after = authority[1:].partition("]")
-        port_text = after.lstrip(":")
-    else:
-        host, _, port_text = authority.partition(":")
-    return host, int(port_text) if port_text.isdigit() else None
+def _authority(value: str) -> UriParts:
+    """:func:`~airflow_flink_operator.uris.split_authority` of ``value`` (or of the first item of a ``,``/``;``
+    list of URLs), refusing a reading that may be wrong (:attr:`~airflow_flink_operator.uris.UriParts.ambiguous`)."""
+    try:
+        parts = split_authority(value)
+    except ValueError:
+        first = re.split(r"\s*[,;]\s*", value.strip().strip("\"' "), maxsplit=1)[0]
+        parts = split_authority(first.strip("\"' "))
+    if parts.ambiguous:
+        raise ValueError("an @ after the authority: user info or path cannot be told apart")
+    return parts
 
 
 def host_port(value: str, default_port: int | None = None) -> str:
-    """``host:port`` of the first address in a comma-separated list (``host``, ``host:port``, URLs),
-    without any user info (``user:password@``)."""
-    first = value.split(",")[0].strip().strip("[]\"' ")
-    if "://" in first:
-        first = first.split("://", 1)[1]
-    host, port = _split_host_port(re.split(r"[/?#;]", first, maxsplit=1)[0])
-    port = port or default_port
-    return f"{host}:{port}" if port else host
+    """``host:port`` of the first address in a comma-separated list (``host``, ``host:port``, URLs; IPv6
+    in brackets), without any user info (``user:password@``)."""
+    parts = _authority(value)
+    return format_host_port(parts.host, parts.port or default_port)
 
 
 def strip_url_secrets(url: str | None) -> str | None:
-    """``url`` without user info (``user:password@``), query string and fragment, for facets: a presigned
-    ``https://bucket.s3.../job.jar?X-Amz-Signature=...`` or ``https://user:token@repo/...`` keeps only its location."""
-    if not url or "://" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    except ValueError:  # unparsable: keep what cannot hold a secret
-        return url.split("://", 1)[0] + "://"
+    """``url`` without user info, query string and fragment (:func:`airflow_flink_operator.uris.strip_userinfo`)."""
+    return strip_userinfo(url, keep_query=False) if url else url
 
 
 def guarded(build: Callable[[], T], what: str, default: T) -> T:
@@ -115,77 +105,48 @@ def _properties(text: str, separators: str = ";") -> dict[str, str]:
     return {k.strip().lower(): v.strip() for k, _, v in pairs}
 
 
-def _oracle_address(rest: str) -> tuple[str, int | None, str]:
-    """Host, port and service name / SID of an Oracle URL: only what follows ``@`` (the user/password
-    before it never leaves this function). ``oracle:thin:[user/pass]@//host:port/service``,
-    ``@host:port:SID``, ``@host:port/service`` and ``@(DESCRIPTION=...(HOST=h)(PORT=p)...(SERVICE_NAME=s))``."""
-    address = rest.rpartition("@")[2] if "@" in rest else ""
-    if address.startswith("("):
-        found = {k.lower(): v for k, v in re.findall(r"\(\s*(HOST|PORT|SERVICE_NAME|SID)\s*=\s*([^)\s]+)", address,
-                                                       re.IGNORECASE)}
-        port_text = found.get("port", "")
-        return (found.get("host", ""), int(port_text) if port_text.isdigit() else None,
-                found.get("service_name") or found.get("sid", ""))
-    address = address.removeprefix("//").split("?")[0]
-    authority, slash, service = address.partition("/")
-    host, _, after_host = authority.partition(":")
-    port_text, _, sid = after_host.partition(":")
-    return host, int(port_text) if port_text.isdigit() else None, service if slash else sid
-
-
 def jdbc(url: str, table_name: str, connector: str = "jdbc", table: str = "") -> DatasetRef:
     """A JDBC table: ``jdbc:postgresql://host:port/db`` + ``schema.table`` → ``postgres://host:port``,
     ``db.schema.table`` (Postgres tables without a schema are in ``public``); MySQL: ``db.table``.
 
-    Only the host, port and database reach the dataset: user info (``user:pass@``, Oracle's
-    ``user/pass@``), ``;``-properties (SQL Server, Hive, DB2) and query parameters are dropped;
-    SQL Server's ``databaseName`` is read from its properties.
+    Only the host, port and database reach the dataset (:func:`airflow_flink_operator.uris.split_authority`
+    drops user info, Oracle's ``user/pass@``, secret properties and query parameters); SQL Server's
+    ``databaseName`` is read from its properties.
     """
-    rest = url[len("jdbc:"):] if url.lower().startswith("jdbc:") else url
-    subprotocol = rest.split(":", 1)[0].lower()
-    scheme = JDBC_SCHEMES.get(subprotocol, subprotocol)
-    if subprotocol == "oracle":
-        host, port, database = _oracle_address(rest)
+    parts = _authority(url)
+    scheme = JDBC_SCHEMES.get(parts.scheme, parts.scheme)
+    properties = _properties(parts.properties)
+    if parts.scheme == "oracle":
+        database = parts.path.lstrip("/")
     else:
-        main, _, property_text = rest.partition(";")  # jdbc:sqlserver://host:port;databaseName=db;password=...
-        properties = _properties(property_text)
-        after = main.split("//", 1)[1] if "//" in main else ""
-        authority, _, tail = after.partition("/")
-        if "(" in authority:  # MySQL's address=(host=h)(port=p)(user=u)(password=...)
-            found = _properties(re.sub(r"[()]", ";", authority))
-            host, port_text = found.get("host", ""), found.get("port", "")
-            port = int(port_text) if port_text.isdigit() else None
-        else:
-            host, port = _split_host_port(authority.split(",")[0])
-        database = re.split(r"[?;:#]", tail, maxsplit=1)[0]  # DB2: /db:user=...;password=...;
-        if "=" in database:  # Teradata: /DATABASE=db,USER=u,PASSWORD=...
+        database = re.split(r"[?;:#]", parts.path.lstrip("/"), maxsplit=1)[0]  # DB2: /db:user=...;
+        if "=" in database:  # Teradata: /DATABASE=db,USER=u
             database = _properties(database, ",;&").get("database", "")
         database = properties.get("databasename") or properties.get("database") or database
-    port = port or DEFAULT_PORTS.get(scheme)
-    namespace = f"{scheme}://{host}" + (f":{port}" if port else "")
-    parts = [p for p in table_name.split(".") if p]
-    if database and len(parts) > 1 and parts[0] == database:  # "db.table" given with the database in the URL
-        parts = parts[1:]
-    if scheme in ("postgres", "mssql", "db2", "redshift") and len(parts) == 1:
-        parts = ["public" if scheme in ("postgres", "redshift") else "dbo", *parts]
-    name = ".".join([database, *parts] if database else parts)
+    host, port = parts.host, parts.port or DEFAULT_PORTS.get(scheme)
+    namespace = f"{scheme}://{format_host_port(host, port)}"
+    names = [p for p in table_name.split(".") if p]
+    if database and len(names) > 1 and names[0] == database:  # "db.table" given with the database in the URL
+        names = names[1:]
+    if scheme in ("postgres", "mssql", "db2", "redshift") and len(names) == 1:
+        names = ["public" if scheme in ("postgres", "redshift") else "dbo", *names]
+    name = ".".join([database, *names] if database else names)
     return DatasetRef(namespace, name, connector, table)
 
 
 def path(location: str, connector: str = "filesystem", table: str = "") -> DatasetRef:
     """A file system path: ``s3://bucket/key`` → ``s3://bucket`` + ``key``; ``/tmp/x`` → ``file`` + ``/tmp/x``."""
-    parsed = urlparse(location)
-    scheme = parsed.scheme.lower()
-    netloc = parsed.netloc.rpartition("@")[2]  # never user info (s3://KEY:SECRET@bucket, hdfs://user@nn)
+    parts = _authority(location)
+    scheme, netloc = parts.scheme, parts.authority  # never user info (s3://KEY:SECRET@bucket, hdfs://user@nn)
     if scheme in ("", "file"):
-        return DatasetRef("file" if not netloc else f"file://{netloc}", parsed.path, connector, table)
+        return DatasetRef("file" if not netloc else f"file://{netloc}", parts.path, connector, table)
     if scheme in ("s3a", "s3n", "s3p"):
         scheme = "s3"
     if scheme == "gcs":
         scheme = "gs"
     if scheme in ("s3", "gs", "oss", "cosn", "obs"):
-        return DatasetRef(f"{scheme}://{netloc}", parsed.path.lstrip("/"), connector, table)
-    return DatasetRef(f"{scheme}://{netloc}", parsed.path, connector, table)
+        return DatasetRef(f"{scheme}://{netloc}", parts.path.lstrip("/"), connector, table)
+    return DatasetRef(f"{scheme}://{netloc}", parts.path, connector, table)
 
 
 def from_connector_options(options: dict[str, str], table: str = "") -> list[DatasetRef]:
