@@ -165,3 +165,15 @@ def test_a_composite_provider_transport_is_given_to_the_flink_job_and_fails_noth
         "openlineage.transport.transports.local.type": "console",
     }
     assert "'file' cannot be given to the Flink job automatically" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path, secrets", [
+    ("s3://AKIAEXAMPLE:wJalr/K7MDENG:bPx@flink-state/sp/savepoint-1", ("AKIAEXAMPLE", "wJalr", "K7MDENG", "bPx")),
+    ("s3://etl:p%40ss%2Fw%3Ard@flink-state/sp/savepoint-1", ("etl:", "p%40ss", "w%3Ard", "p@ss/w:rd")),
+    ("s3a://etl:p@ss@flink-state/sp/savepoint-1", ("etl", "p@ss")),
+])
+def test_no_credential_of_a_savepoint_path_reaches_a_facet(path, secrets):
+    run = Serde.to_json(facets.run_facets({"initial_savepoint_path": path})[facets.FLINK_FACET_KEY])
+    assert "flink-state/sp/savepoint-1" in run
+    for secret in secrets:
+        assert secret not in run, secret
