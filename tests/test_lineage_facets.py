@@ -177,3 +177,22 @@ def test_no_credential_of_a_savepoint_path_reaches_a_facet(path, secrets):
     assert "flink-state/sp/savepoint-1" in run
     for secret in secrets:
         assert secret not in run, secret
+
+
+def test_no_credential_of_a_jar_uri_reaches_the_job_facet():
+    from airflow_flink_operator.artifacts import JarJob
+    from airflow_flink_operator.lineage.extract import describe
+    from airflow_flink_operator.models import FlinkDeployment, FlinkDeploymentSpec, JobManagerSpec, Resource
+    from airflow_flink_operator.models import TaskManagerSpec
+
+    jar = ("https://AKIAEXAMPLE:wJalr/K7MDENG:b%40Px@bucket.s3.amazonaws.com/jobs/job.jar"
+           "?X-Amz-Credential=AKIA%2F20261127&X-Amz-Signature=s1gn")
+    model = FlinkDeployment(name="signed", spec=FlinkDeploymentSpec(
+        image="flink:1.20", flink_version="v1_20", service_account="flink",
+        job_manager=JobManagerSpec(resource=Resource(cpu=1, memory="2048m")),
+        task_manager=TaskManagerSpec(resource=Resource(cpu=1, memory="2048m")),
+        job=JarJob(jar_uri=jar, parallelism=1)))
+    text = Serde.to_json(facets.job_facets(describe(model, "default"))[facets.FLINK_FACET_KEY])
+    assert "bucket.s3.amazonaws.com/jobs/job.jar" in text
+    for secret in ("AKIAEXAMPLE", "wJalr", "K7MDENG", "b%40Px", "s1gn", "X-Amz"):
+        assert secret not in text, secret

@@ -255,7 +255,8 @@ def _datasets(event: dict, side: str) -> set[tuple[str, str]]:
 #: The Kubernetes resource each task applies: its Flink job's own run is the job ``default.<resource>``
 #: (lineage/flink_run.py), a child of the task's run.
 RESOURCES = {"jar": "orders-enrichment", "sql": "revenue", "python": "click-scoring", "seatunnel": "page-views",
-             "cdc": "shop-to-doris", "broken": "broken-sql", "session_job": "top-pages"}
+             "cdc": "shop-to-doris", "broken": "broken-sql", "session_job": "top-pages",
+             "session_cluster": "analytics-session"}
 FACET = "airflowFlinkOperator_flink"
 
 
@@ -298,6 +299,9 @@ def test_a_session_job_names_its_session_cluster_and_its_flink_version(lineage_r
     assert (flink["jobKind"], flink["flinkVersion"], flink["jarURI"]) == \
         ("jar", "v1_20", "https://repo.example.com/top-pages.jar")
     assert _datasets(_event(events, "session_job", "COMPLETE"), "outputs") == {("file", "/data/top-pages")}
+    # The session job is a Flink job with its own run; the session cluster runs none of its own.
+    assert _flink_run(events, "session_job")["job"]["facets"]["jobType"]["integration"] == "FLINK"
+    assert _flink_run(events, "session_cluster") is None
 
 
 def test_a_failed_task_sends_a_fail_event_naming_the_job_and_no_datasets(lineage_run):

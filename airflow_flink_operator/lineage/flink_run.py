@@ -17,7 +17,8 @@ only checks that a streaming job runs writes nothing). So they are attributed to
   ``airflowFlinkOperator_flink``; run facet ``parent`` (the task run, and its root); the spec's inputs and
   outputs. A START event; a COMPLETE event too when the job FINISHED in this task. A streaming job's run
   is never closed by this package (it cannot see the job end; the Flink integration can).
-* a task that found the resource unchanged sends nothing for the Flink job, and no spec datasets.
+* a task that found the resource unchanged sends nothing for the Flink job, and no spec datasets; nor does
+  a task that deploys a session cluster (it runs no job of its own; each session job is a Flink job).
 
 A failure to send is logged, never raised: lineage never fails a task.
 """
@@ -98,8 +99,8 @@ def emit_flink_run(job: FlinkJobDescription, result: dict[str, Any], task_instan
 
     :return: how many events were handed to the provider's client (0 when none are due or sending failed).
     """
-    if reports_itself(job) or not task_started_job(result):
-        return 0
+    if job.job_kind == "session-cluster" or reports_itself(job) or not task_started_job(result):
+        return 0  # a session cluster runs no job of its own; its session jobs get theirs
     try:
         from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
 
