@@ -56,8 +56,9 @@ class UriParts:
     :param userinfo: the dropped user info, kept out of ``repr`` (never log it).
     :param host: the first host (IPv6 without brackets), ``""`` when the authority is empty.
     :param port: its port, if given.
-    :param path: the path (for Oracle ``/service`` or ``/SID``); secret-looking properties cut off.
-    :param query: the query without ``?``, raw (not filtered: see :func:`strip_userinfo`).
+    :param path: the path (for Oracle ``/service`` or ``/SID``).
+    :param query: the query without ``?``. Like every field, it ends before the first secret-looking
+        parameter (``password=``, ``sig=``...): the text from there on is dropped before parsing.
     :param fragment: the fragment without ``#``.
     :param hosts: every ``(host, port)`` of a multi-host authority (Kafka, Postgres, MongoDB lists).
     :param properties: ``;``-properties of a JDBC URL (SQL Server's ``databaseName``...), raw.

@@ -102,6 +102,36 @@ def test_no_dataset_and_no_log_line_holds_a_secret(secret, caplog):
     _assert_secret_free(caplog.text, *(r.getMessage() for r in caplog.records))
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=secrets)
+def test_no_sql_or_seatunnel_job_dataset_and_no_log_line_holds_a_secret(secret, caplog):
+    """Whole job files, as the operators hand them to lineage, with unreadable URLs among them."""
+    pytest.importorskip("sqlglot")
+    pytest.importorskip("pyhocon")
+    from airflow_flink_operator.lineage.seatunnel import seatunnel_config
+    from airflow_flink_operator.lineage.sql import parse_flink_sql
+
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    parsed = parse_flink_sql(f"""
+        CREATE TABLE src (a INT) WITH ('connector' = 'filesystem', 'path' = 's3a://AKIA:{secret}@lake/in/');
+        CREATE TABLE bad (a INT) WITH ('connector' = 'filesystem', 'path' = 'hdfs://u:{secret}@[nn/x');
+        CREATE TABLE dst (a INT) WITH ('connector' = 'jdbc', 'url' = 'jdbc:mysql://etl:{secret}@my:3306/db',
+                                       'table-name' = 'out', 'password' = '{secret}');
+        CREATE CATALOG pg WITH ('type' = 'jdbc', 'base-url' = 'jdbc:postgresql://u:{secret}@pg:5432',
+                                'password' = '{secret}');
+        INSERT INTO dst SELECT a FROM src JOIN pg.app.t ON TRUE;
+        INSERT INTO bad SELECT a FROM src;""")
+    inputs, outputs = seatunnel_config(f"""
+        source {{ Jdbc {{ url = "jdbc:postgresql://u:{secret}@pg:5432/app", password = "{secret}",
+                          query = "SELECT * FROM public.orders" }} }}
+        sink {{ Kafka {{ bootstrap.servers = "SASL_SSL://u:{secret}@k:9092", topic = "t" }} }}""")
+    refs = parsed.inputs + parsed.outputs + inputs + outputs
+    assert refs
+    _assert_secret_free(*(f"{r.namespace} {r.name} {r.table}" for r in refs))
+    _assert_secret_free(caplog.text, *(r.getMessage() for r in caplog.records))
+
+
 def test_the_reported_leaks_are_gone():
     """The examples of issue 21, item 1: each leaked a piece of the secret before."""
     ref = path("s3a://AKIA:wJalr/K7MD@bucket/data/out")

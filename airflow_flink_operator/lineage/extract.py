@@ -87,7 +87,7 @@ def job_datasets(job: Any) -> tuple[list[DatasetRef], list[DatasetRef], str | No
         if kind == "cdc":
             import yaml
 
-            from airflow_flink_operator.lineage.datasets import cdc_pipeline
+            from airflow_flink_operator.lineage.cdc import cdc_pipeline
 
             doc = yaml.safe_load(text)
             if isinstance(doc, dict):

@@ -12,16 +12,26 @@ Flink SQL with sqlglot 30.x (``tests/test_openlineage.py`` keeps these cases):
   ``PRIMARY KEY ... NOT ENFORCED`` and computed columns, and backtick identifiers;
 * it **misses** (raises on): ``WATERMARK FOR ... AS ...`` and ``METADATA [FROM ...] [VIRTUAL]``
   columns in ``CREATE TABLE``; window table functions (``TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts),
-  INTERVAL '1' MINUTE))``, also HOP/CUMULATE/SESSION); ``MATCH_RECOGNIZE``; and it reads
-  ``EXECUTE STATEMENT SET BEGIN ... END`` as an opaque block. For those, this module falls back to
-  the tokens: a query's inputs are the names after ``FROM``, ``JOIN`` and ``TABLE``.
+  INTERVAL '1' MINUTE))``, also HOP/CUMULATE/SESSION); and it reads ``EXECUTE STATEMENT SET BEGIN ...
+  END`` as an opaque block. So a window table function is replaced by the table it reads before the
+  query is parsed; ``MATCH_RECOGNIZE`` is parsed with the Databricks dialect when Hive's fails. Only
+  then does this module fall back to the tokens: the names after ``FROM``/``JOIN`` (and ``FROM a, b``)
+  at the query's own nesting (not inside a function call: ``EXTRACT(YEAR FROM ts)``,
+  ``IS DISTINCT FROM``), identifiers only. When unsure it reports fewer tables, never other ones.
   openlineage-sql (the Rust parser the OpenLineage provider uses) fails on the same constructs
   (``METADATA`` columns, window TVFs, statement sets), so it brings nothing more.
 
-Not known from the script, hence not reported: tables of a catalog (``USE CATALOG``; Hive, JDBC,
-Iceberg catalogs) are reported by name only, under the ``flink`` namespace; the tables behind a
-``LIKE`` clause inherit its options but not its connector if the clause is the only place it is set;
-``EXECUTE PLAN``/``COMPILE PLAN`` and statements generated at run time are not seen.
+**Names are resolved in full.** ``USE CATALOG``/``USE`` are followed, and every table name is
+qualified as Flink qualifies it (``catalog.database.table``; ``default_catalog.default_database``
+to start with): ``FROM hive_cat.sales.orders`` is not the ``orders`` the script declares. A table the
+script does not declare is named from its catalog's ``CREATE CATALOG`` when that says where it lives
+(Iceberg hadoop/hive with a ``warehouse``, Paimon, JDBC: :func:`.datasets.catalog_table`); otherwise
+(Hive, REST catalogs, catalogs created outside the script) it is left out. Not seen either: the
+tables behind a ``LIKE`` clause whose connector is set only there, ``EXECUTE PLAN``/``COMPILE PLAN``,
+and statements generated at run time.
+
+sqlglot is in the ``openlineage`` extra; without it, SQL jobs report no datasets and a one-time
+warning says what to install.
 """
 
 from __future__ import annotations
@@ -30,12 +40,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_flink_operator.lineage.datasets import DatasetRef, from_connector_options
+from airflow_flink_operator.lineage.datasets import DatasetRef, catalog_table, from_connector_options
 
 log = logging.getLogger(__name__)
 
-#: Namespace for tables the script uses but does not declare (catalog tables).
-CATALOG_NAMESPACE = "flink"
+#: Flink's built-in catalog and database, current until ``USE CATALOG``/``USE`` changes them.
+DEFAULT_CATALOG, DEFAULT_DATABASE = "default_catalog", "default_database"
+#: The hint logged once when sqlglot is missing.
+SQLGLOT_HINT = ("OpenLineage: Flink SQL jobs report no datasets because sqlglot is not installed; "
+                "install the extra: pip install 'airflow-flink-operator[openlineage]'")
+_hinted: list[bool] = []
 
 
 @dataclass
@@ -45,7 +59,8 @@ class FlinkSqlLineage:
     :param inputs: the datasets read.
     :param outputs: the datasets written.
     :param settings: ``SET 'key' = 'value'`` options, in order (the last one wins).
-    :param tables: ``CREATE TABLE`` name → its ``WITH`` options.
+    :param tables: ``CREATE TABLE`` name (as written) → its ``WITH`` options.
+    :param catalogs: ``CREATE CATALOG`` name → its ``WITH`` options.
     :param fallbacks: queries sqlglot could not parse, read from their tokens instead.
     """
 
@@ -53,6 +68,7 @@ class FlinkSqlLineage:
     outputs: list[DatasetRef] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
     tables: dict[str, dict[str, str]] = field(default_factory=dict)
+    catalogs: dict[str, dict[str, str]] = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)
 
 
@@ -94,8 +110,8 @@ def split_statements(text: str) -> list[list[Any]]:
     return statements
 
 
-def _name_at(tokens: list[Any], i: int) -> tuple[str, int]:
-    """A (dotted, possibly backticked) object name starting at ``tokens[i]``, and the index after it."""
+def _parts_at(tokens: list[Any], i: int) -> tuple[list[str], int]:
+    """The parts of a (dotted, possibly backticked) object name starting at ``tokens[i]``, and the index after it."""
     parts: list[str] = []
     while i < len(tokens) and tokens[i].token_type.name not in ("L_PAREN", "R_PAREN", "COMMA", "STRING", "EQ"):
         parts.append(tokens[i].text)
@@ -104,6 +120,11 @@ def _name_at(tokens: list[Any], i: int) -> tuple[str, int]:
             i += 1
         else:
             break
+    return parts, i
+
+
+def _name_at(tokens: list[Any], i: int) -> tuple[str, int]:
+    parts, i = _parts_at(tokens, i)
     return ".".join(parts), i
 
 
@@ -153,33 +174,128 @@ def _columns(tokens: list[Any], text: str) -> tuple[tuple[str, str], ...]:
     return tuple(columns)
 
 
-def _query_sources(tokens: list[Any], text: str, lineage: FlinkSqlLineage) -> list[str]:
-    """Tables a query reads: by sqlglot's parser, else by the names after FROM / JOIN / TABLE."""
+Name = tuple[str, ...]
+
+
+def _without_window_tvfs(tokens: list[Any], text: str) -> str:
+    """The query with each ``TABLE(TUMBLE(TABLE t, ...))`` (any window function) replaced by ``t``."""
+    out, last, i = [], tokens[0].start, 0
+    while i < len(tokens) - 3:
+        if _word(tokens[i]) == "TABLE" and tokens[i + 1].token_type.name == "L_PAREN":
+            end = _matching_paren(tokens, i + 1)
+            inner = [j for j in range(i + 2, end) if _word(tokens[j]) == "TABLE"
+                     and tokens[j + 1].token_type.name != "L_PAREN"]
+            if inner:
+                parts, _ = _parts_at(tokens, inner[0] + 1)
+                out += [text[last:tokens[i].start], ".".join(f"`{p}`" for p in parts)]
+                last, i = tokens[end].end + 1, end + 1
+                continue
+        i += 1
+    return "".join(out) + text[last:tokens[-1].end + 1]
+
+
+def _parsed_sources(query: str) -> list[Name] | None:
+    """Tables of a query by sqlglot (Hive's dialect, then Databricks' for ``MATCH_RECOGNIZE``), or ``None``."""
     import sqlglot
     from sqlglot import exp
 
-    query = text[tokens[0].start:tokens[-1].end + 1]
-    try:
-        tree = sqlglot.parse_one(query, read="hive", error_level=sqlglot.ErrorLevel.RAISE)
+    for dialect in ("hive", "databricks"):
+        try:
+            tree = sqlglot.parse_one(query, read=dialect, error_level=sqlglot.ErrorLevel.RAISE)
+        except Exception:  # sqlglot has no Flink dialect: see the module docstring for what it misses
+            continue
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-        names = []
+        names: list[Name] = []
         for table in tree.find_all(exp.Table):
-            name = ".".join(part.name for part in table.parts)
-            if name and name not in ctes and name not in names:
+            if not isinstance(table.this, exp.Identifier):  # a table function, UNNEST...
+                continue
+            name = tuple(part.name for part in table.parts)
+            if name and not (len(name) == 1 and name[0] in ctes) and name not in names:
                 names.append(name)
         return names
-    except Exception as exc:  # sqlglot has no Flink dialect: see the module docstring for what it misses
-        # Neither the query nor the error text (which quotes it): a query may hold literals that are secrets.
-        log.debug("sqlglot could not parse a query (%s); reading its tokens", type(exc).__name__)
-        lineage.fallbacks.append(query)
-    names = []
-    for i, token in enumerate(tokens[:-1]):
-        if _word(token) in ("FROM", "JOIN", "TABLE") and tokens[i + 1].token_type.name != "L_PAREN" \
-                and _word(tokens[i + 1]) not in ("TABLE", "LATERAL", "UNNEST"):
-            name, _ = _name_at(tokens, i + 1)
-            if name and name not in names:
-                names.append(name)
+    return None
+
+
+def _token_sources(tokens: list[Any]) -> list[Name]:
+    """Tables after ``FROM``/``JOIN`` (and ``FROM a, b``) at the query's own nesting: not inside a function
+    call, not ``IS DISTINCT FROM``; identifiers only, never a number, a string or a function."""
+    names: list[Name] = []
+    stack: list[bool] = []  # per open parenthesis: does it hold a query?
+    expect = False  # after FROM/JOIN or a comma of a FROM list
+    for i, token in enumerate(tokens):
+        kind, word = token.token_type.name, _word(token)
+        if kind == "L_PAREN":
+            after = _word(tokens[i + 1]) if i + 1 < len(tokens) else ""
+            stack.append(after in ("SELECT", "WITH", "VALUES", "(") or (i > 0 and _word(tokens[i - 1]) == "IN"
+                                                                       and after == "SELECT"))
+            expect = False
+            continue
+        if kind == "R_PAREN":
+            stack.pop() if stack else None
+            continue
+        if not all(stack):
+            continue
+        if word in ("FROM", "JOIN") and (i == 0 or _word(tokens[i - 1]) != "DISTINCT"):
+            expect = True
+        elif expect and word == "TABLE" and i + 1 < len(tokens) and tokens[i + 1].token_type.name == "L_PAREN":
+            end = _matching_paren(tokens, i + 1)  # a window TVF: TABLE(TUMBLE(TABLE t, ...)) reads t
+            inner = [j for j in range(i + 2, end) if _word(tokens[j]) == "TABLE"
+                     and tokens[j + 1].token_type.name in ("VAR", "IDENTIFIER")]
+            if inner and tuple(_parts_at(tokens, inner[0] + 1)[0]) not in names:
+                names.append(tuple(_parts_at(tokens, inner[0] + 1)[0]))
+            expect = False
+        elif expect and kind in ("VAR", "IDENTIFIER") and (i + 1 >= len(tokens)
+                                                          or tokens[i + 1].token_type.name != "L_PAREN"):
+            parts, _ = _parts_at(tokens, i)
+            if tuple(parts) not in names:
+                names.append(tuple(parts))
+            expect = False
+        elif kind == "COMMA" and names and _from_list(tokens, i):
+            expect = True
+        elif kind not in ("DOT",):
+            expect = False
     return names
+
+
+def _from_list(tokens: list[Any], i: int) -> bool:
+    """Whether the comma at ``i`` separates tables of a ``FROM a [AS x], b`` list."""
+    j = i - 1
+    while j >= 0 and tokens[j].token_type.name in ("VAR", "IDENTIFIER", "DOT", "ALIAS"):
+        j -= 1
+    return j >= 0 and _word(tokens[j]) == "FROM"
+
+
+def _query_sources(tokens: list[Any], text: str, lineage: FlinkSqlLineage) -> list[Name]:
+    """Tables a query reads: by sqlglot's parser, else by its tokens (see the module docstring)."""
+    query = text[tokens[0].start:tokens[-1].end + 1]
+    names = _parsed_sources(_without_window_tvfs(tokens, text))
+    if names is not None:
+        return names
+    # Neither the query nor sqlglot's error (which quotes it): a query may hold literals that are secrets.
+    log.debug("sqlglot could not parse a query; reading its tokens")
+    lineage.fallbacks.append(query)
+    return _token_sources(tokens)
+
+
+class _Scope:
+    """The current catalog and database (``USE CATALOG``/``USE``), to qualify names as Flink does."""
+
+    def __init__(self, catalogs: dict[str, dict[str, str]]) -> None:
+        self.catalog, self.database, self.catalogs = DEFAULT_CATALOG, DEFAULT_DATABASE, catalogs
+
+    def use(self, parts: list[str], catalog: bool) -> None:
+        if catalog:
+            self.catalog = parts[-1]
+            options = self.catalogs.get(self.catalog, {})
+            self.database = options.get("default-database", "default" if self.catalog in self.catalogs
+                                        else DEFAULT_DATABASE)
+        elif parts:
+            self.database = parts[-1]
+            self.catalog = parts[-2] if len(parts) > 1 else self.catalog
+
+    def qualify(self, parts: list[str] | Name) -> Name:
+        parts = list(parts)
+        return tuple([self.catalog, self.database][:max(0, 3 - len(parts))] + parts)
 
 
 def parse_flink_sql(text: str) -> FlinkSqlLineage:
@@ -188,14 +304,27 @@ def parse_flink_sql(text: str) -> FlinkSqlLineage:
     :param text: the script (``;``-separated statements).
     """
     lineage = FlinkSqlLineage()
-    views: dict[str, list[str]] = {}
+    try:
+        import sqlglot  # noqa: F401
+    except ImportError:
+        if not _hinted:
+            _hinted.append(True)
+            log.warning(SQLGLOT_HINT)
+        return lineage
+    scope = _Scope(lineage.catalogs)
+    views: dict[Name, list[Name]] = {}
+    declared: dict[Name, str] = {}  # qualified name → the name as written (a key of lineage.tables)
     columns: dict[str, tuple[tuple[str, str], ...]] = {}
-    reads: list[str] = []
-    writes: list[str] = []
+    reads: list[Name] = []
+    writes: list[Name] = []
     for tokens in split_statements(text):
         words = [_word(t) for t in tokens]
         if words[0] == "SET" and len(tokens) >= 4 and tokens[2].token_type.name == "EQ":
             lineage.settings[tokens[1].text] = tokens[3].text
+            continue
+        if words[0] == "USE":
+            is_catalog = len(words) > 1 and words[1] == "CATALOG"
+            scope.use(_parts_at(tokens, 2 if is_catalog else 1)[0], is_catalog)
             continue
         if words[0] == "CREATE":
             i = 1
@@ -205,12 +334,14 @@ def parse_flink_sql(text: str) -> FlinkSqlLineage:
             i += 1
             if words[i:i + 3] == ["IF", "NOT", "EXISTS"]:
                 i += 3
-            name, i = _name_at(tokens, i)
+            parts, i = _parts_at(tokens, i)
+            name = ".".join(parts)
             if what == "VIEW":
                 as_at = words.index("AS", i) if "AS" in words[i:] else None
-                views[name] = _query_sources(tokens[as_at + 1:], text, lineage) if as_at else []
+                views[scope.qualify(parts)] = [scope.qualify(n) for n in _query_sources(tokens[as_at + 1:], text,
+                                                                                          lineage)] if as_at else []
                 continue
-            if what != "TABLE":
+            if what not in ("TABLE", "CATALOG"):
                 continue
             if i < len(tokens) and tokens[i].token_type.name == "L_PAREN":
                 end = _matching_paren(tokens, i)
@@ -225,29 +356,34 @@ def parse_flink_sql(text: str) -> FlinkSqlLineage:
                 elif words[i] == "LIKE":
                     source, i = _name_at(tokens, i + 1)
                     options = {**lineage.tables.get(source, {}), **options}
-                elif words[i] == "AS":  # CREATE TABLE ... AS SELECT
-                    reads += _query_sources(tokens[i + 1:], text, lineage)
-                    writes.append(name)
+                elif words[i] == "AS" and what == "TABLE":  # CREATE TABLE ... AS SELECT
+                    reads += [scope.qualify(n) for n in _query_sources(tokens[i + 1:], text, lineage)]
+                    writes.append(scope.qualify(parts))
                     break
                 else:
                     i += 1
+            if what == "CATALOG":
+                lineage.catalogs[name] = options
+                continue
             lineage.tables[name] = options
+            declared[scope.qualify(parts)] = name
             continue
         if words[0] == "INSERT" and len(words) > 2 and words[1] in ("INTO", "OVERWRITE"):
-            target, i = _name_at(tokens, 2)
-            writes.append(target)
+            i = 3 if words[2] == "TABLE" else 2  # Hive dialect: INSERT OVERWRITE TABLE db.t PARTITION (...)
+            parts, i = _parts_at(tokens, i)
+            writes.append(scope.qualify(parts))
             start = next((j for j in range(i, len(words)) if words[j] in ("SELECT", "WITH", "VALUES", "(")
                           and (words[j] != "(" or (j + 1 < len(words) and words[j + 1] in ("SELECT", "WITH")))), None)
             if start is not None and words[start] != "VALUES":
-                reads += _query_sources(tokens[start:], text, lineage)
-    lineage.inputs = _resolve(_expand(reads, views), lineage.tables, columns)
-    lineage.outputs = _resolve(writes, lineage.tables, columns)
+                reads += [scope.qualify(n) for n in _query_sources(tokens[start:], text, lineage)]
+    lineage.inputs = _resolve(_expand(reads, views), declared, lineage, columns)
+    lineage.outputs = _resolve(writes, declared, lineage, columns)
     return lineage
 
 
-def _expand(names: list[str], views: dict[str, list[str]], depth: int = 0) -> list[str]:
+def _expand(names: list[Name], views: dict[Name, list[Name]], depth: int = 0) -> list[Name]:
     """Replace views by the tables they read (views of views too)."""
-    result: list[str] = []
+    result: list[Name] = []
     for name in names:
         found = views.get(name) if depth < 10 else None
         for item in (_expand(found, views, depth + 1) if found is not None else [name]):
@@ -256,26 +392,26 @@ def _expand(names: list[str], views: dict[str, list[str]], depth: int = 0) -> li
     return result
 
 
-def _lookup(name: str, mapping: dict[str, Any]) -> str | None:
-    """The declared table a reference means (``default_catalog.default_database.t`` means ``t``)."""
-    if name in mapping:
-        return name
-    short = name.split(".")[-1]
-    for declared in mapping:
-        if declared == short or declared.split(".")[-1] == short or declared.lower() == name.lower():
-            return declared
-    return None
-
-
-def _resolve(names: list[str], tables: dict[str, dict[str, str]],
+def _resolve(names: list[Name], declared: dict[Name, str], lineage: FlinkSqlLineage,
              columns: dict[str, tuple[tuple[str, str], ...]]) -> list[DatasetRef]:
+    """Datasets of fully qualified names: a declared table by its connector (or, with none, its catalog),
+    another table by the ``CREATE CATALOG`` of its catalog; the rest is left out."""
     refs: list[DatasetRef] = []
     for name in names:
-        declared = _lookup(name, tables)
-        if declared is None:
-            found = [DatasetRef(CATALOG_NAMESPACE, name, "", name)]
+        written = declared.get(name)
+        options = lineage.tables.get(written, {}) if written is not None else {}
+        catalog = lineage.catalogs.get(name[0]) if len(name) == 3 else None
+        if options.get("connector") == "iceberg":  # catalog-database: the current Flink database by default
+            options = {"catalog-database": name[1], **options} if len(name) == 3 else options
+        if options.get("connector"):
+            found = from_connector_options(options, written or "")
+        elif catalog is not None:
+            found = catalog_table(catalog, name[1], name[2], written or ".".join(name))
         else:
-            found = [DatasetRef(r.namespace, r.name, r.connector, declared, columns.get(declared, ()))
-                     for r in from_connector_options(tables[declared], declared)]
+            log.debug("OpenLineage: table %s is neither declared nor in a catalog the script creates: left out",
+                      ".".join(name))
+            found = []
+        table_columns = columns.get(written or "", ())
+        found = [DatasetRef(r.namespace, r.name, r.connector, r.table, table_columns) for r in found]
         refs += [r for r in found if (r.namespace, r.name) not in {(x.namespace, x.name) for x in refs}]
     return refs
