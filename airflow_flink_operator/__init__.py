@@ -67,7 +67,10 @@ def get_provider_info() -> dict:
         ],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_flink_operator.triggers.flink"]}],
         "extra-links": ["airflow_flink_operator.operators.base.FlinkWebUILink"],
-        # flink-savepoint://<namespace>/<job>: the asset of a job's savepoints (airflow_flink_operator.assets)
+        # flink-savepoint://[<cluster>/]<namespace>/<job>: the asset of a job's savepoints
+        # (airflow_flink_operator.assets). The converter makes such inlets/outlets OpenLineage datasets, as
+        # the providers' own schemes do (e.g. common.io's "file": "to_openlineage_converter").
         "asset-uris": [{"schemes": ["flink-savepoint"],
-                        "handler": "airflow_flink_operator.assets.normalize_savepoint_uri"}],
+                        "handler": "airflow_flink_operator.assets.normalize_savepoint_uri",
+                        "to_openlineage_converter": "airflow_flink_operator.assets.convert_savepoint_asset_to_openlineage"}],
     }

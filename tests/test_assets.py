@@ -22,16 +22,22 @@ from airflow_flink_operator.assets import (
     EVENT_DEPLOYMENT_UPGRADED,
     EVENT_JOB_FINISHED,
     EVENT_SAVEPOINT_COMPLETED,
+    convert_savepoint_asset_to_openlineage,
     normalize_savepoint_uri,
+    parse_savepoint_uri,
     record_savepoint,
+    record_upgrade,
     redact_uri,
+    resource_kind_of,
     savepoint_asset,
+    savepoint_asset_uri,
     savepoint_path_from,
 )
 
-SAVEPOINT_KEYS = {"event", "job", "namespace", "job_kind", "savepoint_path", "trigger_type", "snapshot"}
-FINISHED_KEYS = {"event", "job", "namespace", "job_kind", "job_id", "job_state", "start_time", "end_time", "generation"}
-UPGRADED_KEYS = {"event", "job", "namespace", "job_kind", "generation", "restored_from", "safety_savepoint_path",
+SAVEPOINT_KEYS = {"event", "job", "namespace", "resource_kind", "savepoint_path", "trigger_type", "snapshot"}
+FINISHED_KEYS = {"event", "job", "namespace", "resource_kind", "job_id", "job_state", "start_time", "end_time",
+                 "generation"}
+UPGRADED_KEYS = {"event", "job", "namespace", "resource_kind", "generation", "restored_from", "safety_savepoint_path",
                  "job_id"}
 
 
@@ -43,9 +49,64 @@ def test_savepoint_asset_names_the_job_and_airflow_keeps_its_uri_without_a_warni
         warnings.simplefilter("error")
         asset = savepoint_asset("orders-revenue", namespace="flink-jobs")
     assert asset.uri == "flink-savepoint://flink-jobs/orders-revenue"
-    assert asset.name == "flink-savepoint/flink-jobs/orders-revenue"
     assert asset.group == "flink-savepoint"
     assert savepoint_asset("orders-revenue", namespace="flink-jobs") == asset  # producer and consumer agree
+
+
+def test_the_savepoint_asset_is_named_as_a_hand_written_asset_of_its_uri():
+    """Airflow requires names and URIs unique among active assets: ``Asset(uri)`` is named by its URI, so the
+    helper must be too, or one of the two spellings stays inactive (tests/e2e/test_asset_names.py)."""
+    from airflow.sdk import Asset
+
+    for asset, hand in ((savepoint_asset("orders", "flink-jobs"), Asset("flink-savepoint://flink-jobs/orders")),
+                        (savepoint_asset("orders", "flink-jobs", cluster="eu-west"),
+                         Asset("flink-savepoint://eu-west/flink-jobs/orders"))):
+        assert (asset.name, asset.uri) == (hand.name, hand.uri) == (hand.uri, hand.uri)
+
+
+def test_a_cluster_makes_the_same_job_on_two_clusters_two_assets():
+    eu, us = savepoint_asset("payments-ledger", cluster="eu-west"), savepoint_asset("payments-ledger", cluster="us_k8s")
+    assert (eu.uri, us.uri) == ("flink-savepoint://eu-west/default/payments-ledger",
+                                "flink-savepoint://us_k8s/default/payments-ledger")
+    assert savepoint_asset("payments-ledger").uri == "flink-savepoint://default/payments-ledger"  # no cluster named
+    assert parse_savepoint_uri(eu.uri) == ("eu-west", "default", "payments-ledger")
+    assert parse_savepoint_uri("flink-savepoint://default/payments-ledger") == (None, "default", "payments-ledger")
+    for bad in ("EU", "eu west", "eu:1", "a@b", "-eu"):
+        with pytest.raises(ValueError, match="not a cluster label"):
+            savepoint_asset_uri("payments-ledger", cluster=bad)
+
+
+def test_a_consumer_of_the_one_cluster_form_reads_events_as_before():
+    """URIs and extras written before ``cluster=`` and ``resource_kind`` existed are still read."""
+    from airflow.sdk import Asset
+
+    old = Asset(uri="flink-savepoint://default/orders", name="flink-savepoint/default/orders",
+                group="flink-savepoint")
+    t0 = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+    old_extra = {"event": EVENT_SAVEPOINT_COMPLETED, "job": "orders", "namespace": "default",
+                 "job_kind": "FlinkDeployment", "savepoint_path": "s3://b/orders/sp-1"}
+    assert savepoint_path_from(triggering((old, old_extra, t0)), old) == "s3://b/orders/sp-1"
+    assert resource_kind_of(old_extra) == "FlinkDeployment"
+    assert resource_kind_of({"resource_kind": "FlinkSessionJob"}) == "FlinkSessionJob"
+
+
+def test_resource_kind_is_the_kubernetes_kind_and_job_kind_is_no_longer_written():
+    """``job_kind`` meant FlinkDeployment here and jar/sql in the OpenLineage facet: one word, one meaning."""
+    context = outlet_context()
+    extra = record_savepoint(context, [savepoint_asset("top-pages")], savepoint_path="s3://b/sp", job="top-pages",
+                             namespace="default", resource_kind="FlinkSessionJob")
+    assert extra["resource_kind"] == "FlinkSessionJob" and "job_kind" not in extra
+    # A caller still passing the old keyword gets the new key.
+    extra = record_upgrade(outlet_context(), [savepoint_asset("top-pages")], job="top-pages", namespace="default",
+                           generation=2, job_kind="FlinkSessionJob")
+    assert extra["resource_kind"] == "FlinkSessionJob" and "job_kind" not in extra
+
+
+def test_the_openlineage_converter_names_the_cluster_as_the_namespace():
+    ds = convert_savepoint_asset_to_openlineage(savepoint_asset("orders", "flink-jobs", cluster="eu-west"), None)
+    assert (ds.namespace, ds.name) == ("flink-savepoint://eu-west", "flink-jobs/orders")
+    ds = convert_savepoint_asset_to_openlineage(savepoint_asset("orders", "flink-jobs"), None)
+    assert (ds.namespace, ds.name) == ("flink-savepoint", "flink-jobs/orders")
 
 
 @pytest.mark.parametrize("name, namespace", [("Orders", "default"), ("orders", "flink_jobs"), ("", "default"),
@@ -59,7 +120,9 @@ def test_the_uri_handler_checks_hand_written_savepoint_uris():
     from urllib.parse import urlsplit
 
     assert normalize_savepoint_uri(urlsplit("flink-savepoint://default/orders")).path == "/orders"
-    for bad in ("flink-savepoint://default/a/b", "flink-savepoint://default/orders?x=1", "flink-savepoint://Default/o"):
+    assert normalize_savepoint_uri(urlsplit("flink-savepoint://eu-west/default/orders")).path == "/default/orders"
+    for bad in ("flink-savepoint://default/a/b/c", "flink-savepoint://default/orders?x=1", "flink-savepoint://Default/o",
+                "flink-savepoint://eu/Default/o", "flink-savepoint://u:p@eu/default/o"):
         with pytest.raises(ValueError):
             normalize_savepoint_uri(urlsplit(bad))
 
@@ -67,7 +130,7 @@ def test_the_uri_handler_checks_hand_written_savepoint_uris():
 def test_airflow_checks_hand_written_savepoint_uris_with_the_providers_handler():
     code = ("from airflow.sdk import Asset\n"
             "Asset(uri='flink-savepoint://default/orders', name='ok')\n"
-            "try:\n    Asset(uri='flink-savepoint://default/a/b', name='bad')\nexcept ValueError as e:\n    print(e)\n")
+            "try:\n    Asset(uri='flink-savepoint://default/a/b/c', name='bad')\nexcept ValueError as e:\n    print(e)\n")
     import airflow_flink_operator
 
     schemes = [s for u in airflow_flink_operator.get_provider_info().get("asset-uris", []) for s in u["schemes"]]
@@ -75,7 +138,30 @@ def test_airflow_checks_hand_written_savepoint_uris_with_the_providers_handler()
         pytest.skip("get_provider_info() does not register the flink-savepoint URI handler (asset-uris)")
     out = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert "a flink-savepoint URI is flink-savepoint://<namespace>/<name>" in out
+    assert "a flink-savepoint URI is flink-savepoint://[<cluster>/]<namespace>/<name>" in out
+
+
+#: Savepoint paths whose credentials hold ``/``, ``:``, ``@`` and percent-escapes, and the secret parts.
+SECRET_PATHS = [
+    ("s3://AKIAEXAMPLE:wJalr/K7MDENG:bPx@flink-state/sp/savepoint-1", ("AKIAEXAMPLE", "wJalr", "K7MDENG", "bPx")),
+    ("s3a://etl:p@ss@flink-state/sp/savepoint-1", ("etl", "p@ss")),
+    ("s3://etl:p%40ss%2Fw%3Ard@flink-state/sp/savepoint-1", ("etl:", "p%40ss", "w%3Ard", "p@ss/w:rd")),
+    ("gs://svc:to/k:en%2F@flink-state/sp/savepoint-1", ("svc", "to/k", "en%2F")),
+]
+
+
+@pytest.mark.parametrize("path, secrets", SECRET_PATHS)
+def test_credentials_with_slashes_colons_and_escapes_never_reach_an_asset_extra(path, secrets):
+    context = outlet_context()
+    extras = [
+        record_savepoint(context, [savepoint_asset("orders")], savepoint_path=path, job="orders", namespace="default"),
+        record_upgrade(outlet_context(), [savepoint_asset("orders")], job="orders", namespace="default", generation=2,
+                       restored_from=path, safety_savepoint_path=path),
+    ]
+    text = json.dumps(extras)
+    assert "flink-state/sp/savepoint-1" in text
+    for secret in secrets:
+        assert secret not in text, secret
 
 
 def test_credentials_in_a_savepoint_uri_never_reach_an_event():
@@ -123,6 +209,11 @@ def test_a_savepoint_asset_of_another_job_is_named_in_a_warning(caplog):
         record_savepoint(context, [savepoint_asset("clicks")], savepoint_path="s3://b/sp", job="orders",
                          namespace="default")
     assert "flink-savepoint://default/clicks is the savepoint asset of another job" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="airflow_flink_operator.assets"):  # its own job, on a named cluster
+        record_savepoint(context, [savepoint_asset("orders", cluster="eu-west")], savepoint_path="s3://b/sp",
+                         job="orders", namespace="default")
+    assert "another job" not in caplog.text
 
 
 # --- reading the triggering event -----------------------------------------------------------
@@ -294,7 +385,7 @@ def test_a_completed_savepoint_is_announced_with_its_path_deferred_or_not(runs):
         (extra,) = events_of(run, task_id).values()
         assert set(extra) == SAVEPOINT_KEYS, extra
         assert extra["event"] == EVENT_SAVEPOINT_COMPLETED and extra["trigger_type"] == "MANUAL"
-        assert (extra["job"], extra["namespace"], extra["job_kind"]) == ("orders", "default", "FlinkDeployment")
+        assert (extra["job"], extra["namespace"], extra["resource_kind"]) == ("orders", "default", "FlinkDeployment")
         assert snapshots[extra["snapshot"]] == extra["savepoint_path"]  # the snapshot's own status.path
     assert list(events_of(run, "savepoint")) == ["flink-savepoint://default/orders"]  # the alias got nothing
     first, second = (next(iter(events_of(run, t).values())) for t in ("savepoint", "savepoint_blocking"))

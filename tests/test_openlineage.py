@@ -255,6 +255,22 @@ def _datasets(event: dict, side: str) -> set[tuple[str, str]]:
     return {(d["namespace"], d["name"]) for d in event.get(side, [])}
 
 
+#: The Kubernetes resource each task applies: its Flink job's own run is the job ``default.<resource>``
+#: (lineage/flink_run.py), a child of the task's run.
+RESOURCES = {"jar": "orders-enrichment", "sql": "revenue", "python": "click-scoring", "seatunnel": "page-views",
+             "cdc": "shop-to-doris", "broken": "broken-sql", "session_job": "top-pages",
+             "session_cluster": "analytics-session"}
+FACET = "airflowFlinkOperator_flink"
+
+
+def _flink_run(events: list[dict], task_id: str, event_type: str = "START") -> dict | None:
+    """The Flink job's own run event the task sent (the task created the job), if any."""
+    found = [e for e in list(events) if e.get("eventType") == event_type
+             and e["job"]["name"] == f"default.{RESOURCES[task_id]}"
+             and e["run"]["facets"].get("parent", {}).get("job", {}).get("name") == f"{DAG_ID}.{task_id}"]
+    return found[-1] if found else None
+
+
 @pytest.mark.parametrize("task_id, kind, version, processing", [
     ("jar", "jar", "v1_20", "STREAMING"), ("sql", "sql", "v1_20", "STREAMING"),
     ("python", "python", "v1_20", "STREAMING"), ("seatunnel", "seatunnel", "v1_18", "BATCH"),
@@ -265,34 +281,40 @@ def test_start_and_complete_events_name_the_flink_job(lineage_run, task_id, kind
     for event_type in ("START", "COMPLETE"):
         event = _event(events, task_id, event_type)
         assert event is not None, f"no {event_type} event for {task_id}: {[e['job']['name'] for e in events]}"
-        flink = event["job"]["facets"]["flink"]
+        flink = event["job"]["facets"][FACET]
         assert flink["namespace"] == "default" and flink["resourceKind"] == "FlinkDeployment"
         assert (flink["jobKind"], flink["flinkVersion"], flink["processingType"]) == (kind, version, processing)
         assert flink["deploymentMode"] == "application"
-        job_type = event["job"]["facets"]["flinkJobType"]
-        assert (job_type["integration"], job_type["processingType"], job_type["jobType"]) == ("FLINK", processing, "JOB")
         assert event["job"]["facets"]["jobType"]["integration"] == "AIRFLOW"  # the task's own type stays
+    # The Flink job's type is on the Flink job's own run (the task created it).
+    job_type = _flink_run(events, task_id)["job"]["facets"]["jobType"]
+    assert (job_type["integration"], job_type["processingType"], job_type["jobType"]) == ("FLINK", processing, "JOB")
     complete = _event(events, task_id, "COMPLETE")
-    assert complete["run"]["facets"]["flink"]["jobState"] in ("RUNNING", "FINISHED")
-    assert complete["run"]["facets"]["flink"]["generation"] == 1
+    assert complete["run"]["facets"][FACET]["jobState"] in ("RUNNING", "FINISHED")
+    assert complete["run"]["facets"][FACET]["generation"] == 1
 
 
 def test_a_session_job_names_its_session_cluster_and_its_flink_version(lineage_run):
     events, _ = lineage_run
-    flink = _event(events, "session_job", "COMPLETE")["job"]["facets"]["flink"]
+    flink = _event(events, "session_job", "COMPLETE")["job"]["facets"][FACET]
     assert (flink["resourceKind"], flink["deploymentMode"], flink["sessionCluster"]) == \
         ("FlinkSessionJob", "session", "analytics-session")
     assert (flink["jobKind"], flink["flinkVersion"], flink["jarURI"]) == \
         ("jar", "v1_20", "https://repo.example.com/top-pages.jar")
     assert _datasets(_event(events, "session_job", "COMPLETE"), "outputs") == {("file", "/data/top-pages")}
+    # The session job is a Flink job with its own run; the session cluster runs none of its own.
+    assert _flink_run(events, "session_job")["job"]["facets"]["jobType"]["integration"] == "FLINK"
+    assert _flink_run(events, "session_cluster") is None
 
 
-def test_a_failed_task_sends_a_fail_event_with_the_job_and_its_datasets(lineage_run):
+def test_a_failed_task_sends_a_fail_event_naming_the_job_and_no_datasets(lineage_run):
+    """A job that failed to start read and wrote nothing: no datasets, and no run of the Flink job."""
     events, _ = lineage_run
     fail = _event(events, "broken", "FAIL")
     assert fail is not None and _event(events, "broken", "COMPLETE") is None
-    assert fail["job"]["facets"]["flink"]["name"] == "broken-sql"
-    assert _datasets(fail, "inputs") == {("file", "/data/src")} and _datasets(fail, "outputs") == {("file", "/data/sink")}
+    assert fail["job"]["facets"][FACET]["name"] == "broken-sql"
+    assert _datasets(fail, "inputs") == set() and _datasets(fail, "outputs") == set()
+    assert _flink_run(events, "broken") is None
 
 
 EXPECTED_DATASETS = {
@@ -308,19 +330,28 @@ EXPECTED_DATASETS = {
 }
 
 
+#: The datasets the task declares (inlets/outlets): on the task's own events; the rest are the Flink job's.
+DECLARED = {"jar": EXPECTED_DATASETS["jar"], "python": EXPECTED_DATASETS["python"]}
+
+
 @pytest.mark.parametrize("task_id", sorted(EXPECTED_DATASETS))
 def test_events_carry_inputs_and_outputs(lineage_run, task_id):
+    """The task's events carry what it declares; its Flink job's own run carries what the job's spec shows."""
     events, _ = lineage_run
     inputs, outputs = EXPECTED_DATASETS[task_id]
+    declared_inputs, declared_outputs = DECLARED.get(task_id, (set(), set()))
     for event_type in ("START", "COMPLETE"):
         event = _event(events, task_id, event_type)
-        assert _datasets(event, "inputs") == inputs, event_type
-        assert _datasets(event, "outputs") == outputs, event_type
+        assert _datasets(event, "inputs") == declared_inputs, event_type
+        assert _datasets(event, "outputs") == declared_outputs, event_type
+    flink_run = _flink_run(events, task_id)
+    assert _datasets(flink_run, "inputs") == inputs - declared_inputs
+    assert _datasets(flink_run, "outputs") == outputs - declared_outputs
 
 
 def test_sql_datasets_carry_the_declared_columns(lineage_run):
     events, _ = lineage_run
-    inputs = {d["name"]: d for d in _event(events, "sql", "START")["inputs"]}
+    inputs = {d["name"]: d for d in _flink_run(events, "sql")["inputs"]}
     fields = [(f["name"], f["type"]) for f in inputs["orders"]["facets"]["schema"]["fields"]]
     assert fields == [("order_id", "BIGINT"), ("amount", "DECIMAL(10, 2)"), ("ts", "TIMESTAMP(3)"),
                       ("offset", "BIGINT"), ("event_time", "TIMESTAMP_LTZ(3)")]
@@ -592,9 +623,9 @@ def test_facets_have_no_signed_or_userinfo_urls():
     presigned = ("https://u:tiger@bucket.s3.amazonaws.com/jobs/job.jar"
                  "?X-Amz-Credential=AKIA%2F20261127&X-Amz-Signature=tiger")
     job = describe(_deployment_model("signed", job=JarJob(jar_uri=presigned)), "default")
-    assert facets.job_facets(job)["flink"].jarURI == "https://bucket.s3.amazonaws.com/jobs/job.jar"
+    assert facets.job_facets(job)[facets.FLINK_FACET_KEY].jarURI == "https://bucket.s3.amazonaws.com/jobs/job.jar"
     run = facets.run_facets({"initial_savepoint_path": "s3://KEY:tiger@flink-state/savepoints/savepoint-1"})
-    assert run["flink"].initialSavepointPath == "s3://flink-state/savepoints/savepoint-1"
+    assert run[facets.FLINK_FACET_KEY].initialSavepointPath == "s3://flink-state/savepoints/savepoint-1"
 
 
 # --- the Flink SQL reader, on its own -------------------------------------------------------------

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
+import pytest
+
 
 def test_provider_entry_point_describes_this_distribution():
     (ep,) = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_flink_operator")]
@@ -177,3 +179,25 @@ def test_provider_info_is_only_strings_and_imports_nothing():
             yield value
 
     assert all(isinstance(leaf, str) for leaf in leaves(out["info"]))
+
+
+def test_the_openlineage_provider_converts_savepoint_assets_with_our_converter():
+    """``to_openlineage_converter`` in ``asset-uris``: the provider's ``translate_airflow_asset`` (what it runs
+    for every inlet/outlet ``Asset``) finds it through the providers manager, so savepoint outlets appear in
+    lineage; without it the asset is dropped (``No converter found for scheme``)."""
+    pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is not installed")
+    code = (
+        "import json\n"
+        "from airflow.sdk import Asset\n"
+        "from airflow.providers.openlineage.utils.utils import translate_airflow_asset\n"
+        "from airflow_flink_operator.assets import savepoint_asset\n"
+        "out = []\n"
+        "for asset in (savepoint_asset('orders', 'flink-jobs', cluster='eu-west'),\n"
+        "              Asset('flink-savepoint://flink-jobs/orders')):\n"
+        "    ds = translate_airflow_asset(asset, None)\n"
+        "    out.append(None if ds is None else [ds.namespace, ds.name])\n"
+        "print(json.dumps(out))\n"
+    )
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout.strip().splitlines()[-1])
+    assert out == [["flink-savepoint://eu-west", "flink-jobs/orders"], ["flink-savepoint", "flink-jobs/orders"]]

@@ -9,6 +9,8 @@ happens only when ``apache-airflow-providers-openlineage`` is installed and enab
 * :mod:`~airflow_flink_operator.lineage.sql`, :mod:`~airflow_flink_operator.lineage.datasets`: Flink
   SQL, SeaTunnel and Flink CDC sources and sinks, named by the OpenLineage naming conventions;
 * :mod:`~airflow_flink_operator.lineage.facets`: the OpenLineage facets (provider installed only);
+* :mod:`~airflow_flink_operator.lineage.flink_run`: the Flink job's own run, a child of the task's, with
+  the job's datasets (sent only when the task started a new Flink job and the job does not report itself);
 * :mod:`~airflow_flink_operator.lineage.flink_config`: the ``openlineage.*`` Flink configuration.
 """
 
@@ -26,11 +28,14 @@ class OpenLineageMixin:
     """The OpenLineage operator methods (``get_openlineage_facets_on_start/complete/failure``) for the
     Flink operators, and the opt-in ``openlineage_flink_config`` parameter.
 
-    Each method returns an ``OperatorLineage``: the ``flink`` job facet (Kubernetes namespace and
-    name, resource kind, job kind, Flink version, processing type...), ``flinkJobType`` (a standard
-    ``JobTypeJobFacet``: ``integration=FLINK``), on completion a ``flink`` run facet (job id, state,
-    generation), and the inputs/outputs the job's spec shows (Flink SQL, SeaTunnel, Flink CDC) plus the
-    task's ``inlets``/``outlets`` converted the provider's way (the only datasets of jar/Python jobs).
+    Each method returns an ``OperatorLineage`` for the Airflow task's event: the ``airflowFlinkOperator_flink``
+    job facet (Kubernetes namespace and name, resource kind, job kind, Flink version, processing type...,
+    and the OpenLineage identity the Flink job reports under), on completion the ``airflowFlinkOperator_flink``
+    run facet (job id, state, generation, what the task changed), and the task's ``inlets``/``outlets``
+    converted the provider's way. The datasets the Flink job's spec shows (Flink SQL, SeaTunnel, Flink CDC)
+    are the Flink job's, not the task's: on completion of a task that created or changed the job, they
+    are sent on the Flink job's own run, a child of the task's run
+    (:mod:`~airflow_flink_operator.lineage.flink_run`), unless the Flink job reports its own lineage.
 
     :param openlineage_flink_config: configure the Flink job's own OpenLineage integration from this
         task (``True``, a dict or :class:`~airflow_flink_operator.lineage.flink_config.OpenLineageFlinkConfig`):
@@ -105,8 +110,9 @@ class OpenLineageMixin:
         return self._openlineage_lineage(None)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Lineage for the task's COMPLETE event (adds the ``flink`` run facet from the task's result)."""
-        return self._openlineage_lineage(task_instance)
+        """Lineage for the task's COMPLETE event (adds the run facet from the task's result), and the Flink
+        job's own run when this task started a new Flink job (:mod:`~airflow_flink_operator.lineage.flink_run`)."""
+        return self._openlineage_lineage(task_instance, complete=True)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """Lineage for the task's FAIL event."""
@@ -127,7 +133,7 @@ class OpenLineageMixin:
             log.debug("OpenLineage: no model for %s (%s)", getattr(self, "task_id", "?"), type(exc).__name__)
             return None
 
-    def _openlineage_lineage(self, task_instance: Any) -> Any:
+    def _openlineage_lineage(self, task_instance: Any, *, complete: bool = False) -> Any:
         from airflow.providers.openlineage.extractors import OperatorLineage
 
         from airflow_flink_operator.lineage import facets
@@ -145,10 +151,12 @@ class OpenLineageMixin:
         identity = job_identity(model, namespace, self.openlineage_flink_config) or injected_job(model)
         job = describe(model, namespace, wait_for=getattr(self, "wait_for", None), openlineage_job=identity,
                        flink_version=self._openlineage_session_flink_version(model, namespace))
+        if complete:
+            from airflow_flink_operator.lineage.flink_run import emit_flink_run
+
+            emit_flink_run(job, result, task_instance)
         return OperatorLineage(
-            inputs=facets.merge([facets.to_dataset(d) for d in job.inputs], inputs),
-            outputs=facets.merge([facets.to_dataset(d) for d in job.outputs], outputs),
-            job_facets=facets.job_facets(job),
+            inputs=inputs, outputs=outputs, job_facets=facets.job_facets(job),
             run_facets=facets.run_facets(result) if task_instance is not None else {},
         )
 

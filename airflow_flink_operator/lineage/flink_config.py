@@ -30,7 +30,7 @@ id the OpenLineage provider computes for the task (its ``lineage_job_namespace``
 ``lineage_run_id`` and root macros) are injected as run tags ``airflow.parent...`` — valid
 configuration that the Java client parses, emitted once the Flink integration attaches configured
 run tags (OpenLineage issue #4980). The Airflow task's own event always names the Flink job's
-lineage identity (the ``flink`` job facet's ``openlineageJobNamespace``/``openlineageJobName``).
+lineage identity (the ``airflowFlinkOperator_flink`` job facet's ``openlineageJobNamespace``/``openlineageJobName``).
 The run id changes with every task try, so with ``parent=True`` every run (and retry) of the task
 changes the spec and the operator upgrades the job (a stateless job loses its state): ``parent`` is
 off by default, opt in with ``OpenLineageFlinkConfig(parent=True)``.
@@ -194,14 +194,20 @@ def provider_configured() -> bool:
 
 
 def provider_transport() -> dict[str, Any]:
-    """The OpenLineage provider's transport, as a Java-client transport dict (HTTP, Kafka, console).
+    """The OpenLineage provider's transport, as a Java-client transport dict (HTTP, Kafka, console, and a
+    composite of those).
 
     Read from the provider's client (``[openlineage] transport``, ``config_path`` or ``config_conn_id``),
-    translated as the provider does for Spark (``utils/spark.py``: seconds → ``timeoutInMillis``).
-    Empty (no transport keys; the job identity is still set) when the provider has no transport
-    configured or is disabled (its ``conf.is_disabled()``: ``[openlineage] disabled``,
-    ``OPENLINEAGE_DISABLED``, or no transport configuration at all) or its client's transport is ``noop``:
-    the OpenLineage client falls back to console then, which the user did not ask for.
+    translated as the provider does for Spark (``utils/spark.py``: seconds → ``timeoutInMillis``); a
+    composite becomes the Java client's ``CompositeConfig`` (``type: composite``, ``continueOnFailure``,
+    ``transports.<name>.*``), keeping the children it can translate. Empty (no transport keys; the job
+    identity is still set) when the provider has no transport configured or is disabled (its
+    ``conf.is_disabled()``: ``[openlineage] disabled``, ``OPENLINEAGE_DISABLED``, or no transport configuration
+    at all), its client's transport is ``noop`` (the OpenLineage client would fall back to console, which
+    the user did not ask for), or it is of a type that cannot be translated: that is logged, never raised,
+    since lineage must not fail the task (pass ``OpenLineageFlinkConfig(transport={...})`` to choose one).
+
+    :raises OpenLineageConfigError: when an HTTP transport has an API key (it would be written in plain text).
     """
     if not provider_configured():
         log.info("OpenLineage: the provider is disabled or has no transport configured; no openlineage.transport.* "
@@ -211,10 +217,27 @@ def provider_transport() -> dict[str, Any]:
 
     transport = get_openlineage_listener().adapter.get_or_create_openlineage_client().transport
     kind = getattr(transport, "kind", None)
-    config = getattr(transport, "config", None)
     if kind == "noop":
         log.info("OpenLineage: the provider's transport is noop; no openlineage.transport.* keys are set")
         return {}
+    if kind == "composite":
+        children = {}
+        for i, child in enumerate(getattr(transport, "transports", None) or []):
+            translated = _java_transport(child)
+            if translated:
+                children[getattr(child, "name", None) or f"transport{i}"] = translated
+        if not children:
+            return {}
+        continue_on_failure = getattr(getattr(transport, "config", None), "continue_on_failure", True)
+        return {"type": "composite", "continueOnFailure": bool(continue_on_failure), "transports": children}
+    return _java_transport(transport)
+
+
+def _java_transport(transport: Any) -> dict[str, Any]:
+    """One Python-client transport (http, kafka, console) as a Java-client transport dict; ``{}``, with a
+    warning, for a type the Java client cannot be given automatically."""
+    kind = getattr(transport, "kind", None)
+    config = getattr(transport, "config", None)
     if kind == "http":
         auth = getattr(config, "auth", None)
         if auth is not None and callable(getattr(auth, "get_bearer", None)) and auth.get_bearer():
@@ -234,9 +257,10 @@ def provider_transport() -> dict[str, Any]:
                 "properties": dict(config.config or {})}
     if kind == "console":
         return {"type": "console"}
-    raise OpenLineageConfigError(
-        f"the OpenLineage provider's transport type {kind!r} cannot be given to the Flink job automatically "
-        "(only http, kafka and console). Pass OpenLineageFlinkConfig(transport={...}) or transport=False.")
+    log.warning("OpenLineage: the provider's transport type %r cannot be given to the Flink job automatically "
+                "(only http, kafka, console and a composite of them); it is left out. Pass "
+                "OpenLineageFlinkConfig(transport={...}) or transport=False.", kind)
+    return {}
 
 
 def _escape_tag(value: str) -> str:

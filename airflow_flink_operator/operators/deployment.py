@@ -122,7 +122,8 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
             savepoint = self.latest_savepoint(self.restore_from_latest_savepoint_of, namespace)
         model = with_job_updates(model, initial_savepoint_path=savepoint,
                                  allow_non_restored_state=self.allow_non_restored_state)
-        if savepoint and self.hook.get(self.kind, model.name, namespace) is not None:
+        existing = self.hook.get(self.kind, model.name, namespace)
+        if savepoint and existing is not None:
             self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
                              self.kind, namespace, model.name)
         render_with = self._prepare(model, namespace)
@@ -137,7 +138,11 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
         self._applied = (model.name, namespace)
         self._after_apply(context, model, namespace)
         generation = stored["metadata"].get("generation")
-        base = {"kind": self.kind, "name": model.name, "namespace": namespace, "generation": generation}
+        # What this task did to the job (lineage reports the job's datasets only for a new job: lineage.flink_run).
+        previous = ((existing or {}).get("metadata") or {}).get("generation")
+        spec_change = "created" if existing is None else "unchanged" if previous == generation else "updated"
+        base = {"kind": self.kind, "name": model.name, "namespace": namespace, "generation": generation,
+                "spec_change": spec_change}
         if savepoint:
             base["initial_savepoint_path"] = savepoint
         if not self.wait_for_completion:

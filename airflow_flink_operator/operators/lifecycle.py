@@ -122,9 +122,9 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
                 output["savepoint_path"] = path
         from airflow_flink_operator.assets import record_upgrade
 
-        record_upgrade(context, self.outlets, job=carried["name"], namespace=carried["namespace"], job_kind=self.kind,
-                       generation=output.get("generation"), restored_from=output.get("savepoint_path"),
-                       safety_savepoint_path=output.get("safety_savepoint_path"), job_id=output.get("job_id"))
+        record_upgrade(context, self.outlets, job=carried["name"], namespace=carried["namespace"],
+                       resource_kind=self.kind, generation=output.get("generation"),
+                       restored_from=output.get("savepoint_path"), safety_savepoint_path=output.get("safety_savepoint_path"), job_id=output.get("job_id"))
         return output
 
 
@@ -190,7 +190,7 @@ class FlinkSuspendOperator(SpecChangeMixin, FlinkBaseOperator):
 
             # The operator stops a job with a savepoint it records as an UPGRADE one (reference, section d).
             record_savepoint(context, self.outlets, savepoint_path=path, job=self.name, namespace=namespace,
-                             job_kind=self.kind, trigger_type="UPGRADE", snapshot=None)
+                             resource_kind=self.kind, trigger_type="UPGRADE", snapshot=None)
         return {**result, "savepoint_path": path}
 
 

@@ -214,7 +214,7 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
 
         # A savepoint a task asks for, by snapshot or nonce, is a MANUAL one to the Flink operator.
         record_savepoint(context, self.outlets, savepoint_path=path, job=self.name, namespace=wait["namespace"],
-                         job_kind=self.kind, trigger_type="MANUAL", snapshot=output.get("snapshot"),
+                         resource_kind=self.kind, trigger_type="MANUAL", snapshot=output.get("snapshot"),
                          nonce=output.get("nonce"))
         return output
 

@@ -145,6 +145,6 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             from airflow_flink_operator.assets import record_savepoint
 
             record_savepoint(context, self.outlets, savepoint_path=carried["savepoint_path"], job=self.name,
-                             namespace=carried["namespace"], job_kind=self.kind, trigger_type=None, final=True)
+                             namespace=carried["namespace"], resource_kind=self.kind, trigger_type=None, final=True)
         return {"deleted": True, "kind": self.kind, "name": self.name, "namespace": carried["namespace"],
                 "savepoint_path": carried.get("savepoint_path")}
