@@ -122,15 +122,13 @@ class SavepointMixin:
         from airflow_flink_operator.models.savepoints import SnapshotControllerVerdict
 
         verdict = SnapshotControllerVerdict.from_data(self.hook.snapshot_controller_note(namespace))  # type: ignore[attr-defined]
-        if verdict is None:
+        if verdict is None or verdict.running:
             return True
         now = datetime.now(timezone.utc)
         if verdict.recheck_due(now, self.snapshot_controller_recheck):
             self.log.info("No snapshot controller was found here at %s; trying FlinkStateSnapshot again",  # type: ignore[attr-defined]
                           verdict.checked_at.isoformat())
             wait["recheck"] = True
-            return True
-        if not verdict.skips_snapshots(now, self.snapshot_controller_recheck):
             return True
         self.log.info("Using savepointTriggerNonce: the Flink operator reconciled no FlinkStateSnapshot in %s "  # type: ignore[attr-defined]
                       "when last tried (%s: %s); FlinkStateSnapshot is tried again after %s", namespace,
