@@ -45,6 +45,9 @@ DEFAULT_ORDER = (
 ASSET_TRIGGERED = {"flink_replay_from_savepoint": "flink_savepoint_producer"}
 #: Seconds the scheduler has to create and finish an asset-triggered run (generous: a loaded machine).
 ASSET_TRIGGERED_TIMEOUT = 300.0
+#: Seconds between the demo's looks at that run through the REST API. The one api-server also answers the
+#: execution API the run's workers call; on a small, busy machine each look costs it 50-250 ms.
+ASSET_TRIGGERED_POLL = 1.0
 
 
 def _prepare_airflow(home: Path, verbose: bool) -> None:
@@ -121,10 +124,11 @@ def _run_asset_triggered(dag_id: str, home: Path, cluster: Any) -> dict[str, Any
             hold(True)
         components.start_all(dag_processor=False, bytecode=False)
         runs = wait_for(created, ASSET_TRIGGERED_TIMEOUT, f"the scheduler creating an asset-triggered run of {dag_id}",
-                        interval=0.5, diagnose=lambda: components.tail(20))
+                        interval=ASSET_TRIGGERED_POLL, diagnose=lambda: components.tail(20))
         run_id = runs[0]["dag_run_id"]
         print(f"    the scheduler created run {run_id}", flush=True)
-        state = follow_run(components, dag_id, run_id, timeout=ASSET_TRIGGERED_TIMEOUT, hold=hold)
+        state = follow_run(components, dag_id, run_id, timeout=ASSET_TRIGGERED_TIMEOUT, hold=hold,
+                           interval=ASSET_TRIGGERED_POLL)
         tasks = components.task_states(dag_id, run_id)
         # Asked once the run has started: Airflow 3.3 answers 500 for an event whose run has not (apache/airflow#71360).
         events = components.upstream_asset_events(dag_id, run_id)

@@ -136,7 +136,12 @@ class AirflowComponents:
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}",
+            # A small machine: a writer waits up to 30 s for SQLite's write lock (pysqlite's default is 5 s,
+            # which a starved scheduler holding the lock mid-loop exceeds), and a worker waits 60 s for the
+            # execution API's answer (Airflow's default 5 s equals that lock wait: a task's start or
+            # heartbeat then times out while the api-server is still waiting for the lock).
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}?timeout=30",
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.url,
@@ -181,8 +186,9 @@ class AirflowComponents:
         self.components.append(component)
         return component
 
-    def start_all(self, *, dag_processor: bool = True, bytecode: bool = True) -> None:
-        """The long-running components, each bound to 127.0.0.1 and serving no logs.
+    def start_all(self, *, dag_processor: bool = True, bytecode: bool = True, api_timeout: float = 300.0) -> None:
+        """The long-running components, each bound to 127.0.0.1 and serving no logs; the scheduler and
+        triggerer once the api-server answers (within ``api_timeout`` seconds).
 
         :param dag_processor: start a DAG processor too (not needed when the DAGs are serialised
             already and their files do not change, e.g. after ``dag.test()`` synced them).
@@ -193,6 +199,9 @@ class AirflowComponents:
         self.start("api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1")
         if dag_processor:
             self.start("dag-processor")
+        # The scheduler hands queued tasks to workers at once, and a worker's first call is to the
+        # execution API: one made before the api-server listens fails the task while it is queued.
+        wait_for(self.api_up, api_timeout, "the api-server answering", interval=0.5, diagnose=self.tail)
         self.start("scheduler", "--skip-serve-logs")
         self.start_triggerer()
 
@@ -373,7 +382,8 @@ class AirflowComponents:
 
 
 def follow_run(airflow: AirflowComponents, dag_id: str, run_id: str, *, timeout: float,
-               hold: Callable[[bool], None] | None = None, on_states: Callable[[dict], None] | None = None) -> str:
+               hold: Callable[[bool], None] | None = None, on_states: Callable[[dict], None] | None = None,
+               interval: float = 0.2) -> str:
     """Wait until a DAG run has finished; return its state (``success`` or ``failed``).
 
     :param hold: ``hold(True)`` stops the outside world (e.g. the simulated Flink operator) from moving,
@@ -382,6 +392,8 @@ def follow_run(airflow: AirflowComponents, dag_id: str, run_id: str, *, timeout:
         that, which Airflow 3.3.2 would fail the task for (apache/airflow#67287). Let go at the end.
         Meant for runs whose waits are all deferrable (a blocking wait would wait while the world is held).
     :param on_states: called with ``{task_id: state}`` on every poll.
+    :param interval: seconds between polls (each is two REST calls the api-server answers beside the
+        execution API its workers use).
     """
     deadline = time.monotonic() + timeout
     try:
@@ -397,7 +409,7 @@ def follow_run(airflow: AirflowComponents, dag_id: str, run_id: str, *, timeout:
                 return state
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{dag_id} run {run_id} not finished within {timeout:.0f}s (tasks: {states})")
-            time.sleep(0.2)
+            time.sleep(interval)
     finally:
         if hold is not None:
             hold(False)

@@ -5,7 +5,7 @@ new release: a savepoint first (kept as a safety copy), then a savepoint-mode up
 operator restores from, waited until STABLE.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -54,7 +54,9 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "batch", "upgrade"],
-    default_args={"deferrable": True, "timeout": 3600},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 3600, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     streaming = FlinkDeploymentOperator(task_id="streaming_running", deployment=STREAMING)
     backfill = FlinkDeploymentOperator(task_id="backfill", deployment=BACKFILL, wait_for="finished")

@@ -4,7 +4,7 @@ The pipeline YAML travels in a ConfigMap, so it holds no secret values: the ``${
 are filled from the Secret-backed environment by the image's entrypoint (e.g. ``envsubst``).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -65,6 +65,8 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "cdc"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     FlinkDeploymentOperator(task_id="deploy", deployment=SHOP_TO_DORIS)

@@ -4,7 +4,7 @@ The jar is fetched by an init container, the database password comes from a Secr
 savepoints and HA go to object storage, and the web UI gets an ingress.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -60,7 +60,9 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "jar"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     deploy = FlinkDeploymentOperator(task_id="deploy", deployment=ORDERS_ENRICHMENT, wait_for="stable")
     first_savepoint = FlinkSavepointOperator(task_id="first_savepoint", name="orders-enrichment")

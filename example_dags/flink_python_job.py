@@ -1,6 +1,6 @@
 """A PyFlink job: the entry script and a helper module are delivered from the DAG."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -69,6 +69,8 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "python"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     FlinkDeploymentOperator(task_id="deploy", deployment=CLICK_SCORING)

@@ -9,6 +9,7 @@ runs to FINISHED. The previous replay, if any, is removed first, so each run sta
 import os
 from datetime import datetime, timedelta
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG, Asset, task
 
 from airflow_flink_operator.artifacts import JarJob
@@ -58,13 +59,18 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["flink", "savepoints", "assets"],
-    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(minutes=1)},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
 
-    @task(retries=0)  # a run no savepoint triggered (a manual one) has nothing to replay from
+    @task
     def savepoint_to_replay(triggering_asset_events=None) -> str:
         """The path the producer's savepoint event carries (this run fails if no savepoint triggered it)."""
-        path = savepoint_path_from(triggering_asset_events, LEDGER_SAVEPOINTS)
+        try:
+            path = savepoint_path_from(triggering_asset_events, LEDGER_SAVEPOINTS)
+        except ValueError as error:  # a run no savepoint triggered (a manual one): no retry would help
+            raise AirflowFailException(str(error)) from error
         print(f"Replaying from savepoint {path}")
         return path
 

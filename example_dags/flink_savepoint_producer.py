@@ -54,7 +54,9 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["flink", "savepoints", "assets"],
-    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(minutes=1)},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     # Idempotent: applying the same spec changes nothing while the job runs.
     ensure_running = FlinkDeploymentOperator(task_id="ensure_running", deployment=LEDGER)

@@ -4,7 +4,7 @@ The config travels in a ConfigMap, so it holds no secret values: ``${ES_PASSWORD
 the Secret-backed environment variable of the same name.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -67,6 +67,8 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "seatunnel"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     FlinkDeploymentOperator(task_id="deploy", deployment=PAGE_VIEWS)

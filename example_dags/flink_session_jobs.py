@@ -5,7 +5,7 @@ as session jobs when they are already on the session cluster: here they are moun
 a ConfigMap the platform team maintains (``shared-flink-scripts``).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -62,7 +62,9 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "session"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     cluster = FlinkDeploymentOperator(task_id="session_cluster", deployment=SESSION, wait_for="ready")
     for job in (TOP_SPEED, SESSIONS_SQL, TOP_PAGES):

@@ -3,7 +3,7 @@
 Also shows custom logging and a log-shipping sidecar.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -76,6 +76,8 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "sql"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     FlinkDeploymentOperator(task_id="deploy", deployment=REVENUE)

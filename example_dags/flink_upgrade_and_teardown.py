@@ -5,7 +5,7 @@ suspend keeps a savepoint that the resume restores from, and the teardown takes 
 and deletes nothing if it fails.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -51,7 +51,9 @@ with DAG(
     schedule=None,
     catchup=False,
     tags=["flink", "upgrade", "teardown"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     deploy = FlinkDeploymentOperator(task_id="deploy", deployment=CLICKSTREAM, wait_for="stable")
     upgrade = FlinkUpgradeOperator(

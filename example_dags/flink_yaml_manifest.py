@@ -1,6 +1,6 @@
 """The same deployment as flink_jar_job, written as a YAML manifest (templated by Airflow)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
@@ -14,7 +14,9 @@ with DAG(
     catchup=False,
     params={"parallelism": Param(4, type="integer", minimum=1)},
     tags=["flink", "yaml"],
-    default_args={"deferrable": True, "timeout": 1800},
+    # retries: a worker that cannot reach the API server in time, or Airflow 3.3.2 failing a
+    # deferred task whose trigger fired too soon (apache/airflow#67287), fails a try, not the run.
+    default_args={"deferrable": True, "timeout": 1800, "retries": 2, "retry_delay": timedelta(seconds=30)},
 ) as dag:
     deploy = FlinkDeploymentOperator(task_id="deploy", deployment="manifests/orders_enrichment.yaml")
     savepoint = FlinkSavepointOperator(task_id="savepoint", name="orders-enrichment-yaml")

@@ -150,39 +150,45 @@ def test_no_deferral_when_the_target_is_already_reached(cluster):
 
 
 def test_the_first_trigger_never_blocks_the_event_loop(cluster, tmp_path):
-    """#12 item 1: a fresh triggerer process (nothing imported yet) runs our trigger with asyncio's
-    slow-callback detection at 0.2 s; no callback may take longer."""
+    """#12 item 1: a fresh triggerer process (nothing of ours imported, no ``preload()``) runs our trigger;
+    no event-loop step may take 0.2 s. Steps are timed in CPU seconds of the loop thread (as
+    ``tests/test_trigger_loop.py`` does), which neither a busy machine's preemption nor the import thread
+    holding the GIL inflates, while importing the Kubernetes clients on the loop would take seconds of it."""
     _deploy()
     script = tmp_path / "run_trigger.py"
     script.write_text(textwrap.dedent("""
-        import asyncio, json, logging, sys
+        import asyncio, json, time
         from airflow.triggers.base import BaseTrigger  # the triggerer has Airflow loaded already
-        slow = []
 
-        class Catch(logging.Handler):
-            def emit(self, record):
-                if "Executing" in record.getMessage() and "took" in record.getMessage():
-                    slow.append(record.getMessage()[:300])
+        steps = []
+        real_run = asyncio.events.Handle._run
 
-        logging.getLogger("asyncio").addHandler(Catch())
-        logging.getLogger("asyncio").setLevel(logging.WARNING)
+        def timed_run(self):
+            started = time.thread_time()
+            try:
+                return real_run(self)
+            finally:
+                steps.append((time.thread_time() - started, repr(self)[:300]))
+
+        asyncio.events.Handle._run = timed_run
 
         async def main():
-            asyncio.get_running_loop().slow_callback_duration = 0.2
             from airflow_flink_operator.triggers import FlinkWaitTrigger  # as the triggerer imports it
             trigger = FlinkWaitTrigger(kind="FlinkDeployment", name="orders", namespace="default", target="running")
             async for event in trigger.run():
                 return event.payload["status"]
 
-        status = asyncio.run(main(), debug=True)
-        print(json.dumps({"status": status, "slow": slow}))
+        status = asyncio.run(main())
+        print(json.dumps({"status": status, "steps": len(steps), "slowest": sorted(steps, reverse=True)[:5]}))
     """))
-    env = {**os.environ, "PYTHONASYNCIODEBUG": "1"}
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=dict(os.environ),
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     outcome = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert outcome["status"] == "success"
-    assert outcome["slow"] == [], "\n".join(outcome["slow"])
+    print("slowest loop steps (CPU s):", json.dumps(outcome["slowest"], indent=1))
+    assert outcome["status"] == "success" and outcome["steps"] > 0
+    slow = [step for step in outcome["slowest"] if step[0] >= 0.2]
+    assert slow == [], "\n".join(f"{cpu:.3f}s {what}" for cpu, what in slow)
 
 
 def test_typed_models_render_as_yaml_in_the_rendered_template_view():

@@ -1,4 +1,5 @@
-"""Savepoints through the API: is FlinkStateSnapshot served, create one, list a job's, the legacy nonce.
+"""Savepoints through the API: is FlinkStateSnapshot served, create one, list a job's, the legacy nonce,
+and the namespace's note of whether a snapshot controller runs.
 
 Whether a savepoint completed, and which one is whose, is the status model's question
 (:mod:`airflow_flink_operator.models.savepoints`); this module only reads and writes objects.
@@ -11,16 +12,28 @@ import logging
 import time
 from typing import Any
 
-from airflow_flink_operator.constants import GROUP, KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT, PLURALS, VERSION
+from airflow_flink_operator.constants import (
+    GROUP,
+    KIND_DEPLOYMENT,
+    KIND_STATE_SNAPSHOT,
+    LABEL_MANAGED_BY,
+    MANAGED_BY,
+    PLURALS,
+    VERSION,
+)
 from airflow_flink_operator.hooks.apply import refuse_unrendered
 from airflow_flink_operator.hooks.common import (
     LABEL_SNAPSHOT_JOB_KIND,
     LABEL_SNAPSHOT_JOB_NAME,
+    MERGE_PATCH,
     FlinkApiError,
     _api_reason,
 )
 
 log = logging.getLogger(__name__)
+
+#: The ConfigMap in which savepoint tasks note whether the namespace's Flink operator reconciles FlinkStateSnapshots.
+SNAPSHOT_CONTROLLER_NOTE = "airflow-flink-snapshot-controller"
 
 
 class SavepointsMixin:
@@ -106,3 +119,45 @@ class SavepointsMixin:
             return nonce
         self.patch_spec(kind, name, {"job": {"savepointTriggerNonce": nonce}}, namespace)
         return nonce
+
+    def snapshot_controller_note(self, namespace: str | None = None) -> dict[str, str] | None:
+        """The data of the namespace's snapshot-controller note (a ConfigMap), or ``None``.
+
+        The note only saves time, so a note that cannot be read (no ``get`` on ConfigMaps, an API
+        error) is logged and treated as absent rather than failing the savepoint.
+        """
+        ns = self.resolve_namespace(namespace)
+        try:
+            found = self._call(f"get ConfigMap {ns}/{SNAPSHOT_CONTROLLER_NOTE}", self._core.read_namespaced_config_map,
+                               SNAPSHOT_CONTROLLER_NOTE, ns, not_found_ok=True)
+        except FlinkApiError as err:
+            log.warning("Cannot read the snapshot-controller note %s/%s (%s); FlinkStateSnapshot is tried",
+                        ns, SNAPSHOT_CONTROLLER_NOTE, err)
+            return None
+        return dict(found.data or {}) if found is not None else None
+
+    def note_snapshot_controller(self, data: dict[str, str], namespace: str | None = None) -> None:
+        """Write the namespace's snapshot-controller note (create the ConfigMap, or merge-patch its data).
+
+        A note that cannot be written (no ``create``/``patch`` on ConfigMaps) is logged, not raised:
+        the savepoint itself is done.
+        """
+        ns = self.resolve_namespace(namespace)
+        action = f"write ConfigMap {ns}/{SNAPSHOT_CONTROLLER_NOTE}"
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": SNAPSHOT_CONTROLLER_NOTE, "namespace": ns, "labels": {LABEL_MANAGED_BY: MANAGED_BY}},
+                "data": data}
+        try:
+            try:
+                self._call(action, self._core.create_namespaced_config_map, ns, body)
+            except FlinkApiError as err:
+                if err.status != 409:
+                    raise
+                self._call(action, self._core.patch_namespaced_config_map, SNAPSHOT_CONTROLLER_NOTE, ns,
+                           {"data": data}, _content_type=MERGE_PATCH)
+        except FlinkApiError as err:
+            log.warning("Cannot write the snapshot-controller note %s/%s (%s); the next savepoint finds out again",
+                        ns, SNAPSHOT_CONTROLLER_NOTE, err)
+            return
+        log.info("Noted in ConfigMap %s/%s: snapshot controller %s", ns, SNAPSHOT_CONTROLLER_NOTE,
+                 data.get("snapshotController"))

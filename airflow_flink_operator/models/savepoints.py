@@ -8,7 +8,7 @@ A savepoint may be recorded in two places: a FlinkStateSnapshot (operator 1.10+)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_flink_operator.models.status import (
@@ -118,6 +118,55 @@ class SnapshotStatus:
                                   "FlinkStateSnapshot CRD is installed)")
         retry = f" after {self.failures} failed attempt(s): {self.error}" if self.failures and self.error else ""
         return Phase.WAITING, f"snapshot {self.name} is {self.state or 'not yet picked up'}{retry}"
+
+
+# --- is a snapshot controller running here: what savepoint tasks found out ----------------------
+
+@dataclass(frozen=True)
+class SnapshotControllerVerdict:
+    """What a savepoint task last found out about whether the Flink operator reconciles FlinkStateSnapshots
+    in a namespace: with the CRD installed and ``kubernetes.operator.snapshot.resource.enabled: false``
+    a snapshot never gets a status (reference, section h), and every savepoint would wait out its pickup
+    timeout before falling back to ``savepointTriggerNonce``.
+
+    Stored as the string data of one small ConfigMap per namespace, so every worker and triggerer of
+    every Airflow deployment using that namespace reads the same verdict.
+
+    :param running: whether a snapshot controller was seen working (a snapshot got a status).
+    :param checked_at: when that was found out (UTC).
+    :param evidence: what it was found from (the snapshot and what happened to it).
+    """
+
+    running: bool
+    checked_at: datetime
+    evidence: str = ""
+
+    @classmethod
+    def from_data(cls, data: dict[str, str] | None) -> SnapshotControllerVerdict | None:
+        """Read the ConfigMap's data; ``None`` for no verdict (or one that cannot be read)."""
+        if not data or data.get("snapshotController") not in ("running", "absent"):
+            return None
+        checked_at = parse_timestamp(data.get("checkedAt"))
+        if checked_at is None:
+            return None
+        return cls(running=data["snapshotController"] == "running", checked_at=checked_at,
+                   evidence=data.get("evidence", ""))
+
+    def to_data(self) -> dict[str, str]:
+        """The ConfigMap's data."""
+        return {"snapshotController": "running" if self.running else "absent",
+                "checkedAt": self.checked_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "evidence": self.evidence}
+
+    def skips_snapshots(self, now: datetime, recheck: timedelta) -> bool:
+        """Whether a savepoint should go straight to ``savepointTriggerNonce``: no controller was found,
+        and that is younger than ``recheck`` (an older verdict is put to the test again: the operator's
+        ``kubernetes.operator.snapshot.resource.enabled`` may have been turned on since)."""
+        return not self.running and now - self.checked_at < recheck
+
+    def recheck_due(self, now: datetime, recheck: timedelta) -> bool:
+        """Whether this is an old "no controller" verdict a savepoint should put to the test again."""
+        return not self.running and not self.skips_snapshots(now, recheck)
 
 
 # --- savepoints as records: which one is whose ------------------------------------------------

@@ -4,11 +4,16 @@ wait for it, return its path; and prune old ones."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_flink_operator.constants import KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT
 from airflow_flink_operator.operators.base import SNAPSHOT_PICKUP_TIMEOUT, FlinkBaseOperator, FlinkTaskError
+
+#: How long a namespace's "no snapshot controller" note is trusted before a savepoint tries a FlinkStateSnapshot
+#: again (``kubernetes.operator.snapshot.resource.enabled`` may have been turned on since): one pickup timeout
+#: (60 s) per 6 hours instead of per savepoint.
+SNAPSHOT_CONTROLLER_RECHECK = timedelta(hours=6)
 
 SAVEPOINT_METHODS = ("auto", "snapshot", "nonce")
 
@@ -24,6 +29,7 @@ class SavepointMixin:
     """
 
     snapshot_pickup_timeout: float = SNAPSHOT_PICKUP_TIMEOUT
+    snapshot_controller_recheck: timedelta = SNAPSHOT_CONTROLLER_RECHECK
 
     def start_savepoint(self, context: Any, *, job_kind: str, job_name: str, namespace: str, purpose: str = "savepoint",
                         method: str = "auto", snapshot_name: str | None = None, path: str | None = None,
@@ -53,6 +59,9 @@ class SavepointMixin:
             name = snapshot_name or run_scoped_name(job_name, context, purpose, *incarnation)
             wait.update(mode="snapshot", name=name)
             existing = hook.get(KIND_STATE_SNAPSHOT, name, namespace)
+            if method == "auto" and not (existing and SnapshotStatus.from_object(existing).state):
+                use_snapshot = self._snapshot_controller_expected(namespace, name, existing, wait)
+        if use_snapshot:
             if existing is not None:
                 phase, message = SnapshotStatus.from_object(existing).phase()
                 if phase is Phase.FAILED:
@@ -82,6 +91,7 @@ class SavepointMixin:
                      "true (the operator's default)" if dispose_on_delete is None else str(dispose_on_delete).lower())
             return wait
         # Legacy: savepointTriggerNonce on the job itself.
+        wait.pop("recheck", None)
         if path or format_type or dispose_on_delete is not None:
             log.warning("path/format_type/dispose_on_delete need FlinkStateSnapshot; the job's savepoint settings apply")
         nonce = run_scoped_nonce(context, purpose, *incarnation)
@@ -99,6 +109,40 @@ class SavepointMixin:
         hook.trigger_savepoint_nonce(job_kind, job_name, namespace, nonce=nonce)
         log.info("Triggered savepoint of %s %s with savepointTriggerNonce=%s", job_kind, job_name, nonce)
         return wait
+
+    def _snapshot_controller_expected(self, namespace: str, name: str, existing: dict[str, Any] | None,
+                                      wait: dict[str, Any]) -> bool:
+        """Whether to take this savepoint with a FlinkStateSnapshot, by the namespace's note of whether a
+        snapshot controller runs there (``method="auto"``).
+
+        A recent "no controller" verdict sends the savepoint straight to ``savepointTriggerNonce``
+        (deleting a status-less snapshot of this task an earlier try left); an old one is put to the
+        test again, marking ``wait`` so the outcome updates the note.
+        """
+        from airflow_flink_operator.models.savepoints import SnapshotControllerVerdict
+
+        verdict = SnapshotControllerVerdict.from_data(self.hook.snapshot_controller_note(namespace))  # type: ignore[attr-defined]
+        if verdict is None or verdict.running:
+            return True
+        now = datetime.now(timezone.utc)
+        if verdict.recheck_due(now, self.snapshot_controller_recheck):
+            self.log.info("No snapshot controller was found here at %s; trying FlinkStateSnapshot again",  # type: ignore[attr-defined]
+                          verdict.checked_at.isoformat())
+            wait["recheck"] = True
+            return True
+        self.log.info("Using savepointTriggerNonce: the Flink operator reconciled no FlinkStateSnapshot in %s "  # type: ignore[attr-defined]
+                      "when last tried (%s: %s); FlinkStateSnapshot is tried again after %s", namespace,
+                      verdict.checked_at.isoformat(), verdict.evidence, verdict.checked_at + self.snapshot_controller_recheck)
+        if existing is not None:
+            # A status-less snapshot an earlier try of this task created: no controller, so no finalizer.
+            self.hook.delete(KIND_STATE_SNAPSHOT, name, namespace, timeout=60, poll_interval=0.5)  # type: ignore[attr-defined]
+        return False
+
+    def _note_snapshot_controller(self, namespace: str, running: bool, evidence: str) -> None:
+        from airflow_flink_operator.models.savepoints import SnapshotControllerVerdict
+
+        verdict = SnapshotControllerVerdict(running=running, checked_at=datetime.now(timezone.utc), evidence=evidence)
+        self.hook.note_snapshot_controller(verdict.to_data(), namespace)  # type: ignore[attr-defined]
 
     def wait_for_savepoint(self, context: Any, wait: dict[str, Any], method_name: str,
                            carried: dict[str, Any] | None = None) -> Any:
@@ -122,6 +166,7 @@ class SavepointMixin:
         wait = carried.get("savepoint") or {}
         result = event.get("result") or {}
         if event.get("status") == "error" and result.get("no_snapshot_controller"):
+            self._note_snapshot_controller(wait["namespace"], False, f"{event.get('message')}")
             if wait.get("method") != "auto":
                 self.fail(f"{event.get('message')}. With method='snapshot' there is no other way: enable "  # type: ignore[attr-defined]
                           "kubernetes.operator.snapshot.resource.enabled on the operator, or use method='auto'",
@@ -141,6 +186,8 @@ class SavepointMixin:
         if not path:
             self.fail(f"the savepoint finished without a path: {event.get('message')}",  # type: ignore[attr-defined]
                       kind=wait["kind"], name=wait["name"], namespace=wait["namespace"])
+        if wait.get("recheck"):
+            self._note_snapshot_controller(wait["namespace"], True, f"snapshot {wait['name']} completed")
         return path, None
 
     @staticmethod
@@ -160,7 +207,9 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
     ``savepointTriggerNonce``. A retried task reattaches to the savepoint its first try started;
     a re-run after the job was redeployed takes a new one of the job that runs now. If the
     FlinkStateSnapshot gets no status within ``snapshot_pickup_timeout`` (the operator's snapshot
-    controller is off), ``method="auto"`` falls back to ``savepointTriggerNonce``.
+    controller is off), ``method="auto"`` falls back to ``savepointTriggerNonce`` and notes that in the
+    namespace (ConfigMap ``airflow-flink-snapshot-controller``): later savepoints there use the nonce at
+    once, and try a FlinkStateSnapshot again once the note is ``snapshot_controller_recheck`` old.
 
     :param name: the FlinkDeployment or FlinkSessionJob. (templated)
     :param kind: ``FlinkDeployment`` (default) or ``FlinkSessionJob``.
@@ -174,6 +223,8 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
         of -1 retries forever, which would hang the task until its timeout).
     :param method: ``auto``, ``snapshot`` or ``nonce``.
     :param snapshot_pickup_timeout: seconds the operator has to give the snapshot a status.
+    :param snapshot_controller_recheck: how long a "no snapshot controller here" note is trusted
+        (default 6 hours; a ``timedelta`` or seconds).
     :return: ``{savepoint_path, job, namespace, snapshot | nonce}``.
     """
 
@@ -182,7 +233,8 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
     def __init__(self, *, name: str, kind: str = KIND_DEPLOYMENT, snapshot_name: str | None = None,
                  path: str | None = None, format_type: str | None = None, dispose_on_delete: bool | None = None,
                  backoff_limit: int | None = 3, method: str = "auto",
-                 snapshot_pickup_timeout: float = SNAPSHOT_PICKUP_TIMEOUT, **kwargs: Any) -> None:
+                 snapshot_pickup_timeout: float = SNAPSHOT_PICKUP_TIMEOUT,
+                 snapshot_controller_recheck: timedelta | float = SNAPSHOT_CONTROLLER_RECHECK, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if method not in SAVEPOINT_METHODS:
             raise ValueError(f"method must be one of {', '.join(SAVEPOINT_METHODS)}, not {method!r}")
@@ -190,6 +242,8 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
         self.format_type, self.dispose_on_delete, self.backoff_limit, self.method = (
             format_type, dispose_on_delete, backoff_limit, method)
         self.snapshot_pickup_timeout = snapshot_pickup_timeout
+        self.snapshot_controller_recheck = (snapshot_controller_recheck if isinstance(snapshot_controller_recheck, timedelta)
+                                            else timedelta(seconds=snapshot_controller_recheck))
 
     def execute(self, context: Any) -> dict[str, Any]:
         namespace = self.resolved_namespace()

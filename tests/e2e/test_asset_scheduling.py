@@ -135,3 +135,18 @@ def test_a_new_savepoint_triggers_the_replay_from_that_savepoint(airflow, cluste
     (done,) = airflow.asset_events(source_dag_id=CONSUMER, source_run_id=run_id)
     assert done["extra"]["event"] == EVENT_JOB_FINISHED
     assert done["extra"]["job_id"] == replay["status"]["jobStatus"]["jobId"]
+
+
+def test_no_task_is_handed_to_a_worker_before_the_api_server_answers(tmp_path, monkeypatch):
+    """Issue 23 item 3: the asset-triggered run exists before Airflow starts (the producer's event queued it),
+    so the scheduler hands its tasks to workers at once; a worker's first call goes to the execution API,
+    and one made while the api-server is still starting failed the task while it was queued."""
+    components = AirflowComponents(tmp_path, tmp_path / "dags")
+    started, answering = [], iter([False, False, True])
+    monkeypatch.setattr(AirflowComponents, "start", lambda self, name, *args, **kwargs: started.append(name))
+    monkeypatch.setattr(AirflowComponents, "api_up", lambda self: started.append("api answers?") or next(answering))
+    components.start_all(dag_processor=False, bytecode=False)
+    assert started[0] == "api-server" and started.index("scheduler") > max(
+        i for i, step in enumerate(started) if step == "api answers?")
+    assert started.count("api answers?") == 3
+    assert components.environment["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] == "60"

@@ -184,3 +184,21 @@ def test_the_readme_shows_the_tested_role():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("## Pointing at a real cluster", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     assert yaml.safe_load(block)["rules"] == yaml.safe_load(ROLE.read_text())["rules"]
+
+
+def test_every_example_task_retries_and_a_replay_nobody_triggered_fails_at_once(monkeypatch):
+    """Issue 23 item 3: a try Airflow itself loses (a worker's start call timing out on a busy api-server,
+    apache/airflow#67287) is retried; a replay run no savepoint triggered fails without retrying."""
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from airflow_flink_operator.demo import _load_dag
+
+    monkeypatch.setenv("FLINK_NAMESPACE", "default")
+    for dag_id in DEFAULT_ORDER:
+        if dag_id == "flink_bluegreen_upgrade":  # its default_args are another change's
+            continue
+        dag, _ = _load_dag(dag_id)
+        assert {task.task_id: task.retries for task in dag.tasks if task.retries < 1} == {}, dag_id
+    dag, _ = _load_dag("flink_replay_from_savepoint")
+    with pytest.raises(AirflowFailException, match="not triggered by a savepoint"):
+        dag.task_dict["savepoint_to_replay"].python_callable(triggering_asset_events={})
