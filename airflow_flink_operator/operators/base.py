@@ -191,6 +191,8 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
                               timeout, message)
                 from airflow_flink_operator.triggers import FlinkWaitTrigger
 
+                if on_kill_action:
+                    resume_state = self._open_guarded_deferral(context, resume_state)
                 self.defer(
                     trigger=FlinkWaitTrigger(kind=kind, name=name, namespace=namespace, timeout_at=time.time() + timeout,
                                              connection=self.connection.serialize(), resume_state=resume_state or {},
@@ -204,6 +206,27 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
                                                                     poll_interval=self.poll_interval)
         return getattr(self, method_name)(context, {"status": status, "message": message, "result": result,
                                                     "resume_state": resume_state or {}})
+
+    def _open_guarded_deferral(self, context: Any, resume_state: dict[str, Any] | None) -> dict[str, Any]:
+        """Record the deferral as open (an XCom with a token of its own) before a deferral whose trigger
+        may suspend or delete the resource on a kill: the trigger acts only on a kill Airflow confirms
+        (:mod:`airflow_flink_operator.triggers.kill_guard`). The token travels in ``resume_state``."""
+        from airflow_flink_operator.triggers.kill_guard import DEFERRAL_XCOM_KEY, TOKEN_KEY, new_token, open_mark
+
+        token = new_token()
+        context["ti"].xcom_push(key=DEFERRAL_XCOM_KEY, value=open_mark(token))
+        return {**(resume_state or {}), TOKEN_KEY: token}
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        """Resume after a deferral: first record a guarded deferral closed (however it ended: an event
+        from any triggerer, or Airflow failing it), so no stale triggerer reads a kill into it."""
+        if getattr(self, "on_kill_action", None) in ("suspend", "delete"):
+            from airflow_flink_operator.triggers.kill_guard import DEFERRAL_XCOM_KEY, TOKEN_KEY, closed_mark
+
+            event = (next_kwargs or {}).get("event")
+            carried = self.resume_state_of(event) if isinstance(event, dict) else {}
+            context["ti"].xcom_push(key=DEFERRAL_XCOM_KEY, value=closed_mark(carried.get(TOKEN_KEY)))
+        return super().resume_execution(next_method, next_kwargs, context)
 
     @staticmethod
     def resume_state_of(event: dict[str, Any]) -> dict[str, Any]:

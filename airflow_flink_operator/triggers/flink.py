@@ -221,9 +221,27 @@ class FlinkWaitTrigger(BaseTrigger):
         yield event
 
     async def on_kill(self) -> None:
-        """A user killed the deferred task: apply the operator's ``on_kill_action`` to the resource."""
+        """A user killed the deferred task: apply the operator's ``on_kill_action`` to the resource.
+
+        Airflow 3.3 calls this also for a trigger handed to another triggerer while this one stalled
+        (apache/airflow#73454), so the action follows only a kill Airflow confirms
+        (:func:`~airflow_flink_operator.triggers.kill_guard.kill_verdict`); otherwise it logs why not.
+        Airflow 3.3.2 also repeats the cancellation on every state sync (about a second) until the trigger
+        has ended, which would cut this short: the decision and the action run in a task of their own.
+        """
         if self.on_kill_action not in ("suspend", "delete"):
             return
+        await asyncio.shield(asyncio.ensure_future(self._apply_on_kill_action()))
+
+    async def _apply_on_kill_action(self) -> None:
+        from airflow_flink_operator.triggers.kill_guard import TOKEN_KEY, verdict_for
+
+        verdict = await verdict_for(getattr(self, "task_instance", None), self.resume_state.get(TOKEN_KEY))
+        if not verdict.killed:
+            self.log.info("Trigger cancelled; not applying on_kill_action=%s to %s %s/%s: %s", self.on_kill_action,
+                          self.kind, self.namespace, self.name, verdict.reason)
+            return
+        self.log.info("Trigger cancelled: %s", verdict.reason)
         await load_heavy_modules()
         from kubernetes_asyncio import client
 
