@@ -53,7 +53,9 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
     :param namespace: namespace of the resources (default: the manifest's, then the connection's). (templated)
     :param kubernetes_conn_id: the Kubernetes connection.
     :param in_cluster: use the in-cluster configuration.
-    :param config_file: path to a kubeconfig file. Jinja in it is rendered, but it is a path:
+    :param config_file: path to a kubeconfig file; a relative path is found in the DAG file's folder, then
+        in the DAG's ``template_searchpath`` (as Airflow finds templates), never in the worker's working
+        directory, and the trigger gets the absolute path. Jinja in it is rendered, but it is a path:
         the file is never read as a template (its credentials never reach the rendered fields).
     :param cluster_context: kubeconfig context.
     :param operator_version: the Flink Kubernetes Operator version manifests target.
@@ -113,11 +115,13 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
 
     @property
     def connection(self) -> KubernetesConnection:
-        """How this task reaches the Kubernetes API (names and paths only, never credentials)."""
+        """How this task reaches the Kubernetes API (names and paths only, never credentials); a relative
+        ``config_file`` is resolved against the DAG file's folder, then ``template_searchpath``."""
         from airflow_flink_operator.hooks.connection import KubernetesConnection
 
         return KubernetesConnection(conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
-                                    config_file=self.config_file, cluster_context=self.cluster_context)
+                                    config_file=self.config_file, cluster_context=self.cluster_context,
+                                    ).with_config_file_resolved(dag_search_path(self))
 
     @cached_property
     def hook(self) -> FlinkKubernetesHook:
@@ -258,6 +262,19 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
         result = self.check_event(event, kind=carried.get("kind", ""), name=carried.get("name", ""),
                                   namespace=carried.get("namespace", ""))
         return {**carried.get("base", {}), **result}
+
+
+def dag_search_path(task: Any) -> list[str]:
+    """Where a task's relative paths are looked up, as Airflow looks up its templates: the DAG file's
+    folder, then the DAG's ``template_searchpath``; the working directory only for a task in no DAG."""
+    import os
+
+    dag = getattr(task, "dag", None) if getattr(task, "has_dag", lambda: False)() else None
+    fileloc = getattr(dag, "fileloc", None)
+    if not fileloc:
+        return [os.getcwd()]
+    extra = getattr(dag, "template_searchpath", None) or []
+    return [os.path.dirname(fileloc), *([extra] if isinstance(extra, str) else extra)]
 
 
 def _own_state(context: Any) -> str | None:

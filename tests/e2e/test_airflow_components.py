@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from airflow_components import BLOCKED_LOOP_WARNING, AirflowComponents, wait_for
 
 DAGS = Path(__file__).resolve().parent / "components_dags"
 DAG_IDS = ("components_deploy_savepoint", "components_lifecycle", "components_failing_job",
-           "components_triggerer_restart", "components_triggerer_stall")
+           "components_triggerer_restart", "components_triggerer_stall", "components_config_file")
 TRIGGER_CLASS = "airflow_flink_operator.triggers.flink.FlinkWaitTrigger"
 #: Generous bounds for a loaded 2-core machine; every wait returns as soon as its event happens.
 START_TIMEOUT = 120.0
@@ -73,10 +74,20 @@ def airflow(cluster, tmp_path_factory):
     (home / "config").mkdir()
     # As the README recommends for a DAG processor: build the models once, not on every parse.
     (home / "config" / "airflow_local_settings.py").write_text(SETTINGS)
-    components = AirflowComponents(home, DAGS, cluster.airflow_connection_env())
+    # The DAGs folder, with a kubeconfig next to the DAG that names it by a relative config_file.
+    dags = home / "dags"
+    shutil.copytree(DAGS, dags, ignore=shutil.ignore_patterns("__pycache__"))
+    (dags / "kubeconfig.yaml").write_text(json.dumps(cluster.kubeconfig()))
+    components = AirflowComponents(home, dags, cluster.airflow_connection_env())
+    # Every component works in a directory of its own choosing, not the DAGs folder (#23 item 2).
+    elsewhere, here = tmp_path_factory.mktemp("components-cwd"), os.getcwd()
     try:
         components.migrate()
-        components.start_all()
+        os.chdir(elsewhere)
+        try:
+            components.start_all()
+        finally:
+            os.chdir(here)
         wait_for(components.jobs_alive, START_TIMEOUT, "scheduler, triggerer and DAG processor healthy",
                  diagnose=components.tail)
         for dag_id in DAG_IDS:
@@ -407,6 +418,22 @@ def test_a_stalled_triggerer_that_resumes_suspends_no_job(airflow, cluster):
     assert f".log.trigger.{other_job}.log" in " ".join(
         str(p) for p in (airflow.home / "logs").glob(f"dag_id={STALL_DAG}/run_id={run.run_id}/task_id=deploy_late/*"))
     airflow.kill(stalled)  # one triggerer again, as the module started with
+
+
+def test_a_relative_config_file_is_found_next_to_the_dag_file(airflow, cluster):
+    """#23 item 2: ``config_file="kubeconfig.yaml"`` (no connection) next to the DAG file; the scheduler, its
+    workers and the triggerer run in another directory. The blocking and the deferred deploy both reach the
+    cluster, and the trigger row names the absolute path."""
+    run, _ = deferred_with_operator_paused(airflow, cluster, "components_config_file", "components-cfgfile-deferred",
+                                           task_id="deploy_deferred")
+    (row,) = trigger_rows_for(airflow, "components-cfgfile-deferred")
+    assert json.dumps(str(airflow.dags_folder / "kubeconfig.yaml")) in row["kwargs"]  # absolute, as stored
+    assert '"kubeconfig.yaml"' not in row["kwargs"]
+    cluster.operator.paused = False
+    assert run.wait_finished() == "success", run.seen
+    assert run.poll() == {"deploy_blocking": "success", "deploy_deferred": "success"}
+    for name in ("components-cfgfile-blocking", "components-cfgfile-deferred"):
+        assert cluster.status("FlinkDeployment", name)["jobStatus"]["state"] == "RUNNING"
 
 
 def test_the_triggerer_event_loop_is_never_blocked(airflow, cluster):
