@@ -111,8 +111,5 @@ class KubernetesConnection:
         """
         from airflow_flink_operator.hooks.flink_kubernetes_async import AsyncFlinkKubernetesHook
 
-        # Both conn_id and kubernetes_conn_id: cncf's hook falls back to kubernetes_default when
-        # conn_id is None, and None must mean "no connection" here as for the sync hook.
-        return AsyncFlinkKubernetesHook(conn_id=self.conn_id, kubernetes_conn_id=self.conn_id,
-                                        in_cluster=self.in_cluster, config_file=self.config_file,
+        return AsyncFlinkKubernetesHook(conn_id=self.conn_id, in_cluster=self.in_cluster, config_file=self.config_file,
                                         cluster_context=self.cluster_context, **kwargs)

@@ -19,8 +19,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-#: Modules a trigger needs whose import takes seconds (the cncf.kubernetes hooks and both
-#: Kubernetes clients); imported off the event loop.
+#: Modules a trigger needs whose import takes seconds (the asyncio Kubernetes client above all; never
+#: the synchronous one); imported off the event loop.
 _HEAVY_MODULES = (
     "airflow_flink_operator.hooks.flink_kubernetes_async",
     "airflow_flink_operator.hooks.connection",
@@ -177,21 +177,29 @@ class FlinkWaitTrigger(BaseTrigger):
             pickup_deadline = self.criteria.pickup_deadline
             states = self._states().__aiter__()
             obj: dict[str, Any] | None = None
-            next_state: asyncio.Future[Any] = asyncio.ensure_future(states.__anext__())
+            # Only a wait with a pick-up deadline needs the next state as a task of its own (to judge again
+            # at the deadline); the others await it directly: no task, no waiter per wait (memory per wait).
+            next_state: asyncio.Future[Any] | None = None
+            if pickup_deadline is not None:
+                next_state = asyncio.ensure_future(states.__anext__())
             seen = False
             try:
                 while True:
-                    pickup_wait = None
-                    if pickup_deadline is not None and seen:
-                        pickup_wait = max(pickup_deadline - time.time(), 0.0) + 0.05
-                    done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
-                    if done:  # else: no change by the pick-up deadline; judge the last state again, now
+                    if next_state is None:
                         try:
-                            obj = next_state.result()
+                            obj = await states.__anext__()
                         except StopAsyncIteration:
                             raise RuntimeError("the watch ended") from None
-                        seen = True
-                        next_state = asyncio.ensure_future(states.__anext__())
+                    else:
+                        pickup_wait = max(pickup_deadline - time.time(), 0.0) + 0.05 if seen else None
+                        done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
+                        if done:  # else: no change by the pick-up deadline; judge the last state again, now
+                            try:
+                                obj = next_state.result()
+                            except StopAsyncIteration:
+                                raise RuntimeError("the watch ended") from None
+                            seen = True
+                            next_state = asyncio.ensure_future(states.__anext__())
                     decision = self.decide(obj)
                     if decision.message != last.get("message"):
                         self.log.info("%s", decision.message)
@@ -199,9 +207,10 @@ class FlinkWaitTrigger(BaseTrigger):
                     if decision.status is not None:
                         return TriggerEvent(decision.event())
             finally:
-                next_state.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await next_state  # let the subscription see its cancellation before closing it
+                if next_state is not None:
+                    next_state.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await next_state  # let the subscription see its cancellation before closing it
                 await states.aclose()
 
         remaining = None if self.timeout_at is None else max(self.timeout_at - time.time(), 0.0)
@@ -210,7 +219,11 @@ class FlinkWaitTrigger(BaseTrigger):
             await load_heavy_modules()
             if remaining is not None:
                 remaining = max(remaining - (time.monotonic() - started), 0.0)
-            event = await asyncio.wait_for(follow(), remaining)
+            if hasattr(asyncio, "timeout"):  # Python 3.11+: no task of its own for the wait
+                async with asyncio.timeout(remaining):
+                    event = await follow()
+            else:
+                event = await asyncio.wait_for(follow(), remaining)
         except asyncio.TimeoutError:
             event = TriggerEvent({"status": "timeout", "message": f"Timed out: {last['message']}",
                                   "result": last.get("result", {})})
