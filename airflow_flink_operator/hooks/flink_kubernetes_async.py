@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import ssl
 from collections.abc import AsyncIterator
@@ -23,14 +22,19 @@ from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_flink_operator.constants import GROUP, VERSION
 from airflow_flink_operator.hooks.common import RETRYABLE_STATUS, FlinkApiError, _api_reason, _plural
+from airflow_flink_operator.hooks.kubeconfig import (
+    KubeConnectionError,
+    default_kubeconfig,
+    first_set,
+    get_connection,
+    parse_kubeconfig,
+    read_kubeconfig,
+    uses_exec_auth,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONN_ID = "kubernetes_default"
-
-
-class KubeConnectionError(ValueError):
-    """The connection's settings cannot be used together (or at all)."""
 
 
 class AsyncFlinkKubernetesHook(BaseHook):
@@ -87,7 +91,7 @@ class AsyncFlinkKubernetesHook(BaseHook):
                 from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
                 try:
-                    self._extras = (await _get_connection(self.conn_id, self)).extra_dejson
+                    self._extras = (await get_connection(self.conn_id, self)).extra_dejson
                 except AirflowNotFoundException:
                     if self.conn_id != DEFAULT_CONN_ID:
                         raise
@@ -111,8 +115,8 @@ class AsyncFlinkKubernetesHook(BaseHook):
             self.client_configuration = client.Configuration()
         if self._config_loaded:
             return
-        in_cluster = _first_set(self.in_cluster, await self._get_field("in_cluster"))
-        context = _first_set(self.cluster_context, await self._get_field("cluster_context"))
+        in_cluster = first_set(self.in_cluster, await self._get_field("in_cluster"))
+        context = first_set(self.cluster_context, await self._get_field("cluster_context"))
         path = await self._get_field("kube_config_path")
         inline = await self._get_field("kube_config")
         if sum(1 for option in (in_cluster, inline, path, self.config_dict) if option) > 1:
@@ -124,18 +128,18 @@ class AsyncFlinkKubernetesHook(BaseHook):
             self._config_loaded = True
             return
         if self.config_dict or inline:
-            data = self.config_dict or (inline if isinstance(inline, dict) else _parse_kubeconfig(inline))
+            data = self.config_dict or (inline if isinstance(inline, dict) else parse_kubeconfig(inline))
             await config.load_kube_config_from_dict(data, context=context,
                                                     client_configuration=self.client_configuration)
         else:
-            path = path or _default_kubeconfig()
+            path = path or default_kubeconfig()
             await config.load_kube_config(config_file=path, context=context,
                                           client_configuration=self.client_configuration)
             if path is None:
                 return  # several (or no) default files merged: which user is active is the library's to say
-            data = await asyncio.to_thread(_read_kubeconfig, path)
+            data = await asyncio.to_thread(read_kubeconfig, path)
         if self._is_exec_auth is None:
-            self._is_exec_auth = _uses_exec_auth(data, context)
+            self._is_exec_auth = uses_exec_auth(data, context)
         self._config_loaded = not self._is_exec_auth
 
     def reload_credentials(self) -> None:
@@ -361,64 +365,3 @@ def _timeout_client_class() -> type:
 
         _TIMEOUT_CLIENT = TimeoutApiClient
     return _TIMEOUT_CLIENT
-
-
-async def _get_connection(conn_id: str, hook: Any) -> Any:
-    """The Airflow connection, looked up without blocking the event loop."""
-    try:
-        from airflow.providers.common.compat.connection import get_async_connection
-    except ImportError:  # common.compat before get_async_connection
-        return await asyncio.to_thread(BaseHook.get_connection, conn_id)
-    return await get_async_connection(conn_id, hook)
-
-
-def _first_set(*values: Any) -> Any:
-    return next((value for value in values if value is not None), None)
-
-
-def _parse_kubeconfig(text: str) -> dict[str, Any]:
-    """An inline kubeconfig (JSON or YAML text)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise KubeConnectionError(f"the connection's kube_config is neither JSON nor YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise KubeConnectionError("the connection's kube_config is not a kubeconfig (a mapping)")
-    return data
-
-
-def _read_kubeconfig(path: str) -> dict[str, Any] | None:
-    """The kubeconfig at ``path``, or ``None`` if it cannot be read (it then counts as exec auth: reloaded)."""
-    import yaml
-
-    try:
-        with open(path) as handle:
-            data = yaml.safe_load(handle)
-        return data if isinstance(data, dict) else None
-    except (OSError, yaml.YAMLError):
-        return None
-
-
-def _default_kubeconfig() -> str | None:
-    """The default kubeconfig (``KUBECONFIG``, else ``~/.kube/config``) when it is one existing file."""
-    from kubernetes_asyncio.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
-
-    paths = [os.path.expanduser(path) for path in KUBE_CONFIG_DEFAULT_LOCATION.split(os.pathsep) if path]
-    existing = [path for path in paths if os.path.exists(path)]
-    return existing[0] if len(existing) == 1 else None
-
-
-def _uses_exec_auth(kubeconfig: dict[str, Any] | None, context: str | None) -> bool:
-    """Whether the kubeconfig's active user (of ``context``, else ``current-context``) runs an exec
-    plugin; unknown (no readable kubeconfig, no such user) counts as yes, so nothing stale is cached."""
-    if not kubeconfig:
-        return True
-    active = context or kubeconfig.get("current-context")
-    user = next(((c.get("context") or {}).get("user") for c in kubeconfig.get("contexts") or []
-                 if c.get("name") == active), None)
-    users = kubeconfig.get("users") or []
-    if user is None:
-        return any("exec" in (u.get("user") or {}) for u in users)
-    return any(u.get("name") == user and "exec" in (u.get("user") or {}) for u in users)
