@@ -244,7 +244,14 @@ class FlinkWaitTrigger(BaseTrigger):
         """
         if self.on_kill_action not in ("suspend", "delete"):
             return
-        await asyncio.shield(asyncio.ensure_future(self._apply_on_kill_action()))
+        work = asyncio.ensure_future(self._apply_on_kill_action())
+        work.add_done_callback(self._log_on_kill_failure)  # also when nobody awaits it any more
+        await asyncio.shield(work)
+
+    def _log_on_kill_failure(self, work: asyncio.Future[None]) -> None:
+        if not work.cancelled() and work.exception() is not None:
+            self.log.warning("on_kill_action=%s on %s %s/%s failed: %s", self.on_kill_action, self.kind,
+                             self.namespace, self.name, work.exception())
 
     async def _apply_on_kill_action(self) -> None:
         from airflow_flink_operator.triggers.kill_guard import TOKEN_KEY, verdict_for
