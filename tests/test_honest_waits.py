@@ -131,15 +131,6 @@ def test_the_sensor_returns_its_summary_in_poke_mode(cluster):
     assert result.xcom_value["name"] == "orders"
 
 
-def test_a_deferred_deploy_killed_by_the_user_gets_its_on_kill_action(cluster):
-    """#11 item 4: Airflow calls the trigger's on_kill when a user kills a deferred task."""
-    _deploy()
-    trigger = reimport(FlinkWaitTrigger(kind="FlinkDeployment", name="orders", namespace=NS, target="running",
-                                        on_kill_action="suspend"))
-    asyncio.run(trigger.on_kill())
-    assert cluster.hook().get("FlinkDeployment", "orders", NS)["spec"]["job"]["state"] == "suspended"
-
-
 def test_no_deferral_when_the_target_is_already_reached(cluster):
     """#12 item 2: an unchanged-spec deploy costs no round trip through the triggerer."""
     _deploy()

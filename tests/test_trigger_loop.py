@@ -28,8 +28,9 @@ def _deploy(cluster) -> None:
 
 def test_our_api_client_is_the_one_kubernetes_asyncio_builds(emulated):
     """The client built around a TLS context made in a worker thread has every setting of the
-    client cncf's ``get_conn`` builds (guards against kubernetes_asyncio changing its constructors)."""
-    from airflow.providers.cncf.kubernetes.kube_client import _TimeoutAsyncK8sApiClient
+    client kubernetes_asyncio's ``ApiClient(configuration)`` builds (guards against kubernetes_asyncio
+    changing its constructors), plus a default request timeout."""
+    from kubernetes_asyncio.client import ApiClient
 
     from airflow_flink_operator.hooks.flink_kubernetes_async import _api_client, _ssl_context
 
@@ -37,10 +38,11 @@ def test_our_api_client_is_the_one_kubernetes_asyncio_builds(emulated):
         hook = emulated.async_hook()
         await hook._load_config()
         cfg = hook.client_configuration
-        ours, theirs = _api_client(cfg, await asyncio.to_thread(_ssl_context, cfg)), _TimeoutAsyncK8sApiClient(cfg)
+        ours = _api_client(cfg, await asyncio.to_thread(_ssl_context, cfg), default_timeout=7.0)
+        theirs = ApiClient(cfg)
         try:
-            assert type(ours) is type(theirs)
-            assert {k: v for k, v in vars(ours).items() if k != "rest_client"} == \
+            assert isinstance(ours, ApiClient) and ours.default_timeout == 7.0
+            assert {k: v for k, v in vars(ours).items() if k not in ("rest_client", "default_timeout")} == \
                    {k: v for k, v in vars(theirs).items() if k != "rest_client"}
             a, b = ours.rest_client, theirs.rest_client
             assert {k: v for k, v in vars(a).items() if k != "pool_manager"} == \

@@ -10,7 +10,9 @@ Importing this module is cheap: the hooks (and the Kubernetes clients) are impor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,6 +20,33 @@ if TYPE_CHECKING:
     from airflow_flink_operator.hooks.flink_kubernetes_async import AsyncFlinkKubernetesHook
 
 DEFAULT_CONN_ID = "kubernetes_default"
+
+
+class KubeconfigNotFound(FileNotFoundError):
+    """A ``config_file`` that is in none of the places looked (all named in the message)."""
+
+
+def resolve_config_file(config_file: str, search_path: Iterable[str]) -> str:
+    """The absolute path of a kubeconfig: an absolute ``config_file`` as it is, a relative one looked
+    up in each folder of ``search_path`` in turn (a task's: its DAG file's folder, then the DAG's
+    ``template_searchpath``, as Airflow finds templates), never in the worker's working directory.
+
+    :raises KubeconfigNotFound: naming every place looked, when the file is in none of them.
+    """
+    path = os.path.expanduser(config_file)
+    if os.path.isabs(path):
+        candidates = [os.path.normpath(path)]
+    else:
+        candidates = list(dict.fromkeys(os.path.normpath(os.path.join(os.path.abspath(folder), path))
+                                        for folder in search_path))
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    looked = ", ".join(candidates) or "nowhere (no folder to look in)"
+    hint = ("" if os.path.isabs(path) else
+            " A relative config_file is resolved against the DAG file's folder, then the DAG's template_searchpath;"
+            " give an absolute path or put the file there.")
+    raise KubeconfigNotFound(f"config_file {config_file!r}: no kubeconfig file at {looked}.{hint}")
 
 
 @dataclass(frozen=True)
@@ -54,6 +83,13 @@ class KubernetesConnection:
             raise TypeError(f"unknown Kubernetes connection settings: {', '.join(sorted(unknown))}")
         return cls(**data)
 
+    def with_config_file_resolved(self, search_path: Iterable[str]) -> KubernetesConnection:
+        """This connection with its ``config_file`` made absolute (:func:`resolve_config_file`), so that
+        the worker, and a triggerer on another machine or in another directory, read the same file."""
+        if not self.config_file:
+            return self
+        return replace(self, config_file=resolve_config_file(self.config_file, search_path))
+
     def cache_key(self) -> tuple[Any, ...]:
         """What identifies the API server and identity reached: hubs and clients are shared per key."""
         return (self.conn_id, self.in_cluster, self.config_file, self.cluster_context)
@@ -75,8 +111,5 @@ class KubernetesConnection:
         """
         from airflow_flink_operator.hooks.flink_kubernetes_async import AsyncFlinkKubernetesHook
 
-        # Both conn_id and kubernetes_conn_id: cncf's hook falls back to kubernetes_default when
-        # conn_id is None, and None must mean "no connection" here as for the sync hook.
-        return AsyncFlinkKubernetesHook(conn_id=self.conn_id, kubernetes_conn_id=self.conn_id,
-                                        in_cluster=self.in_cluster, config_file=self.config_file,
+        return AsyncFlinkKubernetesHook(conn_id=self.conn_id, in_cluster=self.in_cluster, config_file=self.config_file,
                                         cluster_context=self.cluster_context, **kwargs)

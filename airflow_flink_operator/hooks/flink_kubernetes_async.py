@@ -2,6 +2,10 @@
 
 Triggers follow an object through :class:`~airflow_flink_operator.triggers.watch_hub.WatchHub`, one
 :meth:`AsyncFlinkKubernetesHook.watch_kind` per kind and namespace shared by every wait in a process.
+
+It loads only ``kubernetes_asyncio``: cncf.kubernetes' ``AsyncKubernetesHook`` shares a module with the
+sync ``KubernetesHook``, and importing it loads the synchronous ``kubernetes`` client too (some 40 MB
+per triggerer that no wait uses). So this hook reads the connection itself, the way that hook does.
 """
 
 from __future__ import annotations
@@ -14,48 +18,129 @@ import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_flink_operator.constants import GROUP, VERSION
 from airflow_flink_operator.hooks.common import RETRYABLE_STATUS, FlinkApiError, _api_reason, _plural
+from airflow_flink_operator.hooks.kubeconfig import (
+    KubeConnectionError,
+    default_kubeconfig,
+    first_set,
+    get_connection,
+    parse_kubeconfig,
+    read_kubeconfig,
+    uses_exec_auth,
+)
 
 log = logging.getLogger(__name__)
 
+DEFAULT_CONN_ID = "kubernetes_default"
 
-class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
+
+class AsyncFlinkKubernetesHook(BaseHook):
     """The async side, for triggers: read and watch Flink resources without holding a worker.
 
-    Reads the connection like the sync hook does: ``config_file`` and ``cluster_context`` given
-    here win over the connection's ``kube_config_path`` and ``cluster_context`` (cncf's
-    ``AsyncKubernetesHook`` ignores ``config_file``). A ``401 Unauthorized`` reloads the
-    credentials once (re-running an exec plugin, re-reading a rotated token) and retries.
+    Reads the connection as cncf.kubernetes' ``AsyncKubernetesHook._load_config`` does (provider 10.x):
+    one of ``in_cluster``, ``kube_config`` (inline), ``kube_config_path`` or ``config_dict``, else the
+    default kubeconfig; ``cluster_context``; ``namespace``; an exec-plugin kubeconfig is re-read for every
+    client (its tokens are short-lived). ``config_file`` and ``cluster_context`` given here win over the
+    connection's ``kube_config_path`` and ``cluster_context``, as in the sync hook. A ``401
+    Unauthorized`` reloads the credentials once (re-running an exec plugin, re-reading a rotated token)
+    and retries.
 
+    :param conn_id: the Airflow connection (``None``: none; the settings below, else the default kubeconfig).
+    :param in_cluster: use the pod's service account.
+    :param config_file: a kubeconfig path.
+    :param cluster_context: the kubeconfig context.
+    :param config_dict: a kubeconfig as a dict.
+    :param connection_extras: the connection's extras, when known already (no lookup).
+    :param client_configuration: a ``kubernetes_asyncio`` ``Configuration`` to load into.
     :param namespace: default namespace.
-    :param request_timeout: seconds for one API request.
-    :param kwargs: passed to ``AsyncKubernetesHook`` (``conn_id``, ``config_file``, ``cluster_context``,
-        ``in_cluster``, ``config_dict``...).
+    :param request_timeout: seconds for one API request (also the default of calls made on :meth:`get_conn`).
+    :param kubernetes_conn_id: accepted for callers of earlier versions; ``conn_id`` wins.
     """
 
-    def __init__(self, *, namespace: str | None = None, request_timeout: float = 30.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    default_conn_name = DEFAULT_CONN_ID
+
+    def __init__(self, *, conn_id: str | None = DEFAULT_CONN_ID, in_cluster: bool | None = None,
+                 config_file: str | None = None, cluster_context: str | None = None,
+                 config_dict: dict[str, Any] | None = None, connection_extras: dict[str, Any] | None = None,
+                 client_configuration: Any = None, namespace: str | None = None, request_timeout: float = 30.0,
+                 kubernetes_conn_id: str | None = None) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.in_cluster, self.config_file, self.cluster_context = in_cluster, config_file, cluster_context
+        self.config_dict = config_dict
         self.default_namespace = namespace
         self.request_timeout = request_timeout
-        self._given_client_configuration = self.client_configuration
-        self._given_extras = self._extras
+        self.client_configuration = client_configuration
+        self._extras = connection_extras
+        self._given_client_configuration = client_configuration
+        self._given_extras = connection_extras
+        self._config_loaded = False
+        self._is_exec_auth: bool | None = None
         #: how often the credentials were reloaded after a 401 (for logs and tests).
         self.credential_reloads = 0
 
-    async def _get_field(self, field_name: str) -> Any:
-        """A connection extra, with this hook's own ``config_file`` in place of ``kube_config_path``.
+    async def get_conn_extras(self) -> dict[str, Any]:
+        """The connection's extras (``{}`` without a connection, or for a missing ``kubernetes_default``)."""
+        if self._extras is None:
+            if not self.conn_id:
+                self._extras = {}
+            else:
+                from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
-        cncf's ``AsyncKubernetesHook._load_config`` reads ``kube_config_path`` from the connection
-        only, so a ``config_file`` given to the hook was dropped and the default kubeconfig loaded
-        instead ("Invalid kube-config file. Expected key current-context" where there is none).
-        Empty values count as unset, as in the sync ``KubernetesHook._get_field``.
-        """
+                try:
+                    self._extras = (await get_connection(self.conn_id, self)).extra_dejson
+                except AirflowNotFoundException:
+                    if self.conn_id != DEFAULT_CONN_ID:
+                        raise
+                    self._extras = {}
+        return self._extras
+
+    async def _get_field(self, field_name: str) -> Any:
+        """A connection extra (plain or ``extra__kubernetes__``-prefixed), with this hook's own
+        ``config_file`` in place of ``kube_config_path``. Empty values count as unset."""
         if field_name == "kube_config_path" and self.config_file:
             return self.config_file
-        return await super()._get_field(field_name) or None
+        extras = await self.get_conn_extras()
+        value = extras[field_name] if field_name in extras else extras.get(f"extra__kubernetes__{field_name}")
+        return value if value not in ("", None) else None
+
+    async def _load_config(self) -> None:
+        """Load the configuration into :attr:`client_configuration` (once, unless it uses an exec plugin)."""
+        from kubernetes_asyncio import client, config
+
+        if self.client_configuration is None:
+            self.client_configuration = client.Configuration()
+        if self._config_loaded:
+            return
+        in_cluster = first_set(self.in_cluster, await self._get_field("in_cluster"))
+        context = first_set(self.cluster_context, await self._get_field("cluster_context"))
+        path = await self._get_field("kube_config_path")
+        inline = await self._get_field("kube_config")
+        if sum(1 for option in (in_cluster, inline, path, self.config_dict) if option) > 1:
+            raise KubeConnectionError(
+                "Invalid connection configuration. Options kube_config_path, kube_config, in_cluster, and "
+                "config_dict are mutually exclusive. You can only use one option at a time.")
+        if in_cluster:
+            config.load_incluster_config(client_configuration=self.client_configuration)
+            self._config_loaded = True
+            return
+        if self.config_dict or inline:
+            data = self.config_dict or (inline if isinstance(inline, dict) else parse_kubeconfig(inline))
+            await config.load_kube_config_from_dict(data, context=context,
+                                                    client_configuration=self.client_configuration)
+        else:
+            path = path or default_kubeconfig()
+            await config.load_kube_config(config_file=path, context=context,
+                                          client_configuration=self.client_configuration)
+            if path is None:
+                return  # several (or no) default files merged: which user is active is the library's to say
+            data = await asyncio.to_thread(read_kubeconfig, path)
+        if self._is_exec_auth is None:
+            self._is_exec_auth = uses_exec_auth(data, context)
+        self._config_loaded = not self._is_exec_auth
 
     def reload_credentials(self) -> None:
         """Forget the loaded configuration: the next connection reads the connection and kubeconfig
@@ -68,18 +153,19 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
 
     @contextlib.asynccontextmanager
     async def get_conn(self) -> AsyncIterator[Any]:
-        """An API client for the loaded configuration, closed on exit (as cncf's ``get_conn``).
+        """An API client for the loaded configuration, closed on exit (calls on it without a
+        ``_request_timeout`` get :attr:`request_timeout`).
 
         The client's TLS context is built in a worker thread: ``ssl.create_default_context`` reads the
-        system's CA bundle, some 20 ms of CPU (80 ms and more on a loaded machine) that cncf's
-        ``get_conn`` spends on the event loop for every client, i.e. every watch (re)start and GET.
+        system's CA bundle, some 20 ms of CPU (80 ms and more on a loaded machine) that would otherwise
+        be spent on the event loop for every client, i.e. every watch (re)start and GET.
         """
         kube_client = None
         try:
             await self._load_config()
             configuration = self.client_configuration
             ssl_context = await asyncio.to_thread(_ssl_context, configuration)
-            kube_client = _api_client(configuration, ssl_context)
+            kube_client = _api_client(configuration, ssl_context, default_timeout=self.request_timeout)
             yield kube_client
         finally:
             if kube_client is not None:
@@ -231,17 +317,17 @@ async def _watch() -> Any:
     return stream
 
 
-def _api_client(configuration: Any, ssl_context: ssl.SSLContext, client_class: type | None = None) -> Any:
-    """cncf's API client (its default request timeout included) with a TLS context built beforehand.
+def _api_client(configuration: Any, ssl_context: ssl.SSLContext, client_class: type | None = None,
+                default_timeout: float | None = None) -> Any:
+    """An API client with a TLS context built beforehand, whose calls default to ``default_timeout``.
 
     What kubernetes_asyncio's ``ApiClient.__init__`` and ``RESTClientObject.__init__`` do, but with
     ``ssl_context`` instead of one built on the event loop; the aiohttp session must be made on the
     loop it serves.
 
-    :param client_class: the ``ApiClient`` class to make (cncf's ``_TimeoutAsyncK8sApiClient`` by default).
+    :param client_class: the ``ApiClient`` class to make (default: one applying ``default_timeout``).
     """
     import aiohttp
-    from airflow.providers.cncf.kubernetes.kube_client import _TimeoutAsyncK8sApiClient
     from kubernetes_asyncio.client import rest
 
     rest_client = rest.RESTClientObject.__new__(rest.RESTClientObject)
@@ -252,7 +338,7 @@ def _api_client(configuration: Any, ssl_context: ssl.SSLContext, client_class: t
         connector=aiohttp.TCPConnector(limit=configuration.connection_pool_maxsize, ssl=ssl_context),
         trust_env=True, read_bufsize=2**21)  # watch events of large objects exceed aiohttp's default
 
-    client_class = client_class or _TimeoutAsyncK8sApiClient
+    client_class = client_class or _timeout_client_class()
     api = client_class.__new__(client_class)
     api.configuration = configuration
     api.pool_threads = 1
@@ -261,4 +347,28 @@ def _api_client(configuration: Any, ssl_context: ssl.SSLContext, client_class: t
     api.cookie = None
     api.user_agent = "OpenAPI-Generator/33.3.0+snapshot/python"  # kubernetes_asyncio's (tests compare)
     api.client_side_validation = configuration.client_side_validation
+    api.default_timeout = default_timeout
     return api
+
+
+_TIMEOUT_CLIENT: type | None = None
+
+
+def _timeout_client_class() -> type:
+    """kubernetes_asyncio's ``ApiClient`` giving every call without a ``_request_timeout`` the client's
+    ``default_timeout``: its generated methods pass ``_request_timeout=None``, i.e. no timeout at all, and
+    a half-open connection would then hang a trigger for ever (as cncf's ``_TimeoutAsyncK8sApiClient`` says)."""
+    global _TIMEOUT_CLIENT
+    if _TIMEOUT_CLIENT is None:
+        from kubernetes_asyncio.client import ApiClient
+
+        class TimeoutApiClient(ApiClient):
+            default_timeout: float | None = None
+
+            async def call_api(self, *args: Any, **kwargs: Any) -> Any:
+                if kwargs.get("_request_timeout") is None and self.default_timeout is not None:
+                    kwargs["_request_timeout"] = self.default_timeout
+                return await super().call_api(*args, **kwargs)
+
+        _TIMEOUT_CLIENT = TimeoutApiClient
+    return _TIMEOUT_CLIENT

@@ -53,7 +53,9 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
     :param namespace: namespace of the resources (default: the manifest's, then the connection's). (templated)
     :param kubernetes_conn_id: the Kubernetes connection.
     :param in_cluster: use the in-cluster configuration.
-    :param config_file: path to a kubeconfig file. Jinja in it is rendered, but it is a path:
+    :param config_file: path to a kubeconfig file; a relative path is found in the DAG file's folder, then
+        in the DAG's ``template_searchpath`` (as Airflow finds templates), never in the worker's working
+        directory, and the trigger gets the absolute path. Jinja in it is rendered, but it is a path:
         the file is never read as a template (its credentials never reach the rendered fields).
     :param cluster_context: kubeconfig context.
     :param operator_version: the Flink Kubernetes Operator version manifests target.
@@ -114,11 +116,13 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
 
     @property
     def connection(self) -> KubernetesConnection:
-        """How this task reaches the Kubernetes API (names and paths only, never credentials)."""
+        """How this task reaches the Kubernetes API (names and paths only, never credentials); a relative
+        ``config_file`` is resolved against the DAG file's folder, then ``template_searchpath``."""
         from airflow_flink_operator.hooks.connection import KubernetesConnection
 
         return KubernetesConnection(conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
-                                    config_file=self.config_file, cluster_context=self.cluster_context)
+                                    config_file=self.config_file, cluster_context=self.cluster_context,
+                                    ).with_config_file_resolved(dag_search_path(self))
 
     @cached_property
     def hook(self) -> FlinkKubernetesHook:
@@ -195,6 +199,8 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
                               timeout, message)
                 from airflow_flink_operator.triggers import FlinkWaitTrigger
 
+                if on_kill_action:
+                    resume_state = self._open_guarded_deferral(context, resume_state)
                 self.defer(
                     trigger=FlinkWaitTrigger(kind=kind, name=name, namespace=namespace, timeout_at=time.time() + timeout,
                                              connection=self.connection.serialize(), resume_state=resume_state or {},
@@ -209,6 +215,27 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
                                                                     poll_interval=self.poll_interval)
         return getattr(self, method_name)(context, {"status": status, "message": message, "result": result,
                                                     "resume_state": resume_state or {}})
+
+    def _open_guarded_deferral(self, context: Any, resume_state: dict[str, Any] | None) -> dict[str, Any]:
+        """Record the deferral as open (an XCom with a token of its own) before a deferral whose trigger
+        may suspend or delete the resource on a kill: the trigger acts only on a kill Airflow confirms
+        (:mod:`airflow_flink_operator.triggers.kill_guard`). The token travels in ``resume_state``."""
+        from airflow_flink_operator.triggers.kill_guard import DEFERRAL_XCOM_KEY, TOKEN_KEY, new_token, open_mark
+
+        token = new_token()
+        context["ti"].xcom_push(key=DEFERRAL_XCOM_KEY, value=open_mark(token))
+        return {**(resume_state or {}), TOKEN_KEY: token}
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        """Resume after a deferral: first record a guarded deferral closed (however it ended: an event
+        from any triggerer, or Airflow failing it), so no stale triggerer reads a kill into it."""
+        if getattr(self, "on_kill_action", None) in ("suspend", "delete"):
+            from airflow_flink_operator.triggers.kill_guard import DEFERRAL_XCOM_KEY, TOKEN_KEY, closed_mark
+
+            event = (next_kwargs or {}).get("event")
+            carried = self.resume_state_of(event) if isinstance(event, dict) else {}
+            context["ti"].xcom_push(key=DEFERRAL_XCOM_KEY, value=closed_mark(carried.get(TOKEN_KEY)))
+        return super().resume_execution(next_method, next_kwargs, context)
 
     @staticmethod
     def resume_state_of(event: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +267,19 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
         result = self.check_event(event, kind=carried.get("kind", ""), name=carried.get("name", ""),
                                   namespace=carried.get("namespace", ""))
         return {**carried.get("base", {}), **result}
+
+
+def dag_search_path(task: Any) -> list[str]:
+    """Where a task's relative paths are looked up, as Airflow looks up its templates: the DAG file's
+    folder, then the DAG's ``template_searchpath``; the working directory only for a task in no DAG."""
+    import os
+
+    dag = getattr(task, "dag", None) if getattr(task, "has_dag", lambda: False)() else None
+    fileloc = getattr(dag, "fileloc", None)
+    if not fileloc:
+        return [os.getcwd()]
+    extra = getattr(dag, "template_searchpath", None) or []
+    return [os.path.dirname(fileloc), *([extra] if isinstance(extra, str) else extra)]
 
 
 def _own_state(context: Any) -> str | None:

@@ -63,9 +63,11 @@ class FlinkJobSensor(BaseSensorOperator):
     def connection(self) -> Any:
         """How this sensor reaches the Kubernetes API (names and paths only)."""
         from airflow_flink_operator.hooks.connection import KubernetesConnection
+        from airflow_flink_operator.operators.base import dag_search_path
 
         return KubernetesConnection(conn_id=self.kubernetes_conn_id, in_cluster=self.in_cluster,
-                                    config_file=self.config_file, cluster_context=self.cluster_context)
+                                    config_file=self.config_file, cluster_context=self.cluster_context,
+                                    ).with_config_file_resolved(dag_search_path(self))
 
     @cached_property
     def hook(self) -> Any:

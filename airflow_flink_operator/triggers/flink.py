@@ -19,8 +19,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-#: Modules a trigger needs whose import takes seconds (the cncf.kubernetes hooks and both
-#: Kubernetes clients); imported off the event loop.
+#: Modules a trigger needs whose import takes seconds (the asyncio Kubernetes client above all; never
+#: the synchronous one); imported off the event loop.
 _HEAVY_MODULES = (
     "airflow_flink_operator.hooks.flink_kubernetes_async",
     "airflow_flink_operator.hooks.connection",
@@ -199,24 +199,36 @@ class FlinkWaitTrigger(BaseTrigger):
             pickup_deadline = self.criteria.pickup_deadline
             states = self._states().__aiter__()
             obj: dict[str, Any] | None = None
-            next_state: asyncio.Future[Any] = asyncio.ensure_future(states.__anext__())
+            # A wait that must look again without a new state (a pick-up deadline, or a running job's
+            # checkpoints every poll_interval) needs the next state as a task of its own; the others await
+            # it directly: no task, no waiter per wait (memory per wait).
+            next_state: asyncio.Future[Any] | None = None
             seen = polling = False
             try:
                 while True:
-                    pickup_wait = None
-                    if pickup_deadline is not None and seen:
-                        pickup_wait = max(pickup_deadline - time.time(), 0.0) + 0.05
-                    if polling:  # a running job's checkpoints: read them again after poll_interval
-                        pickup_wait = min(pickup_wait if pickup_wait is not None else self.poll_interval,
-                                          self.poll_interval)
-                    done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
-                    if done:  # else: no change by the pick-up deadline; judge the last state again, now
+                    if next_state is None and pickup_deadline is None and not polling:
                         try:
-                            obj = next_state.result()
+                            obj = await states.__anext__()
                         except StopAsyncIteration:
                             raise RuntimeError("the watch ended") from None
                         seen = True
-                        next_state = asyncio.ensure_future(states.__anext__())
+                    else:
+                        if next_state is None:
+                            next_state = asyncio.ensure_future(states.__anext__())
+                        pickup_wait = None
+                        if pickup_deadline is not None and seen:
+                            pickup_wait = max(pickup_deadline - time.time(), 0.0) + 0.05
+                        if polling:  # a running job's checkpoints: read them again after poll_interval
+                            pickup_wait = min(pickup_wait if pickup_wait is not None else self.poll_interval,
+                                              self.poll_interval)
+                        done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
+                        if done:  # else: no change by the deadline or poll; judge the last state again, now
+                            try:
+                                obj = next_state.result()
+                            except StopAsyncIteration:
+                                raise RuntimeError("the watch ended") from None
+                            seen = True
+                            next_state = asyncio.ensure_future(states.__anext__())
                     decision, polling = await self._look(obj)
                     if decision.message != last.get("message"):
                         self.log.info("%s", decision.message)
@@ -224,9 +236,10 @@ class FlinkWaitTrigger(BaseTrigger):
                     if decision.status is not None:
                         return TriggerEvent(decision.event())
             finally:
-                next_state.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await next_state  # let the subscription see its cancellation before closing it
+                if next_state is not None:
+                    next_state.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await next_state  # let the subscription see its cancellation before closing it
                 await states.aclose()
 
         remaining = None if self.timeout_at is None else max(self.timeout_at - time.time(), 0.0)
@@ -235,7 +248,11 @@ class FlinkWaitTrigger(BaseTrigger):
             await load_heavy_modules()
             if remaining is not None:
                 remaining = max(remaining - (time.monotonic() - started), 0.0)
-            event = await asyncio.wait_for(follow(), remaining)
+            if hasattr(asyncio, "timeout"):  # Python 3.11+: no task of its own for the wait
+                async with asyncio.timeout(remaining):
+                    event = await follow()
+            else:
+                event = await asyncio.wait_for(follow(), remaining)
         except asyncio.TimeoutError:
             event = TriggerEvent({"status": "timeout", "message": f"Timed out: {last['message']}",
                                   "result": last.get("result", {})})
@@ -246,9 +263,34 @@ class FlinkWaitTrigger(BaseTrigger):
         yield event
 
     async def on_kill(self) -> None:
-        """A user killed the deferred task: apply the operator's ``on_kill_action`` to the resource."""
+        """A user killed the deferred task: apply the operator's ``on_kill_action`` to the resource.
+
+        Airflow 3.3 calls this also for a trigger handed to another triggerer while this one stalled
+        (apache/airflow#73454), so the action follows only a kill Airflow confirms
+        (:func:`~airflow_flink_operator.triggers.kill_guard.kill_verdict`); otherwise it logs why not.
+        Airflow 3.3.2 also repeats the cancellation on every state sync (about a second) until the trigger
+        has ended, which would cut this short: the decision and the action run in a task of their own.
+        """
         if self.on_kill_action not in ("suspend", "delete"):
             return
+        work = asyncio.ensure_future(self._apply_on_kill_action())
+        work.add_done_callback(self._log_on_kill_failure)  # also when nobody awaits it any more
+        await asyncio.shield(work)
+
+    def _log_on_kill_failure(self, work: asyncio.Future[None]) -> None:
+        if not work.cancelled() and work.exception() is not None:
+            self.log.warning("on_kill_action=%s on %s %s/%s failed: %s", self.on_kill_action, self.kind,
+                             self.namespace, self.name, work.exception())
+
+    async def _apply_on_kill_action(self) -> None:
+        from airflow_flink_operator.triggers.kill_guard import TOKEN_KEY, verdict_for
+
+        verdict = await verdict_for(getattr(self, "task_instance", None), self.resume_state.get(TOKEN_KEY))
+        if not verdict.killed:
+            self.log.info("Trigger cancelled; not applying on_kill_action=%s to %s %s/%s: %s", self.on_kill_action,
+                          self.kind, self.namespace, self.name, verdict.reason)
+            return
+        self.log.info("Trigger cancelled: %s", verdict.reason)
         await load_heavy_modules()
         from kubernetes_asyncio import client
 

@@ -14,7 +14,10 @@ task DEFERRED, so that state is observed on every run, then let go; nothing wait
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -25,7 +28,7 @@ from airflow_components import BLOCKED_LOOP_WARNING, AirflowComponents, wait_for
 
 DAGS = Path(__file__).resolve().parent / "components_dags"
 DAG_IDS = ("components_deploy_savepoint", "components_lifecycle", "components_failing_job",
-           "components_triggerer_restart")
+           "components_triggerer_restart", "components_triggerer_stall", "components_config_file")
 TRIGGER_CLASS = "airflow_flink_operator.triggers.flink.FlinkWaitTrigger"
 #: Generous bounds for a loaded 2-core machine; every wait returns as soon as its event happens.
 START_TIMEOUT = 120.0
@@ -71,10 +74,20 @@ def airflow(cluster, tmp_path_factory):
     (home / "config").mkdir()
     # As the README recommends for a DAG processor: build the models once, not on every parse.
     (home / "config" / "airflow_local_settings.py").write_text(SETTINGS)
-    components = AirflowComponents(home, DAGS, cluster.airflow_connection_env())
+    # The DAGs folder, with a kubeconfig next to the DAG that names it by a relative config_file.
+    dags = home / "dags"
+    shutil.copytree(DAGS, dags, ignore=shutil.ignore_patterns("__pycache__"))
+    (dags / "kubeconfig.yaml").write_text(json.dumps(cluster.kubeconfig()))
+    components = AirflowComponents(home, dags, cluster.airflow_connection_env())
+    # Every component works in a directory of its own choosing, not the DAGs folder (#23 item 2).
+    elsewhere, here = tmp_path_factory.mktemp("components-cwd"), os.getcwd()
     try:
         components.migrate()
-        components.start_all()
+        os.chdir(elsewhere)
+        try:
+            components.start_all()
+        finally:
+            os.chdir(here)
         wait_for(components.jobs_alive, START_TIMEOUT, "scheduler, triggerer and DAG processor healthy",
                  diagnose=components.tail)
         for dag_id in DAG_IDS:
@@ -251,13 +264,187 @@ def test_a_deferred_task_survives_a_triggerer_restart(airflow, cluster):
     assert second.process.poll() is None
 
 
+#: Triggerers a test froze on purpose (SIGSTOP): their event loop was blocked, by the test.
+STALLED: list = []
+STALL_DAG, EARLY, LATE = "components_triggerer_stall", "components-stall-early", "components-stall-late"
+
+
+def start_another_triggerer(airflow: AirflowComponents) -> tuple[object, int]:
+    """Start one more triggerer; return it and its ``job`` id, once it has registered."""
+    before = max(airflow.triggerer_job_ids(), default=0)
+    component = airflow.start_triggerer()
+    job_id = wait_for(lambda: max((i for i in airflow.triggerer_job_ids() if i > before), default=None),
+                      START_TIMEOUT, "the new triggerer registered", diagnose=airflow.tail)
+    return component, job_id
+
+
+def held_by(airflow: AirflowComponents, job_id: int, resources: tuple[str, ...]) -> bool:
+    """Every trigger waiting for ``resources`` is assigned to triggerer job ``job_id``."""
+    rows = [row for resource in resources for row in trigger_rows_for(airflow, resource)]
+    return len(rows) == len(resources) and all(row["triggerer_id"] == job_id for row in rows)
+
+
+def signal_tree(component, sig: int) -> list[int]:
+    """Send ``sig`` to a component's process and every descendant (a triggerer's runner subprocess too)."""
+    pids = component.tree()
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    return pids
+
+
+def fresh_stall_jobs(cluster: SimulatedCluster) -> None:
+    """No job of an earlier run: each run creates both (generation 1) and defers."""
+    hook = cluster.hook()
+    for name in (EARLY, LATE):
+        hook.delete("FlinkDeployment", name, wait=True, timeout=60, poll_interval=0.1)
+
+
+def deferred_on(airflow: AirflowComponents, cluster: SimulatedCluster) -> tuple[Run, int]:
+    """A run of the stall DAG whose two deploys are deferred, their deferrals processed, and their triggers
+    held by the one running triggerer; the simulated operator stays paused. Returns the run and the
+    triggerer's job id."""
+    cluster.operator.paused = True
+    run = Run(airflow, STALL_DAG)
+    for task_id in ("deploy_early", "deploy_late"):
+        run.wait_task(task_id, ("deferred",))
+        wait_for(lambda t=task_id: airflow.deferral_processed(STALL_DAG, run.run_id, t), 60,
+                 f"the scheduler processed {task_id}'s deferral", diagnose=airflow.tail)
+    def holder() -> int | None:
+        rows = [row for resource in (EARLY, LATE) for row in trigger_rows_for(airflow, resource)]
+        ids = {row["triggerer_id"] for row in rows}
+        return ids.pop() if len(rows) == 2 and len(ids) == 1 and None not in ids else None
+
+    job_id = wait_for(holder, 60, "both triggers held by the running triggerer", diagnose=airflow.tail)
+    return run, job_id
+
+
+def assert_never_suspended_and_no_retry(airflow: AirflowComponents, cluster: SimulatedCluster, run: Run) -> None:
+    """Both jobs run on the spec the tasks applied (a suspend would have made generation 2, a retry's
+    re-apply a generation 3), and neither task needed a second try."""
+    for name in (EARLY, LATE):
+        obj = cluster.get("FlinkDeployment", name)
+        assert obj["spec"]["job"].get("state", "running") == "running", (name, obj["spec"]["job"])
+        assert obj["metadata"]["generation"] == 1, (name, obj["metadata"])
+        assert obj["status"]["jobStatus"]["state"] == "RUNNING", (name, obj["status"])
+    answer = airflow.api("GET", f"/dags/{STALL_DAG}/dagRuns/{run.run_id}/taskInstances")
+    assert {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in answer["task_instances"]} == {
+        "deploy_early": ("success", 1), "deploy_late": ("success", 1)}
+    for task_id in ("deploy_early", "deploy_late"):
+        assert "Task killed: suspending" not in run.log(task_id)
+
+
+def test_a_killed_triggerers_deferred_deploys_move_to_the_other_triggerer(airflow, cluster):
+    """Two triggerers; the one holding the deferred deploys dies (SIGKILL); the other takes them over."""
+    fresh_stall_jobs(cluster)
+    first = airflow.running("triggerer")
+    run, first_job = deferred_on(airflow, cluster)
+    second, second_job = start_another_triggerer(airflow)
+
+    airflow.kill(first)  # SIGKILL to its process group and every descendant: no clean shutdown, no on_kill
+    wait_for(lambda: held_by(airflow, second_job, (EARLY, LATE)), RUN_TIMEOUT,
+             "both triggers taken over by the second triggerer", diagnose=airflow.tail)
+    cluster.operator.paused = False
+
+    assert run.wait_finished() == "success", run.seen
+    assert_never_suspended_and_no_retry(airflow, cluster, run)
+    for task_id in ("deploy_early", "deploy_late"):
+        assert_deferred_then(run, task_id, "success")
+        assert f".log.trigger.{second_job}.log" in " ".join(
+            str(p) for p in (airflow.home / "logs").glob(f"dag_id={STALL_DAG}/run_id={run.run_id}/task_id={task_id}/*"))
+    assert first_job != second_job
+
+
+def test_a_stalled_triggerer_that_resumes_suspends_no_job(airflow, cluster):
+    """#23 item 1. The triggerer holding two deferred deploys (``on_kill_action="suspend"``) freezes (SIGSTOP)
+    past ``triggerer_health_check_threshold``; the other takes both triggers; one job comes up and its task
+    succeeds on the other's event while the first is still frozen; then it resumes (SIGCONT). Airflow 3.3.2
+    cancels both triggers there "by user action" and calls their ``on_kill``: neither job may be suspended."""
+    fresh_stall_jobs(cluster)
+    cluster.operator.behave(LATE, pickup_delay=1e9)  # the second job waits until the stalled triggerer is back
+    stalled = airflow.running("triggerer")
+    run, stalled_job = deferred_on(airflow, cluster)
+    other, other_job = start_another_triggerer(airflow)
+
+    STALLED.append(stalled)
+    frozen = signal_tree(stalled, signal.SIGSTOP)
+    try:
+        wait_for(lambda: held_by(airflow, other_job, (EARLY, LATE)), RUN_TIMEOUT,
+                 "both triggers handed to the other triggerer", diagnose=airflow.tail)
+        cluster.operator.paused = False
+        run.wait_task("deploy_early", ("success",))  # resumed by the other triggerer's event, and done
+        assert run.poll()["deploy_late"] == "deferred"
+    finally:
+        for pid in frozen:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+    # The resumed triggerer finds both triggers gone from its list and cancels them "by user action".
+    def stalled_trigger_log(task_id: str) -> str:
+        folder = airflow.home / "logs" / f"dag_id={STALL_DAG}" / f"run_id={run.run_id}" / f"task_id={task_id}"
+        return "\n".join(p.read_text(errors="replace") for p in folder.glob(f"*.log.trigger.{stalled_job}.log"))
+
+    def trigger_logs_seen() -> str:
+        folder = airflow.home / "logs" / f"dag_id={STALL_DAG}" / f"run_id={run.run_id}"
+        return "\n".join(f"--- {p}\n{p.read_text(errors='replace')[-2000:]}" for p in sorted(folder.glob("*/*")))
+
+    # Its decision may be logged after the trigger ended (Airflow repeats the cancellation while on_kill runs;
+    # the decision goes on in a task of its own): in the trigger's log file, or the triggerer's own.
+    def decision(name: str) -> str | None:
+        for text in (stalled_trigger_log("deploy_early") + stalled_trigger_log("deploy_late"), stalled.log.read_text()):
+            for line in text.splitlines():
+                if f"not applying on_kill_action=suspend to FlinkDeployment default/{name}:" in line:
+                    return line
+        return None
+
+    late = wait_for(lambda: decision(LATE), RUN_TIMEOUT, f"the resumed triggerer (job {stalled_job}) decided about "
+                    f"{LATE}", diagnose=lambda: trigger_logs_seen() + airflow.tail())
+    assert "still deferred" in late, late  # its job is held: its trigger can only have been cancelled
+    assert "Trigger cancelled by user action, invoking on_kill" in stalled_trigger_log("deploy_late")
+    # The first job runs: the stalled triggerer's watch may see that before the cancellation comes, and fire an
+    # event Airflow ignores (the task is no longer deferred on it); or it is cancelled, and decides as above.
+    wait_for(lambda: "Trigger fired event" in stalled_trigger_log("deploy_early") or decision(EARLY), RUN_TIMEOUT,
+             f"the resumed triggerer's trigger for {EARLY} ended", diagnose=lambda: trigger_logs_seen() + airflow.tail())
+    early = decision(EARLY)
+    assert early is None or "after it resumed from this deferral" in early, early
+
+    cluster.operator.behave(LATE, pickup_delay=0)
+    assert run.wait_finished() == "success", run.seen
+    assert_never_suspended_and_no_retry(airflow, cluster, run)
+    assert f".log.trigger.{other_job}.log" in " ".join(
+        str(p) for p in (airflow.home / "logs").glob(f"dag_id={STALL_DAG}/run_id={run.run_id}/task_id=deploy_late/*"))
+    airflow.kill(stalled)  # one triggerer again, as the module started with
+
+
+def test_a_relative_config_file_is_found_next_to_the_dag_file(airflow, cluster):
+    """#23 item 2: ``config_file="kubeconfig.yaml"`` (no connection) next to the DAG file; the scheduler, its
+    workers and the triggerer run in another directory. The blocking and the deferred deploy both reach the
+    cluster, and the trigger row names the absolute path."""
+    run, _ = deferred_with_operator_paused(airflow, cluster, "components_config_file", "components-cfgfile-deferred",
+                                           task_id="deploy_deferred")
+    (row,) = trigger_rows_for(airflow, "components-cfgfile-deferred")
+    assert json.dumps(str(airflow.dags_folder / "kubeconfig.yaml")) in row["kwargs"]  # absolute, as stored
+    assert '"kubeconfig.yaml"' not in row["kwargs"]
+    cluster.operator.paused = False
+    assert run.wait_finished() == "success", run.seen
+    assert run.poll() == {"deploy_blocking": "success", "deploy_deferred": "success"}
+    for name in ("components-cfgfile-blocking", "components-cfgfile-deferred"):
+        assert cluster.status("FlinkDeployment", name)["jobStatus"]["state"] == "RUNNING"
+
+
 def test_the_triggerer_event_loop_is_never_blocked(airflow, cluster):
-    """Every triggerer process of this module ran triggers without the blocked-loop warning."""
+    """Every triggerer process of this module ran triggers without the blocked-loop warning (but the one a
+    test froze on purpose)."""
     if not airflow.trigger_logs():  # run alone: give it work
         run = Run(airflow, "components_deploy_savepoint")
         assert run.wait_finished() == "success", run.seen
     assert any("Trigger fired event" in text for text in airflow.trigger_logs())
-    log = airflow.logs("triggerer")
+    log = "".join(c.log.read_text(errors="replace") for c in airflow.components
+                  if c.name == "triggerer" and c not in STALLED)
     blocked = [line for line in log.splitlines() if BLOCKED_LOOP_WARNING in line]
     slow = [line for line in log.splitlines() if re.search(r"Executing <.*> took [0-9.]+ seconds", line)]
     assert blocked == [], "\n".join([*blocked, "asyncio's slow callbacks:", *slow])
