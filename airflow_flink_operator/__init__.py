@@ -48,6 +48,7 @@ def get_provider_info() -> dict:
                     "airflow_flink_operator.operators.savepoint",
                     "airflow_flink_operator.operators.teardown",
                     "airflow_flink_operator.operators.bluegreen",
+                    "airflow_flink_operator.operators.bluegreen_teardown",
                 ],
             },
         ],

@@ -1,6 +1,6 @@
 """A streaming job upgraded blue/green every night, with no gap in processing.
 
-The job runs as a FlinkBlueGreenDeployment (Flink Kubernetes Operator 1.14+). Each night the DAG rolls out
+The job runs as a FlinkBlueGreenDeployment (Flink Kubernetes Operator 1.15+). Each night the DAG rolls out
 that night's build: the operator takes a savepoint of the colour serving now, starts the other colour
 from it, switches over once the new job runs and is stable, and only then deletes the old colour. If the
 new build does not become healthy within the grace period the operator aborts, the old colour keeps
@@ -10,7 +10,7 @@ that a colour serves (an aborted transition leaves the resource FAILING until th
 night's build is a new transition. To retry the same build instead, run the upgrade with ``restart=True``.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -62,9 +62,13 @@ with DAG(
 ) as dag:
     # Creates the job the first time (blue); afterwards only checks a colour's child runs it, leaving the
     # last night's build in place (also after an aborted night).
+    # retries: a try Airflow itself loses (a worker's start call timing out on a busy api-server) is retried.
     ensure_running = FlinkBlueGreenDeployOperator(task_id="ensure_running", deployment=ORDERS,
-                                                  update_existing=False)
+                                                  update_existing=False, retries=2,
+                                                  retry_delay=timedelta(seconds=30))
     # Tonight's build: XCom gets the colour now serving, its FlinkDeployment, and the savepoint it started from.
+    # Not retried: after an aborted transition the same build is not tried again by accident; a retry of the
+    # same build is a decision (``restart=True``).
     roll_out = FlinkBlueGreenUpgradeOperator(
         task_id="roll_out_nightly_build",
         name="orders-enrichment",

@@ -122,7 +122,7 @@ def test_a_new_savepoint_triggers_the_replay_from_that_savepoint(airflow, cluste
     (event,) = airflow.asset_events(source_dag_id=PRODUCER, source_run_id=producer_run)
     assert event["uri"] == savepoint_asset_uri(JOB, cluster.namespace)
     assert event["extra"] == {"event": EVENT_SAVEPOINT_COMPLETED, "job": JOB, "namespace": cluster.namespace,
-                              "job_kind": "FlinkDeployment", "savepoint_path": path, "trigger_type": "MANUAL",
+                              "resource_kind": "FlinkDeployment", "savepoint_path": path, "trigger_type": "MANUAL",
                               "snapshot": next(iter(snapshots))}
     assert [e["id"] for e in airflow.upstream_asset_events(CONSUMER, run_id)] == [event["id"]]
     assert [r["run_id"] for r in event["created_dagruns"]] == [run_id]
