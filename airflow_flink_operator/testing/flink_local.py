@@ -151,6 +151,7 @@ class LocalFlinkCluster:
         self.ready_timeout = ready_timeout
         self.home = flink_home()
         self.java = find_java()
+        self.version = flink_version(self.home)
         self.rest_port = 0
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 

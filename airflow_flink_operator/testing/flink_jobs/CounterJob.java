@@ -153,6 +153,7 @@ public class CounterJob {
         private final String path;
         private final boolean declineSnapshots;
         private transient Writer writer;
+        private transient String jobId;
 
         AppendLines(String path, boolean declineSnapshots) {
             this.path = path;
@@ -162,11 +163,12 @@ public class CounterJob {
         @Override
         public void open(OpenContext openContext) throws IOException {
             writer = new FileWriter(path, true);
+            jobId = getRuntimeContext().getJobId().toString();
         }
 
         @Override
         public void invoke(String line, Context context) throws IOException {
-            writer.write(line + "\n");
+            writer.write(line + " job=" + jobId + "\n");
             writer.flush();
         }
 

@@ -174,6 +174,16 @@ class SavepointMixin:
                 self.errors.append(f"cleanup of {dep['metadata']['name']}: the savepoint on deletion failed "
                                    "(JobManager unreachable or savepoint failing); retrying")
             return False
-        path = self._savepoint_path(dep["spec"], job_status.get("jobId"))
-        self._record_upgrade_savepoint(dep, copy.deepcopy(status), path, epoch_ms())
+        cancel_ts = epoch_ms()
+        if self._is_real(dep, sim):
+            outcome = self._stop_real(dep, job_status, sim, "savepoint")
+            if outcome == "wait":
+                return False
+            if isinstance(outcome, tuple):
+                self.errors.append(f"cleanup of {dep['metadata']['name']}: the savepoint on deletion failed: {outcome[1]}")
+                return False
+            path = outcome
+        else:
+            path = self._savepoint_path(dep["spec"], job_status.get("jobId"))
+        self._record_upgrade_savepoint(dep, copy.deepcopy(status), path, cancel_ts)
         return True
