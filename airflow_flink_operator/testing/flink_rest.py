@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import Any
 
 
+def trace_summary(trace: str) -> str:
+    """A Java stack trace's first line and its ``Caused by:`` lines (what a person on call reads)."""
+    lines = trace.strip().splitlines()
+    if not lines:
+        return ""
+    causes = [line.strip() for line in lines[1:] if line.strip().startswith("Caused by:")]
+    return "\n".join([lines[0].strip(), *causes])
+
+
 class FlinkRestError(RuntimeError):
     """Flink's REST API answered with an error (``errors`` from its JSON body), or an async operation failed."""
 
@@ -87,11 +96,7 @@ class FlinkRest:
         info = self.get(f"/jobs/{job_id}/exceptions")
         history = (info.get("exceptionHistory") or {}).get("entries") or []
         trace = (history[0].get("stacktrace") if history else None) or info.get("root-exception")
-        if not trace:
-            return None
-        lines = trace.splitlines()
-        causes = [line.strip() for line in lines[1:] if line.strip().startswith("Caused by:")]
-        return "\n".join([lines[0], *causes])
+        return trace_summary(trace) if trace else None
 
     def checkpoints(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/<id>/checkpoints``: counts, ``latest.completed`` / ``latest.restored`` / ``latest.failed``."""
@@ -123,10 +128,7 @@ class FlinkRest:
         cause = operation.get("failure-cause")
         reason = None
         if cause:
-            trace = cause.get("stack-trace") or cause.get("class") or ""
-            lines = trace.splitlines()
-            reason = "\n".join([lines[0], *[l.strip() for l in lines[1:] if l.strip().startswith("Caused by:")]]) \
-                if lines else str(cause)
+            reason = trace_summary(cause.get("stack-trace") or cause.get("class") or "") or str(cause)
         return state, operation.get("location"), reason
 
     def wait_savepoint(self, job_id: str, trigger_id: str, timeout: float = 120.0) -> str:

@@ -44,6 +44,23 @@ def real_cluster() -> Iterator[Any]:
         cluster.stop()
 
 
+@pytest.fixture(autouse=True)
+def _remove_deployments(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test's deployments go when it ends (their jobs are cancelled): the shared cluster's slots stay free."""
+    yield
+    if "real_cluster" not in request.fixturenames:
+        return
+    cluster = request.getfixturevalue("real_cluster")
+    hook = cluster.hook()
+    for kind in ("FlinkSessionJob", "FlinkDeployment"):
+        for obj in cluster.list(kind):
+            hook.delete(kind, obj["metadata"]["name"], obj["metadata"]["namespace"], wait=False)
+    for kind in ("FlinkSessionJob", "FlinkDeployment"):
+        for obj in cluster.list(kind):
+            hook.wait_deleted(kind, obj["metadata"]["name"], obj["metadata"]["namespace"], timeout=120,
+                              poll_interval=0.2)
+
+
 def counts(path: Path, job: str | None = None) -> list[tuple[str, int]]:
     """The counter job's output lines as ``(key, count)``, in order (only Flink job ``job``'s if given)."""
     if not path.exists():

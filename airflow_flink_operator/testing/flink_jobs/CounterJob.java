@@ -7,8 +7,9 @@
  * are in the state); a job started empty counts from 1 again.
  *
  * Arguments: --out FILE (required), --keys N (3), --interval-ms N (50), --limit N (emit N records, then
- * FINISH: a bounded job), --fail-after N (throw after N records: a job that fails), --decline-snapshots
- * (the sink refuses every checkpoint and savepoint: a job that cannot take one).
+ * FINISH: a bounded job), --fail-after N (throw after N records: a job that fails while running),
+ * --fail-in-main (throw before the job is built: a submission that fails), --count-parallelism N (more than
+ * the cluster's slots: the job is RUNNING but its tasks never are, so it cannot take a savepoint).
  */
 package airflowflink.jobs;
 
@@ -61,17 +62,16 @@ public class CounterJob {
         long interval = Long.parseLong(options.getOrDefault("interval-ms", "50"));
         long limit = Long.parseLong(options.getOrDefault("limit", "-1"));
         long failAfter = Long.parseLong(options.getOrDefault("fail-after", "-1"));
-        boolean decline = options.containsKey("decline-snapshots");
+        int countParallelism = Integer.parseInt(options.getOrDefault("count-parallelism", "1"));
+        if (options.containsKey("fail-in-main")) {
+            throw new IllegalArgumentException("CounterJob was told to fail in main (--fail-in-main)");
+        }
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        if (decline) {
-            // Keep running while every checkpoint is declined: only savepoints are expected to fail.
-            env.getCheckpointConfig().setTolerableCheckpointFailureNumber(Integer.MAX_VALUE);
-        }
         env.addSource(new Ticks(keys, interval, limit)).name("ticks").uid("ticks").setParallelism(1)
                 .keyBy(t -> t.f0)
-                .process(new Count(failAfter)).name("count").uid("count").setParallelism(1)
-                .addSink(new AppendLines(out, decline)).name("sink").uid("sink").setParallelism(1);
+                .process(new Count(failAfter)).name("count").uid("count").setParallelism(countParallelism)
+                .addSink(new AppendLines(out)).name("sink").uid("sink").setParallelism(1);
         env.execute(options.getOrDefault("name", "counter"));
     }
 
@@ -148,16 +148,14 @@ public class CounterJob {
         }
     }
 
-    /** Appends each line to a file and flushes it; with declineSnapshots every snapshot fails. */
-    public static class AppendLines extends RichSinkFunction<String> implements CheckpointedFunction {
+    /** Appends each line (and the Flink job id) to a file and flushes it. */
+    public static class AppendLines extends RichSinkFunction<String> {
         private final String path;
-        private final boolean declineSnapshots;
         private transient Writer writer;
         private transient String jobId;
 
-        AppendLines(String path, boolean declineSnapshots) {
+        AppendLines(String path) {
             this.path = path;
-            this.declineSnapshots = declineSnapshots;
         }
 
         @Override
@@ -177,18 +175,6 @@ public class CounterJob {
             if (writer != null) {
                 writer.close();
             }
-        }
-
-        @Override
-        public void snapshotState(FunctionSnapshotContext context) {
-            if (declineSnapshots) {
-                throw new IllegalStateException("CounterJob declines snapshot " + context.getCheckpointId()
-                        + " (--decline-snapshots)");
-            }
-        }
-
-        @Override
-        public void initializeState(FunctionInitializationContext context) {
         }
     }
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from airflow_flink_operator.testing.flink_rest import FlinkRestError
+from airflow_flink_operator.testing.flink_rest import FlinkRestError, trace_summary
 from airflow_flink_operator.testing.operator.clock import epoch_ms_text
 from airflow_flink_operator.testing.operator.realjobs import error_json
 from airflow_flink_operator.testing.operator.state import _SimulationState
@@ -73,7 +73,7 @@ class RealFlinkMixin:
             label = self.real.submit(obj, job_id, sim.flink_restore, self._mounted_files(obj))
         except (FlinkRestError, OSError) as exc:
             job_status.update(state="FAILED", updateTime=epoch_ms_text())
-            status["error"] = error_json(str(exc).split("HTTP 400: ", 1)[-1].split("\n\tat ")[0])
+            status["error"] = error_json(trace_summary(str(exc).split(": HTTP 400: ", 1)[-1]))
             self._jm_log(obj, f"Job {job_id} submission to the local Flink failed: {exc}")
             self.event(obj, "JobStatusChanged", "Job submission failed", "Warning")
             return
