@@ -26,6 +26,8 @@ def real_cluster() -> Iterator[Any]:
     """One simulated Kubernetes cluster + simulated operator, jobs on a real local Flink, for the whole tier."""
     reason = unavailable_reason()
     if reason:
+        if os.environ.get("AIRFLOW_FLINK_REQUIRE_REAL_FLINK"):
+            pytest.fail(f"real Flink is required here (AIRFLOW_FLINK_REQUIRE_REAL_FLINK) but unavailable: {reason}")
         pytest.skip(f"real Flink unavailable: {reason}")
     from airflow_flink_operator.testing import SimulatedCluster
 

@@ -6,9 +6,11 @@ exception (``JobStatusObserver``), trigger savepoints, stop with a savepoint, ca
 What runs real: jar jobs whose ``jarURI`` the local cluster can resolve (the package's own jobs jar,
 :data:`~airflow_flink_operator.testing.flink_jobs.JOBS_JAR_URI`; a ``local://`` path present under the cluster's
 ``usrlib/`` folder; a stand-in registered with :meth:`RealJobs.stand_in`), and SQL jobs run by the SQL runner (the
-package's own ``SqlRunner``, the script read from the ConfigMap the job mounts). Everything else — SeaTunnel and
-Flink CDC (their jars are not on the package registries), Python jobs (PythonDriver needs pyflink's Python
-dependencies, which the ``--no-deps`` install leaves out), jars nobody provided — stays simulated and says so:
+package's own ``SqlRunner``, the script read from the ConfigMap the job mounts), and Python jobs through
+``PythonDriver`` from the distribution's ``opt/flink-python`` jar. Everything else — SeaTunnel and
+Flink CDC (their jars are not on the package registries), jars nobody provided, Python jobs when ``py4j`` or
+``ruamel.yaml`` is missing (PythonDriver's Python client needs them; the Table API needs nothing else of pyflink's
+dependencies unless the job has Python UDFs) — stays simulated and says so:
 ``status.clusterInfo["runtime"]``, a ``SimulatedJob`` Event and the JobManager log.
 
 Differences from the operator on Kubernetes, all from sharing one session cluster: every job runs with parallelism
@@ -40,12 +42,14 @@ class StandIn:
     :param args: its arguments (``{out}`` is replaced by the resource's output file under the cluster's work dir).
     :param sql: for a SQL job: the script run instead of the delivered one.
     :param jar: a jar file to upload instead of the package's jobs jar.
+    :param python: for a Python job: the PyFlink script run (through ``PythonDriver``) instead of the delivered one.
     """
 
     entry_class: str | None = None
     args: list[str] = field(default_factory=list)
     sql: str | None = None
     jar: str | None = None
+    python: str | None = None
 
 
 @dataclass
@@ -100,10 +104,16 @@ class RealJobs:
             return "SeaTunnel's jars are not on the package registries"
         if "flink.cdc" in entry or "flink-cdc" in uri:
             return "Flink CDC's jars are not on the package registries"
-        if name in self._stand_ins:
+        stand_in = self._stand_ins.get(name)
+        if (stand_in.python is not None) if stand_in is not None else entry == PYTHON_DRIVER:
+            import importlib.util
+
+            missing = [m for m in ("py4j", "ruamel") if importlib.util.find_spec(m) is None]
+            if missing:
+                return (f"Python jobs need {' and '.join(missing)} in this Python (PythonDriver's client side; "
+                        "scripts/_env.sh installs them)")
+        if stand_in is not None or entry == PYTHON_DRIVER:
             return None
-        if entry == PYTHON_DRIVER:
-            return "Python jobs need pyflink's Python dependencies, which the --no-deps install leaves out"
         from airflow_flink_operator.testing.flink_jobs import JOBS_JAR_URI
 
         if uri in (JOBS_JAR_URI, SQL_RUNNER_JAR) or self._usrlib(uri):
@@ -125,6 +135,14 @@ class RealJobs:
         stand_in = self._stand_ins.get(meta["name"])
         out = str(self.output_file(meta["namespace"], meta["name"]))
         if stand_in is not None:
+            if stand_in.python is not None:
+                import sys
+
+                script = self.cluster.path("files", meta["namespace"], meta["name"], "stand_in.py")
+                script.parent.mkdir(parents=True, exist_ok=True)
+                script.write_text(stand_in.python.replace("{out}", out))
+                return Submission(self._python_jar(), PYTHON_DRIVER, ["-pyclientexec", sys.executable, "-py", str(script)],
+                                  "stand-in PyFlink script on real Flink")
             if stand_in.sql is not None:
                 script = self.cluster.path("files", meta["namespace"], meta["name"], "stand-in.sql")
                 script.parent.mkdir(parents=True, exist_ok=True)
@@ -133,11 +151,20 @@ class RealJobs:
             return Submission(Path(stand_in.jar) if stand_in.jar else jobs_jar(), stand_in.entry_class,
                               [a.replace("{out}", out) for a in stand_in.args], "stand-in job on real Flink")
         args = [self._local_path(a, files) for a in args]
+        if entry == PYTHON_DRIVER:
+            import sys
+
+            if "-pyclientexec" in args:  # the image's Python is this one here
+                args[args.index("-pyclientexec") + 1] = sys.executable
+            return Submission(self._python_jar(), PYTHON_DRIVER, args, "PythonDriver on real Flink")
         if uri == SQL_RUNNER_JAR and not entry:
             return Submission(jobs_jar(), SQL_RUNNER, args, "SQL runner on real Flink")
         if uri == JOBS_JAR_URI:
             return Submission(jobs_jar(), entry, args, "real Flink")
         return Submission(self._usrlib(uri) or Path(uri), entry, args, "real Flink")
+
+    def _python_jar(self) -> Path:
+        return sorted((self.cluster.home / "opt").glob("flink-python-*.jar"))[0]
 
     @staticmethod
     def _local_path(arg: str, files: dict[str, str]) -> str:
