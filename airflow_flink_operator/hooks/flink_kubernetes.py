@@ -8,7 +8,8 @@ manifests (plain dicts) and talks to the API, nothing else; its other duties liv
 - :mod:`.apply`: create-or-update, the job-file ConfigMaps a resource owns and their pruning;
 - :mod:`.savepoints`: FlinkStateSnapshot discovery and creation, a job's snapshots, the legacy nonce;
 - :mod:`.waiting`: the blocking wait over the status model's one step (and waiting for a deletion);
-- :mod:`.diagnostics`: status, events and the JobManager log tail for failure messages.
+- :mod:`.diagnostics`: status, events and the JobManager log tail for failure messages;
+- :mod:`.flink_rest`: Flink's REST API through the API server's service proxy (checkpoints).
 
 Nothing here sends a status: the status belongs to the Flink operator.
 """
@@ -33,6 +34,7 @@ from airflow_flink_operator.hooks.common import (
     _plural,
 )
 from airflow_flink_operator.hooks.diagnostics import DiagnosticsMixin
+from airflow_flink_operator.hooks.flink_rest import FlinkRestMixin
 from airflow_flink_operator.hooks.savepoints import SavepointsMixin
 from airflow_flink_operator.hooks.waiting import WaitingMixin
 
@@ -41,8 +43,9 @@ __all__ = ["FlinkKubernetesHook", "owner_reference", "same_json"]
 log = logging.getLogger(__name__)
 
 
-class FlinkKubernetesHook(ApplyMixin, SavepointsMixin, WaitingMixin, DiagnosticsMixin, KubernetesHook):
-    """Apply, read, patch and delete Flink custom resources; savepoints; waits; diagnostics.
+class FlinkKubernetesHook(ApplyMixin, SavepointsMixin, WaitingMixin, DiagnosticsMixin, FlinkRestMixin, KubernetesHook):
+    """Apply, read, patch and delete Flink custom resources; savepoints; waits; diagnostics; Flink's REST API
+    through the service proxy (:mod:`.flink_rest`).
 
     :param kubernetes_conn_id: the Kubernetes connection (default ``kubernetes_default``).
     :param namespace: default namespace (else the manifest's, the connection's, then ``default``).

@@ -109,6 +109,13 @@ class AsyncFlinkKubernetesHook(AsyncKubernetesHook):
                     raise FlinkApiError(f"get {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
         raise AssertionError("unreachable")
 
+    async def flink_rest_get(self, request: Any) -> Any:
+        """One GET on a Flink cluster's REST API through the service proxy
+        (:func:`~airflow_flink_operator.hooks.flink_rest.flink_rest_get_async`)."""
+        from airflow_flink_operator.hooks.flink_rest import flink_rest_get_async
+
+        return await flink_rest_get_async(self, request)
+
     async def watch_kind(
         self,
         kind: str,

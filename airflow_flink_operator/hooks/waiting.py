@@ -24,22 +24,26 @@ class WaitingMixin:
     ``resolve_namespace``)."""
 
     def look(self, kind: str, name: str, namespace: str | None, criteria: WaitCriteria) -> Decision:
-        """Read the object once and decide (:func:`~airflow_flink_operator.models.waiting.decide`)."""
-        from airflow_flink_operator.models.waiting import decide
+        """Read the object once and decide (:func:`~airflow_flink_operator.models.waiting.decide`); a
+        ``checkpointed`` wait on a running job also reads its checkpoints from Flink's REST API."""
+        from airflow_flink_operator.models.waiting import checkpoints_to_read, decide
 
         obj = self.get(kind, name, namespace)  # type: ignore[attr-defined]
-        return decide(obj, criteria, kind=kind, name=name, now=time.time())
+        request = checkpoints_to_read(obj, criteria)
+        checkpoints = self.flink_rest_get(request) if request is not None else None  # type: ignore[attr-defined]
+        return decide(obj, criteria, kind=kind, name=name, now=time.time(), checkpoints=checkpoints)
 
     def decide(self, kind: str, name: str, namespace: str | None = None, *, mode: str = "resource",
                target: str | None = None, nonce: int | None = None, generation: int | str | None = None,
                stale_error: str | None = None, pickup_deadline: float | None = None,
-               ) -> tuple[str | None, str, dict[str, Any]]:
+               failed_checkpoints: int | None = None) -> tuple[str | None, str, dict[str, Any]]:
         """Look once: ``("success" | "error", message, result)`` when decided, ``(None, message, result)``
         while still waiting. The keywords are :class:`~airflow_flink_operator.models.waiting.WaitCriteria`'s."""
         from airflow_flink_operator.models.waiting import WaitCriteria
 
         criteria = WaitCriteria(mode=mode, target=target, nonce=nonce, generation=generation,  # type: ignore[arg-type]
-                                stale_error=stale_error, pickup_deadline=pickup_deadline)
+                                stale_error=stale_error, pickup_deadline=pickup_deadline,
+                                failed_checkpoints=failed_checkpoints)
         decision = self.look(kind, name, namespace, criteria)
         return decision.status, decision.message, decision.result
 
@@ -55,6 +59,7 @@ class WaitingMixin:
         generation: int | str | None = None,
         stale_error: str | None = None,
         pickup_deadline: float | None = None,
+        failed_checkpoints: int | None = None,
         timeout: float = 3600.0,
         poll_interval: float = 10.0,
     ) -> tuple[str, str, dict[str, Any]]:
@@ -68,7 +73,8 @@ class WaitingMixin:
         from airflow_flink_operator.models.waiting import WaitCriteria
 
         criteria = WaitCriteria(mode=mode, target=target, nonce=nonce, generation=generation,  # type: ignore[arg-type]
-                                stale_error=stale_error, pickup_deadline=pickup_deadline)
+                                stale_error=stale_error, pickup_deadline=pickup_deadline,
+                                failed_checkpoints=failed_checkpoints)
         return self.wait_until_decided(kind, name, namespace, criteria, timeout=timeout, poll_interval=poll_interval)
 
     def wait_until_decided(self, kind: str, name: str, namespace: str | None, criteria: WaitCriteria, *,

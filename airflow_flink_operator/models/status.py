@@ -98,6 +98,8 @@ class Target(str, Enum):
     """The job was suspended on the latest spec."""
     READY = "ready"
     """A session cluster's JobManager is ready on the latest spec."""
+    CHECKPOINTED = "checkpointed"
+    """Like RUNNING, and a checkpoint of this start completed (read from Flink's REST API: :mod:`.checkpoints`)."""
 
 
 class Phase(str, Enum):
@@ -334,14 +336,16 @@ class FlinkResourceStatus:
             Target.FINISHED: self.is_finished,
             Target.SUSPENDED: self.is_suspended,
             Target.READY: self.is_running if self.is_session_cluster else False,
+            Target.CHECKPOINTED: self.is_running and not self.is_session_cluster,
         }[target]
-        if target is Target.RUNNING and self.rollback_enabled:
+        if target in (Target.RUNNING, Target.CHECKPOINTED) and self.rollback_enabled:
             done = self.is_stable
         if done:
             return Phase.DONE, f"{self.kind} {self.name} is {target.value}: {self.describe()}"
         if target is Target.FINISHED and self.latest_generation_reconciled and self.job_state in ("CANCELED",):
             return Phase.FAILED, f"{self.kind} {self.name}: the job was CANCELED before finishing."
-        if target in (Target.RUNNING, Target.STABLE) and self.job_state == "FINISHED" and self.latest_generation_reconciled:
+        if target in (Target.RUNNING, Target.STABLE, Target.CHECKPOINTED) and self.job_state == "FINISHED" \
+                and self.latest_generation_reconciled:
             return Phase.FAILED, f"{self.kind} {self.name}: the job FINISHED; it is not a streaming job running."
         return Phase.WAITING, f"{self.kind} {self.name} not {target.value} yet: {self.describe()}"
 

@@ -11,6 +11,13 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
+from airflow_flink_operator.models.checkpoints import (
+    FlinkRestRequest,
+    RestAnswer,
+    checkpoint_phase,
+    checkpoints_request,
+    job_start_ms,
+)
 from airflow_flink_operator.models.status import FlinkResourceStatus, Phase, Target
 from airflow_flink_operator.models.summary import summary
 
@@ -51,6 +58,8 @@ class WaitCriteria:
     :param stale_error: for ``resource``: :func:`~.status.error_fingerprint` of ``status.error`` when
         the wait began.
     :param pickup_deadline: for ``snapshot``: epoch seconds by which the operator must pick it up.
+    :param failed_checkpoints: for target ``checkpointed``: how many checkpoints of this start may fail, none
+        completed, before the wait fails (default :data:`~.checkpoints.DEFAULT_FAILED_CHECKPOINTS`).
     """
 
     mode: WaitMode = WaitMode.RESOURCE
@@ -59,6 +68,7 @@ class WaitCriteria:
     generation: int | str | None = None
     stale_error: str | None = None
     pickup_deadline: float | None = None
+    failed_checkpoints: int | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -72,6 +82,15 @@ class WaitCriteria:
             raise ValueError("mode 'nonce' needs the nonce")
         if isinstance(self.generation, str) and self.generation != LATEST_GENERATION:
             raise ValueError(f"generation must be a number, {LATEST_GENERATION!r} or None, not {self.generation!r}")
+        if self.failed_checkpoints is not None and (isinstance(self.failed_checkpoints, bool)
+                                                    or not isinstance(self.failed_checkpoints, int)
+                                                    or self.failed_checkpoints < 1):
+            raise ValueError(f"failed_checkpoints must be a whole number of at least 1, not {self.failed_checkpoints!r}")
+
+    @property
+    def reads_checkpoints(self) -> bool:
+        """Whether the wait also reads the job's checkpoints from Flink's REST API (target ``checkpointed``)."""
+        return self.mode is WaitMode.RESOURCE and self.target == Target.CHECKPOINTED.value
 
     def to_kwargs(self) -> dict[str, Any]:
         """Plain JSON-able values (the mode as its string), for a trigger's kwargs or a hook call."""
@@ -114,13 +133,28 @@ class Decision:
         return {"status": self.status, "message": self.message, "result": self.result}
 
 
+def checkpoints_to_read(obj: dict[str, Any] | None, criteria: WaitCriteria) -> FlinkRestRequest | None:
+    """The Flink REST read a ``checkpointed`` wait needs before it can decide, or ``None``.
+
+    Only once the job runs on the generation waited for: until then the object alone decides, and nothing is
+    asked of a JobManager that may not exist yet.
+    """
+    if obj is None or not criteria.reads_checkpoints:
+        return None
+    phase, _ = FlinkResourceStatus.from_object(obj).phase(
+        Target.CHECKPOINTED, criteria.generation_for(obj), criteria.stale_error)
+    return checkpoints_request(obj) if phase is Phase.DONE else None
+
+
 def decide(obj: dict[str, Any] | None, criteria: WaitCriteria, *, kind: str, name: str,
-           now: float | None = None) -> Decision:
+           now: float | None = None, checkpoints: RestAnswer | None = None) -> Decision:
     """The step function: where a wait on ``kind``/``name`` stands, given the object as last read.
 
     :param obj: the object as the API returns it; ``None`` when it does not exist.
     :param criteria: what is waited for.
     :param now: the current epoch seconds (for ``pickup_deadline``; without it the deadline is not judged).
+    :param checkpoints: for target ``checkpointed``: Flink's answer to :func:`checkpoints_to_read`'s request
+        (``None``: not read, the wait goes on).
     """
     mode = criteria.mode
     if mode is WaitMode.DELETED:
@@ -159,17 +193,25 @@ def decide(obj: dict[str, Any] | None, criteria: WaitCriteria, *, kind: str, nam
         return Decision(*bluegreen_phase(obj, criteria.target))
     phase, message = FlinkResourceStatus.from_object(obj).phase(
         Target(criteria.target or Target.RUNNING), criteria.generation_for(obj), criteria.stale_error)
+    if phase is Phase.DONE and criteria.reads_checkpoints:
+        if checkpoints is None:
+            return Decision(Phase.WAITING, f"{message}; reading its checkpoints", summary(obj))
+        phase, message, found = checkpoint_phase(checkpoints, job_start_ms(obj), f"{kind} {name}",
+                                                 failed_checkpoints=criteria.failed_checkpoints)
+        return Decision(phase, message, {**summary(obj), **found})
     return Decision(phase, message, summary(obj))
 
 
 def evaluate(mode: WaitMode | str, obj: dict[str, Any] | None, *, kind: str, name: str, target: str | None = None,
              nonce: int | None = None, generation: int | str | None = None, stale_error: str | None = None,
-             pickup_deadline: float | None = None, now: float | None = None) -> tuple[Phase, str, dict[str, Any]]:
+             pickup_deadline: float | None = None, now: float | None = None, failed_checkpoints: int | None = None,
+             checkpoints: RestAnswer | None = None) -> tuple[Phase, str, dict[str, Any]]:
     """:func:`decide` with the criteria as keywords, answering ``(phase, message, result)``.
 
     :param mode: see :class:`WaitMode`; the other keywords are :class:`WaitCriteria`'s.
     """
     decision = decide(obj, WaitCriteria(mode=mode, target=target, nonce=nonce,  # type: ignore[arg-type]
                                         generation=generation, stale_error=stale_error,
-                                        pickup_deadline=pickup_deadline), kind=kind, name=name, now=now)
+                                        pickup_deadline=pickup_deadline, failed_checkpoints=failed_checkpoints),
+                      kind=kind, name=name, now=now, checkpoints=checkpoints)
     return decision.phase, decision.message, decision.result

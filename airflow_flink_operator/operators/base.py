@@ -60,7 +60,8 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
     :param wait_for_completion: wait for the outcome (else return once the change is applied).
     :param deferrable: wait in the triggerer, holding no worker slot (default ``[operators] default_deferrable``).
         The status is checked once before deferring: nothing is deferred when the outcome is known.
-    :param poll_interval: seconds between checks when not deferrable.
+    :param poll_interval: seconds between checks when not deferrable; a deferred ``checkpointed`` wait reads the
+        job's checkpoints this often.
     :param timeout: seconds to wait before failing.
     """
 
@@ -162,7 +163,8 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
                       target: str | None = None, nonce: int | None = None, generation: int | None = None,
                       stale_error: str | None = None, pickup_timeout: float | None = None,
                       method_name: str = "execute_complete", resume_state: dict[str, Any] | None = None,
-                      timeout: float | None = None, on_kill_action: str | None = None) -> Any:
+                      timeout: float | None = None, on_kill_action: str | None = None,
+                      failed_checkpoints: int | None = None) -> Any:
         """Wait for an outcome: look once, then defer to the trigger or block here; continue in ``method_name``.
 
         The continuation is called as ``method(context, event)``; ``resume_state`` comes back as
@@ -174,12 +176,14 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
         :param pickup_timeout: for ``snapshot`` waits: seconds the Flink operator has to pick it up.
         :param on_kill_action: ``suspend`` or ``delete`` the resource if a user kills the task while
             it is deferred (the trigger does it).
+        :param failed_checkpoints: for target ``checkpointed``: failed checkpoints of this start, none completed,
+            that fail the wait (default 3).
         """
         from airflow_flink_operator.models.waiting import WaitCriteria
 
         timeout = self.timeout if timeout is None else timeout
         criteria = WaitCriteria(mode=mode, target=target, nonce=nonce, generation=generation,  # type: ignore[arg-type]
-                                stale_error=stale_error,
+                                stale_error=stale_error, failed_checkpoints=failed_checkpoints,
                                 pickup_deadline=time.time() + pickup_timeout if pickup_timeout else None)
         if self.deferrable:
             decision = self.hook.look(kind, name, namespace, criteria)
@@ -194,7 +198,8 @@ class FlinkBaseOperator(OpenLineageMixin, BaseOperator):
                 self.defer(
                     trigger=FlinkWaitTrigger(kind=kind, name=name, namespace=namespace, timeout_at=time.time() + timeout,
                                              connection=self.connection.serialize(), resume_state=resume_state or {},
-                                             on_kill_action=on_kill_action, **criteria.to_kwargs()),
+                                             on_kill_action=on_kill_action, poll_interval=self.poll_interval,
+                                             **criteria.to_kwargs()),
                     method_name=method_name,
                     timeout=timedelta(seconds=timeout + 60),
                 )

@@ -8,6 +8,32 @@ from airflow_flink_operator.constants import KIND_DEPLOYMENT, KIND_SESSION_JOB
 from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskError, FlinkWebUILink
 
 ON_KILL_ACTIONS = ("keep", "suspend", "delete")
+WAIT_TARGETS = ("running", "stable", "finished", "ready", "checkpointed")
+
+
+def checkpointing_problems(manifest: dict[str, Any], cluster: dict[str, Any] | None = None) -> list[Any]:
+    """Why a ``checkpointed`` wait on this resource could never end, before anything is sent: it needs a job,
+    and Flink's periodic checkpoints on (``execution.checkpointing.interval`` in the resource's
+    ``flinkConfiguration``, or for a session job in its session cluster's)."""
+    from airflow_flink_operator.errors import SpecProblem
+    from airflow_flink_operator.models.checkpoints import CHECKPOINT_INTERVAL_KEY
+    from airflow_flink_operator.models.flink_config import flatten_config
+
+    spec = manifest.get("spec") or {}
+    if manifest.get("kind") == KIND_DEPLOYMENT and not spec.get("job"):
+        return [SpecProblem("wait_for", "'checkpointed' waits for a job's checkpoints, but this FlinkDeployment is a "
+                            "session cluster (no spec.job).", "Use wait_for='ready' for a session cluster.")]
+    confs = [flatten_config(spec.get("flinkConfiguration")),
+             flatten_config(((cluster or {}).get("spec") or {}).get("flinkConfiguration"))]
+    interval = next((c[CHECKPOINT_INTERVAL_KEY] for c in confs if c.get(CHECKPOINT_INTERVAL_KEY)), None)
+    if interval is None or interval.strip().lower() in ("0", "0 ms", "0ms", "-1"):
+        return [SpecProblem(
+            f"spec.flinkConfiguration.{CHECKPOINT_INTERVAL_KEY}",
+            "wait_for='checkpointed' waits until a checkpoint completes, but periodic checkpoints are not "
+            "configured, so none ever would.",
+            "Add checkpointing=Checkpointing(interval='60 s', dir='s3://bucket/checkpoints') (flinkConfiguration "
+            f"{CHECKPOINT_INTERVAL_KEY}), or wait_for='running'.")]
+    return []
 
 
 def with_job_updates(model: Any, **updates: Any) -> Any:
@@ -38,14 +64,19 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
         allow_non_restored_state: bool | None = None,
         labels: dict[str, str] | None = None,
         on_kill_action: str = "keep",
+        failed_checkpoints: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if on_kill_action not in ON_KILL_ACTIONS:
             raise ValueError(f"on_kill_action must be one of {', '.join(ON_KILL_ACTIONS)}, not {on_kill_action!r}")
-        if wait_for not in (None, "running", "stable", "finished", "ready"):
-            raise ValueError(f"wait_for must be running, stable, finished or ready, not {wait_for!r}")
+        if wait_for not in (None, *WAIT_TARGETS):
+            raise ValueError(f"wait_for must be one of {', '.join(WAIT_TARGETS)}, not {wait_for!r}")
+        if failed_checkpoints is not None and (isinstance(failed_checkpoints, bool) or
+                                               not isinstance(failed_checkpoints, int) or failed_checkpoints < 1):
+            raise ValueError(f"failed_checkpoints must be a whole number of at least 1, not {failed_checkpoints!r}")
         self.wait_for = wait_for
+        self.failed_checkpoints = failed_checkpoints
         self.initial_savepoint_path = initial_savepoint_path
         self.restore_from_latest_savepoint_of = restore_from_latest_savepoint_of
         self.allow_non_restored_state = allow_non_restored_state
@@ -100,6 +131,8 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
             model, context, namespace,
             flink_version=session_cluster.spec.flink_version if session_cluster is not None else None)
         manifests = self.render_manifests(model, **render_with)
+        if self._target(model) == "checkpointed":
+            self._check_checkpointing(manifests, session_cluster)
         stored = self.hook.apply(manifests, namespace, labels={**ti_labels(context), **self.labels})
         self._applied = (model.name, namespace)
         self._after_apply(context, model, namespace)
@@ -113,6 +146,7 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
                                   target=self._target(model), generation=generation,
                                   stale_error=stale_error_of(stored),
                                   on_kill_action=None if self.on_kill_action == "keep" else self.on_kill_action,
+                                  failed_checkpoints=self.failed_checkpoints,
                                   resume_state={"kind": self.kind, "name": model.name, "namespace": namespace, "base": base})
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
@@ -128,6 +162,16 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
 
     def _before_apply(self, context: Any) -> None:
         pass
+
+    def _check_checkpointing(self, manifests: list[dict[str, Any]], session_cluster: Any) -> None:
+        """``wait_for='checkpointed'`` needs a job with periodic checkpoints: refuse before anything is sent."""
+        from airflow_flink_operator.errors import FlinkSpecError
+
+        manifest = next(m for m in manifests if m.get("kind") == self.kind)
+        cluster = session_cluster.to_dict() if session_cluster is not None else None
+        problems = checkpointing_problems(manifest, cluster)
+        if problems:
+            raise FlinkSpecError(f"{self.kind} {manifest['metadata'].get('name')}", problems)
 
     def _after_apply(self, context: Any, model: Any, namespace: str) -> None:
         pass
@@ -155,12 +199,15 @@ class FlinkDeploymentOperator(ApplyAndWaitBaseOperator):
     Re-running updates the resource in place (never a 409, never a second job): the resource name
     is fixed by the spec, and the task instance is recorded in labels. Waits, by ``wait_for``:
     ``running`` (application mode default), ``stable``, ``finished`` (bounded jobs), ``ready``
-    (session cluster default). Fails fast on FAILED / ERROR / ROLLED_BACK with the operator's
+    (session cluster default), ``checkpointed`` (running, and a checkpoint of this start completed, read from
+    Flink's REST API through the API server's service proxy: the Role needs ``get`` on ``services/proxy``). Fails fast on FAILED / ERROR / ROLLED_BACK with the operator's
     error, events and a JobManager log tail.
 
     :param deployment: a :class:`~airflow_flink_operator.models.FlinkDeployment`, a manifest dict,
         YAML text or a ``.yaml``/``.yml``/``.json`` file (templated; typed models are not templated).
-    :param wait_for: ``running``, ``stable``, ``finished`` or ``ready``.
+    :param wait_for: ``running``, ``stable``, ``finished``, ``ready`` or ``checkpointed``.
+    :param failed_checkpoints: with ``checkpointed``: how many checkpoints of this start may fail, none
+        completed, before the task fails with Flink's reason (default 3).
     :param initial_savepoint_path: start the job from this savepoint (first deployment). (templated)
     :param restore_from_latest_savepoint_of: start from the newest completed savepoint of this
         FlinkDeployment. (templated)
@@ -210,7 +257,9 @@ class FlinkSessionJobOperator(ApplyAndWaitBaseOperator):
 
     :param session_job: a :class:`~airflow_flink_operator.models.FlinkSessionJob`, a manifest dict,
         YAML text or file (templated; typed models are not templated).
-    :param wait_for: ``running`` (default), ``stable`` or ``finished``.
+    :param wait_for: ``running`` (default), ``stable``, ``finished`` or ``checkpointed`` (checkpoints read
+        through the session cluster's REST Service).
+    :param failed_checkpoints: with ``checkpointed``: see :class:`FlinkDeploymentOperator`.
     :param initial_savepoint_path: start the job from this savepoint. (templated)
     :param restore_from_latest_savepoint_of: start from the newest savepoint of this job. (templated)
     :param allow_non_restored_state: allow state no operator of the new job claims.

@@ -28,7 +28,9 @@ class FlinkJobSensor(BaseSensorOperator):
 
     :param name: the resource (for ``target="savepoint_completed"``: the FlinkStateSnapshot). (templated)
     :param kind: ``FlinkDeployment`` (default), ``FlinkSessionJob`` or ``FlinkBlueGreenDeployment``.
-    :param target: ``running``, ``stable``, ``finished``, ``suspended``, ``ready`` or ``savepoint_completed``;
+    :param target: ``running``, ``stable``, ``finished``, ``suspended``, ``ready``, ``checkpointed`` (running, and a
+        checkpoint of this start completed, read from Flink's REST API through the service proxy; the Role
+        needs ``get`` on ``services/proxy``; deferred, read every ``poke_interval``) or ``savepoint_completed``;
         for a FlinkBlueGreenDeployment ``active`` (a colour active with its job running; ``running`` means
         the same), ``active_blue`` or ``active_green``.
     :param namespace: namespace. (templated)
@@ -49,7 +51,7 @@ class FlinkJobSensor(BaseSensorOperator):
                 target = "active"
             if target not in BLUE_GREEN_TARGETS:
                 raise ValueError(f"unknown target {target!r} for a {kind}; use one of {', '.join(BLUE_GREEN_TARGETS)}")
-        elif target not in ("running", "stable", "finished", "suspended", "ready", "savepoint_completed"):
+        elif target not in ("running", "stable", "finished", "suspended", "ready", "checkpointed", "savepoint_completed"):
             raise ValueError(f"unknown target {target!r}")
         self.name, self.kind, self.target, self.namespace = name, kind, target, namespace
         self.kubernetes_conn_id, self.in_cluster = kubernetes_conn_id, in_cluster
@@ -98,7 +100,8 @@ class FlinkJobSensor(BaseSensorOperator):
         self.log.info("Deferring: waiting in the triggerer (timeout %ss). Now: %s", self.timeout, message)
         self.defer(trigger=FlinkWaitTrigger(kind=kind, name=self.name, namespace=namespace,
                                             timeout_at=time.time() + float(self.timeout),
-                                            connection=self.connection.serialize(), **criteria.to_kwargs()),
+                                            connection=self.connection.serialize(),
+                                            poll_interval=float(self.poke_interval), **criteria.to_kwargs()),
                    method_name="execute_complete", timeout=timedelta(seconds=float(self.timeout) + 60))
 
     def poke(self, context: Any) -> Any:

@@ -88,6 +88,8 @@ class FlinkWaitTrigger(BaseTrigger):
         ``nonce``, ``deleted`` or ``bluegreen``). With ``target``, ``nonce``, ``generation``,
         ``stale_error`` and ``pickup_deadline``: the :class:`~airflow_flink_operator.models.waiting.WaitCriteria`
         (see there), kept as :attr:`criteria` and serialised as plain values.
+    :param poll_interval: for target ``checkpointed``: seconds between two reads of the job's checkpoints from
+        Flink's REST API while it runs (the resource itself is watched, not polled).
     :param timeout_at: epoch seconds after which a ``timeout`` event is sent.
     :param connection: :meth:`KubernetesConnection.serialize` output (connection id, kubeconfig
         path, context, in-cluster switch).
@@ -111,6 +113,8 @@ class FlinkWaitTrigger(BaseTrigger):
         generation: int | None = None,
         stale_error: str | None = None,
         pickup_deadline: float | None = None,
+        failed_checkpoints: int | None = None,
+        poll_interval: float = 10.0,
         timeout_at: float | None = None,
         connection: dict[str, Any] | None = None,
         kubernetes_conn_id: str | None = "kubernetes_default",
@@ -128,7 +132,10 @@ class FlinkWaitTrigger(BaseTrigger):
         self.kind, self.name, self.namespace, self.timeout_at = kind, name, namespace, timeout_at
         #: what is waited for, judged by the status model's one step.
         self.criteria = WaitCriteria(mode=mode, target=target, nonce=nonce,  # type: ignore[arg-type]
-                                     generation=generation, stale_error=stale_error, pickup_deadline=pickup_deadline)
+                                     generation=generation, stale_error=stale_error, pickup_deadline=pickup_deadline,
+                                     failed_checkpoints=failed_checkpoints)
+        self.poll_interval = poll_interval
+        self._rest_hook: Any = None
         # ``connection`` is the form this version writes; the separate settings are read so that
         # triggers persisted by an earlier version still resume after an upgrade.
         self.connection = dict(connection) if connection is not None else {
@@ -144,7 +151,7 @@ class FlinkWaitTrigger(BaseTrigger):
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 "kind": self.kind, "name": self.name, "namespace": self.namespace, **self.criteria.to_kwargs(),
-                "timeout_at": self.timeout_at, "connection": self.connection,
+                "poll_interval": self.poll_interval, "timeout_at": self.timeout_at, "connection": self.connection,
                 "watch_timeout": self.watch_timeout, "on_kill_action": self.on_kill_action,
                 "resume_state": self.resume_state,
             },
@@ -162,12 +169,26 @@ class FlinkWaitTrigger(BaseTrigger):
         connection = self._connection()
         return WatchHub.get(connection.cache_key(), connection.async_hook, self.kind, self.namespace).subscribe(self.name)
 
-    def decide(self, obj: dict[str, Any] | None) -> Any:
+    def decide(self, obj: dict[str, Any] | None, checkpoints: Any = None) -> Any:
         """The status model's one step for the object as last seen, now (a
-        :class:`~airflow_flink_operator.models.waiting.Decision`)."""
+        :class:`~airflow_flink_operator.models.waiting.Decision`); ``checkpoints``: Flink's answer for a
+        ``checkpointed`` wait."""
         from airflow_flink_operator.models.waiting import decide
 
-        return decide(obj, self.criteria, kind=self.kind, name=self.name, now=time.time())
+        return decide(obj, self.criteria, kind=self.kind, name=self.name, now=time.time(), checkpoints=checkpoints)
+
+    async def _look(self, obj: dict[str, Any] | None) -> tuple[Any, bool]:
+        """:meth:`decide`, reading the job's checkpoints first when the wait needs them; also says whether it
+        did (then the loop looks again after ``poll_interval`` even if the object does not change)."""
+        from airflow_flink_operator.models.waiting import checkpoints_to_read
+
+        request = checkpoints_to_read(obj, self.criteria)
+        if request is None:
+            return self.decide(obj), False
+        if self._rest_hook is None:  # one hook for every read: the connection is looked up once
+            self._rest_hook = self._connection().async_hook(namespace=self.namespace)
+        answer = await self._rest_hook.flink_rest_get(request)
+        return self.decide(obj, answer), True
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Watch until decided; yield exactly one event."""
@@ -178,12 +199,15 @@ class FlinkWaitTrigger(BaseTrigger):
             states = self._states().__aiter__()
             obj: dict[str, Any] | None = None
             next_state: asyncio.Future[Any] = asyncio.ensure_future(states.__anext__())
-            seen = False
+            seen = polling = False
             try:
                 while True:
                     pickup_wait = None
                     if pickup_deadline is not None and seen:
                         pickup_wait = max(pickup_deadline - time.time(), 0.0) + 0.05
+                    if polling:  # a running job's checkpoints: read them again after poll_interval
+                        pickup_wait = min(pickup_wait if pickup_wait is not None else self.poll_interval,
+                                          self.poll_interval)
                     done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
                     if done:  # else: no change by the pick-up deadline; judge the last state again, now
                         try:
@@ -192,7 +216,7 @@ class FlinkWaitTrigger(BaseTrigger):
                             raise RuntimeError("the watch ended") from None
                         seen = True
                         next_state = asyncio.ensure_future(states.__anext__())
-                    decision = self.decide(obj)
+                    decision, polling = await self._look(obj)
                     if decision.message != last.get("message"):
                         self.log.info("%s", decision.message)
                     last.update(message=decision.message, result=decision.result)

@@ -33,8 +33,9 @@ class AdmissionMixin:
         role = self.roles.get(token)
         if role is None:
             return
-        verb = {"GET": "watch" if is_watch else ("get" if name else "list"), "POST": "create", "PUT": "update",
-                "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}.get(request.method, "unknown")
+        verb = {"GET": "watch" if is_watch else ("get" if name else "list"), "HEAD": "get", "POST": "create",
+                "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete" if name else "deletecollection"}.get(request.method, "unknown")
         resource = f"{rt.plural}/{sub}" if sub else rt.plural
         role_ns = (role.get("metadata") or {}).get("namespace")
         allowed = namespace is not None and namespace == role_ns and any(

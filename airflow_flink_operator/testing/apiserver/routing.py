@@ -11,6 +11,7 @@ from aiohttp import web
 from airflow_flink_operator.constants import VERSION
 from airflow_flink_operator.testing.apiserver.errors import ApiError, not_found
 from airflow_flink_operator.testing.apiserver.go_json import decode_json
+from airflow_flink_operator.testing.apiserver.proxy import SERVICES
 from airflow_flink_operator.testing.apiserver.resources import (
     BLUE_GREEN_PLURAL,
     SERVER_VERSION,
@@ -77,6 +78,10 @@ class RoutingMixin:
         namespace = None
         if rest[0] == "namespaces" and len(rest) >= 3:
             namespace, rest = rest[1], rest[2:]
+        if group == "" and namespace and len(rest) >= 3 and rest[0] == "services" and rest[2] == "proxy":
+            self._authorize(request, SERVICES, namespace, rest[1], "proxy", False)
+            prefix = f"/api/v1/namespaces/{namespace}/services/{rest[1]}/proxy"
+            return await self._proxy(request, namespace, rest[1], request.path[len(prefix):] or "/")
         plural, name, sub = rest[0], (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
         rt = self._types.get(plural)
         if rt is None or rt.group != group or rt.version != version or not self._served(rt):

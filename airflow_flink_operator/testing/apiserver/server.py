@@ -15,6 +15,7 @@ from airflow_flink_operator.testing.apiserver.admission import AdmissionMixin, c
 from airflow_flink_operator.testing.apiserver.deletion import DeletionMixin
 from airflow_flink_operator.testing.apiserver.faults import Faults
 from airflow_flink_operator.testing.apiserver.garbage import GarbageCollectorMixin
+from airflow_flink_operator.testing.apiserver.proxy import ProxyMixin
 from airflow_flink_operator.testing.apiserver.resources import CORE_TYPES, FLINK_TYPES
 from airflow_flink_operator.testing.apiserver.routing import RoutingMixin
 from airflow_flink_operator.testing.apiserver.store import CLOSE, Store
@@ -22,7 +23,8 @@ from airflow_flink_operator.testing.apiserver.watch import WatchMixin
 from airflow_flink_operator.testing.apiserver.writes import WritesMixin
 
 
-class KubeApiEmulator(RoutingMixin, AdmissionMixin, WritesMixin, DeletionMixin, GarbageCollectorMixin, WatchMixin):
+class KubeApiEmulator(RoutingMixin, AdmissionMixin, WritesMixin, DeletionMixin, GarbageCollectorMixin, WatchMixin,
+                      ProxyMixin):
     """The API server. Start it with :meth:`start` (a background thread) and stop with :meth:`stop`.
 
     :param crd_dir: CRD folder for schema validation (default: none, no schema checks).
@@ -59,6 +61,10 @@ class KubeApiEmulator(RoutingMixin, AdmissionMixin, WritesMixin, DeletionMixin, 
         self.expired_tokens: set[str] = set()
         self.store = Store(history)
         self.pod_logs: dict[tuple[str, str], list[str]] = {}
+        #: Services reachable through ``services/<id>/proxy`` (:meth:`register_service`), and who is asked for
+        #: the others (:mod:`.proxy`).
+        self._service_backends: dict[tuple[str, str], Any] = {}
+        self.service_resolver: Any = None
         self.request_count = 0
         self.requests_by_verb: dict[str, int] = {}
         self._schemas = crd_schemas(str(crd_dir)) if crd_dir else None

@@ -11,6 +11,7 @@ from airflow_flink_operator.constants import KIND_DEPLOYMENT, KIND_SESSION_JOB, 
 from airflow_flink_operator.testing.operator.api import OperatorApiMixin
 from airflow_flink_operator.testing.operator.bluegreen import reconcile_blue_green
 from airflow_flink_operator.testing.operator.deployments import DeploymentMixin
+from airflow_flink_operator.testing.operator.flink_rest import SimulatedFlinkRest
 from airflow_flink_operator.testing.operator.realflink import RealFlinkMixin
 from airflow_flink_operator.testing.operator.savepoints import SavepointMixin
 from airflow_flink_operator.testing.operator.session_jobs import SessionJobMixin
@@ -64,6 +65,10 @@ class SimulatedFlinkOperator(DeploymentMixin, SpecChangeMixin, SavepointMixin, S
         self._thread: threading.Thread | None = None
         self.paused = False
         self.errors: list[str] = []
+        #: the JobManagers' REST API, through the emulator's service proxy (:mod:`.flink_rest`).
+        self.flink_rest = SimulatedFlinkRest(self)
+        if emulator is not None:
+            emulator.service_resolver = self.flink_rest.resolve
 
     def behave(self, name: str, **traits: Any) -> ResourceTraits:
         """Set traits of the resource named ``name`` (any namespace); see :class:`ResourceTraits`."""

@@ -176,7 +176,8 @@ class DeploymentMixin:
             changed = True
         elif jm == "DEPLOYED_NOT_READY" and self._elapsed(sim, t.step) and not never_ready:
             status["jobManagerDeploymentStatus"] = "READY"
-            self._register_rest(dep, True)
+            if job_status is None or real:  # simulated jobs keep the simulated JobManager REST
+                self._register_rest(dep, True)
             if job_status is not None and real:
                 self._submit_real(dep, status, job_status, sim)
             elif job_status is not None:

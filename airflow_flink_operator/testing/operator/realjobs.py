@@ -192,8 +192,26 @@ class RealJobs:
             raise FlinkRestError(f"jar {submission.jar} does not exist")
         self.rest.run_jar(self._jar_id(submission.jar), entry_class=submission.entry_class, args=submission.args,
                           job_id=job_id, savepoint_path=restore_from, parallelism=1,
-                          allow_non_restored_state=job.get("allowNonRestoredState"))
+                          allow_non_restored_state=job.get("allowNonRestoredState"),
+                          configuration=self._job_configuration(obj) or None)
         return submission.label
+
+    @staticmethod
+    def _job_configuration(obj: dict[str, Any]) -> dict[str, str]:
+        """The spec's per-job checkpoint settings that make sense here: a checkpoint directory that is a local
+        ``file:`` path, the tolerated checkpoint failures. (The interval stays the cluster's 1 s default, so tests
+        do not wait for a production interval; other keys are the cluster's.)"""
+        from airflow_flink_operator.models.flink_config import flatten_config
+
+        conf = flatten_config((obj.get("spec") or {}).get("flinkConfiguration"))
+        chosen = {}
+        for key in ("execution.checkpointing.dir", "state.checkpoints.dir"):
+            if str(conf.get(key, "")).startswith(("file:", "/")):
+                chosen["execution.checkpointing.dir"] = str(conf[key])
+        if "execution.checkpointing.tolerable-failed-checkpoints" in conf:
+            chosen["execution.checkpointing.tolerable-failed-checkpoints"] = \
+                str(conf["execution.checkpointing.tolerable-failed-checkpoints"])
+        return chosen
 
     def observe(self, job_id: str) -> tuple[str, str | None, str | None]:
         """``(state, start time in epoch-ms text, root exception)``; state ``MISSING`` when Flink does not know it."""

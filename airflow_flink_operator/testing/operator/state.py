@@ -43,6 +43,8 @@ class ResourceTraits:
     upgrade: str = "ok"                   # "ok" | "never-ready" (with rollback enabled: rolled back)
     failed_savepoints: int = 0            # how many savepoints of this job failed so far
     pickup_delay: float = 0.0             # seconds before the operator reconciles a new generation
+    checkpoints: str = "ok"               # its JobManager's REST API (flink_rest): "ok" | "fail" | "none"
+    checkpoint_failure: str = "An Exception occurred while triggering the checkpoint. IO-problem detected."
 
 
 @dataclass
