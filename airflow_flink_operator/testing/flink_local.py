@@ -12,6 +12,7 @@ and ``PATH`` and :class:`FlinkUnavailable` says what to install when it is missi
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -123,6 +124,17 @@ def unavailable_reason() -> str | None:
     except FlinkUnavailable as exc:
         return str(exc)
     return None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies (Linux ``PR_SET_PDEATHSIG``), so a
+    killed test run leaves no Flink JVM behind. Elsewhere a no-op."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port() -> int:
@@ -242,9 +254,11 @@ class LocalFlinkCluster:
                 out = open(self.path("log", f"{role}.out"), "ab")  # noqa: SIM115 - owned by the process
                 self._procs[role] = subprocess.Popen(
                     ["bash", str(self.home / "bin" / script), "start-foreground"], env=env, cwd=self.work_dir,
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                    preexec_fn=_die_with_parent)
                 out.close()
                 self.path("pid", f"{role}.pid").write_text(str(self._procs[role].pid))
+            atexit.register(self.stop)
             self._wait_ready()
         except BaseException:
             self.stop()
@@ -282,6 +296,7 @@ class LocalFlinkCluster:
 
     def stop(self) -> None:
         """Stop both processes (TERM, then KILL after 30 s) and remove the work dir if it was a temporary one."""
+        atexit.unregister(self.stop)
         for proc in self._procs.values():
             if proc.poll() is None:
                 try:
