@@ -137,6 +137,9 @@ class SpecChangeMixin:
                 return
             sim.cancel_ts, cancel_ts = None, sim.cancel_ts
             if isinstance(outcome, tuple):
+                # The job may have failed meanwhile: observe it, so the next attempt sees a terminal job and
+                # restores from its last state instead of asking a dead job for a savepoint again.
+                self._observe_real(dep, status, job_status, sim)
                 self._upgrade_savepoint_failed(dep, status, sim, f"Savepoint failed during upgrade: {outcome[1]}")
                 return
             if outcome:
