@@ -278,6 +278,11 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
                                      for ti in run.get_task_instances()}}
                 if dag_id in ASSET_TRIGGERED.values():
                     outcome["asset_events"] = _asset_events(dag_id, run.run_id)
+            if evidence is not None and outcome["state"] == "success":
+                from airflow_flink_operator.testing.realflink_demo import RESTORE_CHECKS, restore_check
+
+                if dag_id in RESTORE_CHECKS:
+                    restore_check(cluster, RESTORE_CHECKS[dag_id])
             narrator.stop_event.set()
             narrator.join()
             narrator.report()

@@ -72,20 +72,26 @@ class RestoreEvidence:
         self.jobs: dict[str, list[str]] = {}          # resource → its Flink job ids, in order
         self.marks: dict[tuple[str, str], int] = {}    # (resource, job id) → TaskManager stdout lines before it
         self.savepoints: set[str] = set()
+        self.simulated: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reports: list[threading.Thread] = []
 
     def start(self) -> RestoreEvidence:
+        """Follow from now on (what exists already is not reported again)."""
         self._stop.clear()
+        self.poll(report=False)
         self._thread = threading.Thread(target=self._run, name="restore-evidence", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self.poll()
+        for report in self._reports:  # each restore report waits for its job's first checkpoint
+            report.join()
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.poll()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -95,23 +101,33 @@ class RestoreEvidence:
         path = self.cluster.flink.path("log", "taskmanager.out")
         return path.read_text(errors="replace").splitlines() if path.exists() else []
 
-    def poll(self) -> None:
+    def poll(self, report: bool = True) -> None:
         """Note new job incarnations of real resources and new completed savepoints; print them."""
         for obj in self.cluster.list("FlinkDeployment"):
             name, status = obj["metadata"]["name"], obj.get("status") or {}
-            if (status.get("clusterInfo") or {}).get("runtime", "").startswith("simulated") or name not in STAND_INS:
+            runtime = (status.get("clusterInfo") or {}).get("runtime", "")
+            if runtime.startswith("simulated") and name not in self.simulated:
+                self.simulated.add(name)
+                if report:
+                    print(f"    [SIMULATED] {name}: its job does not run ({runtime.removeprefix('simulated: ')})",
+                          flush=True)
+            if runtime.startswith("simulated") or name not in STAND_INS:
                 continue
             job_id = (status.get("jobStatus") or {}).get("jobId")
             known = self.jobs.setdefault(name, [])
             if job_id and job_id not in known:
                 known.append(job_id)
                 self.marks[(name, job_id)] = len(self._stdout_lines())
-                if len(known) > 1:
-                    threading.Thread(target=self._report_restore, args=(name, known[-2], job_id), daemon=True).start()
+                if len(known) > 1 and report:
+                    thread = threading.Thread(target=self._report_restore, args=(name, known[-2], job_id), daemon=True)
+                    self._reports.append(thread)
+                    thread.start()
         for snap in self.cluster.list("FlinkStateSnapshot"):
             path = (snap.get("status") or {}).get("path")
             if (snap.get("status") or {}).get("state") == "COMPLETED" and path and path not in self.savepoints:
                 self.savepoints.add(path)
+                if not report:
+                    continue
                 exists = Path(path.removeprefix("file:")).is_dir()
                 print(f"    [real Flink] savepoint {path} ({'on disk' if exists else 'NOT on disk'})", flush=True)
 
@@ -159,3 +175,30 @@ class RestoreEvidence:
         pairs = ", ".join(f"{key} {before[key][-1]} → {after[key][0]}" for key in sorted(before) if key in after)
         print(f"    [real Flink] {name}: job {new} restored from {restored or 'nothing (empty state)'}; "
               f"count before → after: {pairs or 'no counts yet'}", flush=True)
+
+
+#: Example DAGs that take no savepoint or restore of their own: on real Flink the demo restarts their job once
+#: afterwards (``restartNonce``, which redeploys per the job's upgrade mode) to show its state surviving.
+RESTORE_CHECKS = {"flink_jar_job": "orders-enrichment", "flink_sql_job": "revenue-per-minute",
+                  "flink_python_job": "click-scoring"}
+
+
+def restore_check(cluster: Any, name: str, timeout: float = 600.0) -> None:
+    """Restart ``name``'s job through a ``restartNonce`` change and wait until the new job runs."""
+    import time
+
+    obj = cluster.get("FlinkDeployment", name)
+    if obj is None or (obj.get("status") or {}).get("lifecycleState") not in ("STABLE", "DEPLOYED"):
+        return
+    mode = ((obj.get("spec") or {}).get("job") or {}).get("upgradeMode", "stateless")
+    old = ((obj.get("status") or {}).get("jobStatus") or {}).get("jobId")
+    print(f"    [real Flink] restore check: restarting {name} (restartNonce; upgrade mode {mode})", flush=True)
+    cluster.hook().patch_spec("FlinkDeployment", name, {"restartNonce": int(time.time())}, cluster.namespace)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = cluster.status("FlinkDeployment", name)
+        job = status.get("jobStatus") or {}
+        if job.get("jobId") != old and job.get("state") == "RUNNING":
+            return
+        time.sleep(0.2)
+    print(f"    [real Flink] restore check: {name} did not run again within {timeout:.0f}s", flush=True)
