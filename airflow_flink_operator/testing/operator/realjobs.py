@@ -116,14 +116,21 @@ class RealJobs:
             return None
         from airflow_flink_operator.testing.flink_jobs import JOBS_JAR_URI
 
-        if uri in (JOBS_JAR_URI, SQL_RUNNER_JAR) or self._usrlib(uri):
+        if uri in (JOBS_JAR_URI, SQL_RUNNER_JAR) or self._known_jar(uri):
             return None
         return f"{uri or 'no jarURI'} is not available to the local Flink (provide it under {self.cluster.path('usrlib')})"
 
-    def _usrlib(self, uri: str) -> Path | None:
-        if not uri.startswith("local://"):
+    def _known_jar(self, uri: str) -> Path | None:
+        """A jar the local cluster has under the URI's file name, whatever its scheme (a session job's ``https://``
+        jar the operator would download): the package's jobs jar, or a file in the cluster's ``usrlib/``."""
+        from airflow_flink_operator.testing.flink_jobs import JOBS_JAR_URI, jobs_jar
+
+        name = uri.rstrip("/").rsplit("/", 1)[-1]
+        if not name:
             return None
-        candidate = self.cluster.path("usrlib", Path(uri[len("local://"):]).name)
+        if name == JOBS_JAR_URI.rsplit("/", 1)[-1]:
+            return jobs_jar()
+        candidate = self.cluster.path("usrlib", name)
         return candidate if candidate.is_file() else None
 
     def _submission(self, obj: dict[str, Any], files: dict[str, str]) -> Submission:
@@ -161,7 +168,7 @@ class RealJobs:
             return Submission(jobs_jar(), SQL_RUNNER, args, "SQL runner on real Flink")
         if uri == JOBS_JAR_URI:
             return Submission(jobs_jar(), entry, args, "real Flink")
-        return Submission(self._usrlib(uri) or Path(uri), entry, args, "real Flink")
+        return Submission(self._known_jar(uri) or Path(uri), entry, args, "real Flink")
 
     def _python_jar(self) -> Path:
         return sorted((self.cluster.home / "opt").glob("flink-python-*.jar"))[0]
