@@ -41,5 +41,5 @@ def test_a_session_job_upgrade_restores_from_its_stop_savepoint(real_cluster, tm
     assert real_cluster.flink.rest().job(old)["state"] == "FINISHED"
     path = restored_from(real_cluster, new)
     assert path and on_disk(path)
-    assert result.get("savepoint_path") in (None, path)
+    assert result["savepoint_path"] == path
     assert_counts_continue(counts(out, old), counting(out, new, 3), exact=True)
