@@ -127,6 +127,13 @@ def test_what_flink_and_the_api_server_answer_instead():
     assert judge(RestAnswer(None, "no answer")).phase is Phase.WAITING
 
 
+def test_a_session_cluster_has_no_checkpoints_to_wait_for():
+    cluster = running()
+    cluster["spec"] = {}
+    decision = decide(cluster, CHECKPOINTED, kind="FlinkDeployment", name="shared")
+    assert decision.phase is Phase.FAILED and "session cluster" in decision.message
+
+
 def test_nothing_is_read_before_the_job_runs_on_the_generation_waited_for():
     obj = running()
     assert checkpoints_to_read(obj, CHECKPOINTED).proxy_path == \
@@ -327,3 +334,13 @@ def test_reads_through_the_proxy_reload_expired_credentials(emulated, tmp_path):
     auth.expire_all()
     assert asyncio.run(async_hook.flink_rest_get(request)).status == 200
     assert auth.runs > runs
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_the_sensor_waits_for_a_checkpoint_of_this_start(cluster, mode):
+    run_task(FlinkDeploymentOperator(task_id="deploy", deployment=app(), **FAST),
+             context_for(TaskInstanceStub(task_id="deploy")))
+    sensor = FlinkJobSensor(task_id="checkpointed", name="orders", target="checkpointed", poke_interval=0.05,
+                            timeout=60, deferrable=mode == "deferrable")
+    result = run_task(sensor, context_for(TaskInstanceStub(task_id="checkpointed")))
+    assert_checkpoint_of_this_start(cluster, result)

@@ -187,3 +187,26 @@ def test_checkpoint_statistics_have_flinks_shape(flink):
     assert job["start-time"] == int(flink.status("FlinkDeployment", "orders")["jobStatus"]["startTime"])
     assert rest(flink, "orders", "/jobs/0000/checkpoints")[0] == 404
     assert rest(flink, "orders", "/nope") == (404, {"errors": ["Not found: /nope"]})
+
+
+def test_a_long_running_job_has_flinks_bounded_history_and_full_counts():
+    """A job that ran 10 s before anyone asked: Flink's ``CheckpointStatsHistory`` keeps the newest
+    ``web.checkpoints.history`` (10) checkpoints, the counts all of them, ``latest.completed`` the newest."""
+    import time
+    from types import SimpleNamespace
+
+    from airflow_flink_operator.testing.operator.flink_rest import SimulatedFlinkRest
+
+    since = time.time_ns() // 1_000_000 - 10_000
+    dep = {"kind": "FlinkDeployment", "metadata": {"name": "orders", "namespace": NS},
+           "spec": {"flinkConfiguration": {"execution.checkpointing.interval": "1 s"}, "job": {}},
+           "status": {"jobStatus": {"jobId": "j1", "state": "RUNNING", "startTime": str(since),
+                                    "updateTime": str(since)}}}
+    operator = SimpleNamespace(emulator=SimpleNamespace(store=SimpleNamespace(
+        objects={("flinkdeployments", NS, "orders"): dep})), _traits={})
+    code, stats = SimulatedFlinkRest(operator, interval=0.05).handle(NS, "orders", "GET", "/jobs/j1/checkpoints", {},
+                                                                     b"")
+    assert code == 200 and len(stats["history"]) == 10
+    assert stats["counts"]["completed"] == stats["counts"]["total"] >= 190
+    assert stats["latest"]["completed"]["id"] == stats["counts"]["total"] == stats["history"][0]["id"]
+    assert all(c["trigger_timestamp"] > since for c in stats["history"])

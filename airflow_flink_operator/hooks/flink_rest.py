@@ -46,8 +46,9 @@ class FlinkRestMixin:
         get = self._core.connect_get_namespaced_service_proxy_with_path  # type: ignore[attr-defined]
         for attempt in range(2):
             try:
+                timeout = self.request_timeout  # type: ignore[attr-defined]
                 response = get(_proxy_name(request), request.namespace, request.path.lstrip("/"),
-                               _preload_content=False, _request_timeout=self.request_timeout)  # type: ignore[attr-defined]
+                               _preload_content=False, _request_timeout=timeout)
                 return RestAnswer(response.status, _parse(response.data))
             except ApiException as exc:
                 if exc.status == 401 and attempt == 0:  # an expired exec-plugin token: load the credentials again

@@ -159,7 +159,8 @@ def checkpoint_phase(answer: RestAnswer, start_ms: int | None, who: str, *,
             return Phase.FAILED, (f"{who}: the Kubernetes API refused to proxy to Flink's REST API ({text}). The "
                                   "checkpointed wait needs 'get' on 'services/proxy' in the namespace's Role."), {}
         if answer.status == 404 and not answer.from_api_server and CHECKPOINTING_DISABLED in text:
-            return Phase.FAILED, (f"{who}: Flink says: {without_credentials(text)} Set {CHECKPOINT_INTERVAL_KEY} in the spec's "
+            return Phase.FAILED, (f"{who}: Flink says: {without_credentials(text)} "
+                                  f"Set {CHECKPOINT_INTERVAL_KEY} in the spec's "
                                   "flinkConfiguration (Checkpointing(interval=...)), or wait for 'running'."), {}
         where = "the API server" if answer.from_api_server else "Flink"
         return Phase.WAITING, (f"{who} runs; its checkpoints are not readable yet ({where} answered "
@@ -168,7 +169,8 @@ def checkpoint_phase(answer: RestAnswer, start_ms: int | None, who: str, *,
         return Phase.WAITING, f"{who} runs; waiting for the operator to record the job's start time", {}
     latest = answer.body.get("latest") or {}
     completed = latest.get("completed")
-    if isinstance(completed, dict) and _is_checkpoint(completed) and _ms(completed.get("trigger_timestamp")) >= start_ms:
+    if (isinstance(completed, dict) and _is_checkpoint(completed)
+            and _ms(completed.get("trigger_timestamp")) >= start_ms):
         result = {"checkpoint_id": completed.get("id"),
                   "checkpoint_path": without_credentials(completed.get("external_path")),
                   "checkpoint_completed_at": completed.get("latest_ack_timestamp")}

@@ -85,7 +85,8 @@ class WaitCriteria:
         if self.failed_checkpoints is not None and (isinstance(self.failed_checkpoints, bool)
                                                     or not isinstance(self.failed_checkpoints, int)
                                                     or self.failed_checkpoints < 1):
-            raise ValueError(f"failed_checkpoints must be a whole number of at least 1, not {self.failed_checkpoints!r}")
+            raise ValueError("failed_checkpoints must be a whole number of at least 1, "
+                             f"not {self.failed_checkpoints!r}")
 
     @property
     def reads_checkpoints(self) -> bool:
@@ -191,8 +192,12 @@ def decide(obj: dict[str, Any] | None, criteria: WaitCriteria, *, kind: str, nam
         from airflow_flink_operator.models.status_bluegreen import bluegreen_phase
 
         return Decision(*bluegreen_phase(obj, criteria.target))
-    phase, message = FlinkResourceStatus.from_object(obj).phase(
-        Target(criteria.target or Target.RUNNING), criteria.generation_for(obj), criteria.stale_error)
+    status = FlinkResourceStatus.from_object(obj)
+    if criteria.reads_checkpoints and status.is_session_cluster:
+        return Decision(Phase.FAILED, f"{kind} {name} is a session cluster: it has no job whose checkpoints could "
+                                      "be waited for (wait for its FlinkSessionJob, or for 'ready')", summary(obj))
+    phase, message = status.phase(Target(criteria.target or Target.RUNNING), criteria.generation_for(obj),
+                                  criteria.stale_error)
     if phase is Phase.DONE and criteria.reads_checkpoints:
         if checkpoints is None:
             return Decision(Phase.WAITING, f"{message}; reading its checkpoints", summary(obj))

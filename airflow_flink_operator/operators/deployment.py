@@ -200,8 +200,8 @@ class FlinkDeploymentOperator(ApplyAndWaitBaseOperator):
     is fixed by the spec, and the task instance is recorded in labels. Waits, by ``wait_for``:
     ``running`` (application mode default), ``stable``, ``finished`` (bounded jobs), ``ready``
     (session cluster default), ``checkpointed`` (running, and a checkpoint of this start completed, read from
-    Flink's REST API through the API server's service proxy: the Role needs ``get`` on ``services/proxy``). Fails fast on FAILED / ERROR / ROLLED_BACK with the operator's
-    error, events and a JobManager log tail.
+    Flink's REST API through the API server's service proxy: the Role needs ``get`` on ``services/proxy``).
+    Fails fast on FAILED / ERROR / ROLLED_BACK with the operator's error, events and a JobManager log tail.
 
     :param deployment: a :class:`~airflow_flink_operator.models.FlinkDeployment`, a manifest dict,
         YAML text or a ``.yaml``/``.yml``/``.json`` file (templated; typed models are not templated).

@@ -51,7 +51,8 @@ class FlinkJobSensor(BaseSensorOperator):
                 target = "active"
             if target not in BLUE_GREEN_TARGETS:
                 raise ValueError(f"unknown target {target!r} for a {kind}; use one of {', '.join(BLUE_GREEN_TARGETS)}")
-        elif target not in ("running", "stable", "finished", "suspended", "ready", "checkpointed", "savepoint_completed"):
+        elif target not in ("running", "stable", "finished", "suspended", "ready", "checkpointed",
+                            "savepoint_completed"):
             raise ValueError(f"unknown target {target!r}")
         self.name, self.kind, self.target, self.namespace = name, kind, target, namespace
         self.kubernetes_conn_id, self.in_cluster = kubernetes_conn_id, in_cluster

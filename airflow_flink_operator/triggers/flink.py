@@ -86,8 +86,9 @@ class FlinkWaitTrigger(BaseTrigger):
     :param namespace: its namespace.
     :param mode: a :class:`~airflow_flink_operator.models.waiting.WaitMode` (``resource``, ``snapshot``,
         ``nonce``, ``deleted`` or ``bluegreen``). With ``target``, ``nonce``, ``generation``,
-        ``stale_error`` and ``pickup_deadline``: the :class:`~airflow_flink_operator.models.waiting.WaitCriteria`
-        (see there), kept as :attr:`criteria` and serialised as plain values.
+        ``stale_error``, ``pickup_deadline`` and ``failed_checkpoints``: the
+        :class:`~airflow_flink_operator.models.waiting.WaitCriteria` (see there), kept as :attr:`criteria` and
+        serialised as plain values.
     :param poll_interval: for target ``checkpointed``: seconds between two reads of the job's checkpoints from
         Flink's REST API while it runs (the resource itself is watched, not polled).
     :param timeout_at: epoch seconds after which a ``timeout`` event is sent.

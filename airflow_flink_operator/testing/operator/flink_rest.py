@@ -49,6 +49,8 @@ class _JobRun:
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     completed: int = 0
     failed: int = 0
+    latest_completed: dict[str, Any] | None = None  # kept apart from the bounded history, as Flink does
+    latest_failed: dict[str, Any] | None = None
 
 
 def _now_ms() -> int:
@@ -158,20 +160,19 @@ class SimulatedFlinkRest:
         if not (flat_conf(resource.get("spec") or {}).get(key) or flat_conf(cluster_spec).get(key)):
             return 404, {"errors": ["Checkpointing has not been enabled."]}
         run = self._run(namespace, cluster, job_id, int(job_status["startTime"]))
-        self._advance(run, job_status.get("state"), self.operator._traits.get(resource["metadata"]["name"]),
+        self._advance(run, job_status, self.operator._traits.get(resource["metadata"]["name"]),
                       flat_conf(resource.get("spec") or {}) or flat_conf(cluster_spec), job_id)
-        history = list(reversed(run.checkpoints[-HISTORY_SIZE:]))
-        completed = [c for c in run.checkpoints if c["status"] == "COMPLETED"]
-        failed = [c for c in run.checkpoints if c["status"] == "FAILED"]
+        del run.checkpoints[:-HISTORY_SIZE]
+        history = list(reversed(run.checkpoints))
         in_progress = [c for c in run.checkpoints if c["status"] == "IN_PROGRESS"]
         return 200, {
-            "counts": {"restored": 0, "total": len(run.checkpoints), "in_progress": len(in_progress),
+            "counts": {"restored": 0, "total": run.next_id - 1, "in_progress": len(in_progress),
                        "completed": run.completed, "failed": run.failed},
             "summary": {name: _stats_summary() for name in ("checkpointed_size", "state_size", "end_to_end_duration",
                                                             "alignment_buffered", "processed_data",
                                                             "persisted_data")},
-            "latest": {"completed": completed[-1] if completed else None, "savepoint": None,
-                       "failed": failed[-1] if failed else None, "restored": None},
+            "latest": {"completed": run.latest_completed, "savepoint": None, "failed": run.latest_failed,
+                       "restored": None},
             "history": history,
         }
 
@@ -181,21 +182,39 @@ class SimulatedFlinkRest:
             run = self._runs[(namespace, cluster, job_id)] = _JobRun(start_ms)
         return run
 
-    def _advance(self, run: _JobRun, state: str | None, traits: Any, conf: dict[str, str], job_id: str) -> None:
-        """Bring the run's checkpoints up to now: one per interval while the job runs."""
+    def _advance(self, run: _JobRun, job_status: dict[str, Any], traits: Any, conf: dict[str, str],
+                 job_id: str) -> None:
+        """Bring the run's checkpoints up to now: one per interval while the job runs (since it switched to
+        RUNNING, ``jobStatus.updateTime``; a long gap keeps only the newest :data:`HISTORY_SIZE`, as Flink's
+        history does, and counts the others)."""
         now = _now_ms()
-        if state != "RUNNING":
+        if job_status.get("state") != "RUNNING":
             run.running_since_ms = None
             return
         if run.running_since_ms is None:
-            run.running_since_ms = max(now, run.start_ms)
+            try:
+                switched = int(job_status.get("updateTime") or now)
+            except ValueError:
+                switched = now
+            run.running_since_ms = min(max(switched, run.start_ms), now)
         mode = traits.checkpoints if traits is not None else "ok"
+        if mode == "none":  # none triggered meanwhile: the next one comes an interval after the knob allows it
+            run.running_since_ms = now
+            return
         message = traits.checkpoint_failure if traits is not None else DEFAULT_CHECKPOINT_FAILURE
         step = max(int(self.interval * 1000), 1)
         base = (conf.get("execution.checkpointing.dir") or conf.get("state.checkpoints.dir")
                 or "file:///flink-data/checkpoints").rstrip("/")
         last = max(run.checkpoints[-1]["trigger_timestamp"] if run.checkpoints else 0, run.running_since_ms)
-        while mode != "none" and last + step <= now:
+        skipped = max((now - last) // step - HISTORY_SIZE, 0)
+        if skipped:  # not kept in the history: only counted, as they would have been
+            last += skipped * step
+            run.next_id += skipped
+            if mode == "fail":
+                run.failed += skipped
+            else:
+                run.completed += skipped
+        while last + step <= now:
             trigger = last + step
             last = trigger
             stats = {"className": "completed", "id": run.next_id, "status": "COMPLETED", "is_savepoint": False,
@@ -207,8 +226,10 @@ class SimulatedFlinkRest:
                 stats.update(className="failed", status="FAILED", num_acknowledged_subtasks=0,
                              failure_timestamp=trigger + 1, failure_message=message)
                 run.failed += 1
+                run.latest_failed = stats
             else:
                 stats.update(external_path=f"{base}/{job_id}/chk-{run.next_id}", discarded=False)
                 run.completed += 1
+                run.latest_completed = stats
             run.checkpoints.append(stats)
             run.next_id += 1
