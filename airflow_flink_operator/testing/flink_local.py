@@ -215,6 +215,8 @@ class LocalFlinkCluster:
             "jobmanager.execution.failover-strategy": "region",
             "heartbeat.timeout": 120000, "akka.ask.timeout": "60 s", "pekko.ask.timeout": "60 s",
             "web.timeout": 120000, "rest.server.max-content-length": 209715200,
+            # REST answers (job details, checkpoint statistics) are cached this long: keep them fresh.
+            "web.refresh-interval": 200, "rest.cache.checkpoint-statistics.timeout": "200 ms",
             "env.java.opts.all": self._java_opts(),
         }
 

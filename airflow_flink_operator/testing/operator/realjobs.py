@@ -112,13 +112,36 @@ class RealJobs:
             if missing:
                 return (f"Python jobs need {' and '.join(missing)} in this Python (PythonDriver's client side; "
                         "scripts/_env.sh installs them)")
-        if stand_in is not None or entry == PYTHON_DRIVER:
+        if stand_in is not None:
             return None
+        args = list(job.get("args") or [])
+        script = args[args.index("-py") + 1] if entry == PYTHON_DRIVER and "-py" in args[:-1] else \
+            (args[0] if uri == SQL_RUNNER_JAR and not entry and args else None)
+        if script is not None:
+            if not self._delivered(obj, script):
+                return f"its script {script} is in the image, not on this machine (deliver it from the DAG)"
+            return None
+        if entry == PYTHON_DRIVER:
+            return "PythonDriver without a -py script"
         from airflow_flink_operator.testing.flink_jobs import JOBS_JAR_URI
 
-        if uri in (JOBS_JAR_URI, SQL_RUNNER_JAR) or self._known_jar(uri):
+        if uri == JOBS_JAR_URI or self._known_jar(uri):
             return None
         return f"{uri or 'no jarURI'} is not available to the local Flink (provide it under {self.cluster.path('usrlib')})"
+
+    @staticmethod
+    def _delivered(obj: dict[str, Any], path: str) -> bool:
+        """Whether ``path`` lies in a ConfigMap mounted into ``flink-main-container`` (delivered from the DAG)."""
+        pod = (((obj.get("spec") or {}).get("podTemplate") or {}).get("spec")) or {}
+        config_maps = {v.get("name") for v in pod.get("volumes") or [] if v.get("configMap")}
+        for container in pod.get("containers") or []:
+            if container.get("name") != "flink-main-container":
+                continue
+            for mount in container.get("volumeMounts") or []:
+                base = str(mount.get("mountPath", "")).rstrip("/")
+                if mount.get("name") in config_maps and base and path.startswith(base + "/"):
+                    return True
+        return False
 
     def _known_jar(self, uri: str) -> Path | None:
         """A jar the local cluster has under the URI's file name, whatever its scheme (a session job's ``https://``
@@ -234,12 +257,19 @@ class RealJobs:
         return state, str(start) if start and start > 0 else None, error
 
     def latest_checkpoint(self, job_id: str) -> str | None:
-        """The latest completed checkpoint's path (``/jobs/<id>/checkpoints`` ``latest.completed.external_path``)."""
+        """The latest completed checkpoint of a job (``/jobs/<id>/checkpoints`` ``latest.completed.external_path``),
+        or a newer one retained next to it on disk: the REST answer is cached for a moment, so right after the job
+        stopped it may not show the checkpoint that completed last; the retained ``chk-<n>/_metadata`` files do."""
         try:
-            latest = (self.rest.checkpoints(job_id).get("latest") or {}).get("completed") or {}
+            latest = ((self.rest.checkpoints(job_id).get("latest") or {}).get("completed") or {}).get("external_path")
         except FlinkRestError:
             return None
-        return latest.get("external_path")
+        if not latest or not latest.startswith("file:"):
+            return latest
+        parent = Path(latest.removeprefix("file:")).parent
+        retained = [(int(d.name[4:]), d) for d in parent.glob("chk-*") if d.name[4:].isdigit()
+                    and (d / "_metadata").is_file()]
+        return f"file:{max(retained)[1]}" if retained else latest
 
     def cancel(self, job_id: str) -> None:
         """Cancel the job if it is not already terminal (checkpoints are retained on cancellation)."""
