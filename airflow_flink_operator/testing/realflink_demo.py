@@ -123,6 +123,9 @@ class RestoreEvidence:
                     self._reports.append(thread)
                     thread.start()
         for snap in self.cluster.list("FlinkStateSnapshot"):
+            owner = ((snap.get("spec") or {}).get("jobReference") or {}).get("name")
+            if owner not in STAND_INS or owner in self.simulated:
+                continue  # a simulated job's savepoint is a status field, not data
             path = (snap.get("status") or {}).get("path")
             if (snap.get("status") or {}).get("state") == "COMPLETED" and path and path not in self.savepoints:
                 self.savepoints.add(path)
@@ -173,7 +176,9 @@ class RestoreEvidence:
             self._stop.wait(0.2)
         before = self._counts(name, old)
         pairs = ", ".join(f"{key} {before[key][-1]} → {after[key][0]}" for key in sorted(before) if key in after)
-        print(f"    [real Flink] {name}: job {new} restored from {restored or 'nothing (empty state)'}; "
+        kind = " (a retained checkpoint: what the old job did after it is replayed)" if restored and "/chk-" in restored \
+            else ""
+        print(f"    [real Flink] {name}: job {new} restored from {restored or 'nothing (empty state)'}{kind}; "
               f"count before → after: {pairs or 'no counts yet'}", flush=True)
 
 
