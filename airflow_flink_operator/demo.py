@@ -206,7 +206,8 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
 
     :param flink: on the simulated cluster, where jobs run: ``"local"`` (a real local Flink; the jar, SQL and
         Python examples and the upgrade examples run there, the rest stays simulated, labelled), ``"simulated"``,
-        or ``"auto"`` (local when Java 11+ and the Flink distribution are installed).
+        or ``"auto"`` (local when Java 11+ and the Flink distribution are installed, unless ``behaviours`` set
+        simulated faults).
     """
     dag_ids = _with_producers(list(dag_ids or DEFAULT_ORDER))
     home = Path(airflow_home) if airflow_home else Path(tempfile.mkdtemp(prefix="airflow-flink-demo-"))
@@ -217,7 +218,8 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
     if not real:
         from airflow_flink_operator.testing import SimulatedCluster
 
-        flink = _flink_mode(flink)
+        # --behave sets simulated faults and traits: with it, "auto" keeps the jobs simulated.
+        flink = "simulated" if behaviours and flink == "auto" else _flink_mode(flink)
         cluster = SimulatedCluster(rbac_role=rbac_role, flink=flink).start()
         os.environ.update(cluster.airflow_connection_env())
         print(f"Simulated Kubernetes API with a simulated Flink operator at {cluster.api.url}"
