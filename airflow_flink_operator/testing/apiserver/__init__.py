@@ -14,6 +14,9 @@ endpoint), and behaves as the real API server does where our code depends on it:
   ``foregroundDeletion`` and ``orphan`` finalizers, and a garbage collector for ``ownerReferences``
   that can be switched off (a bare kube-apiserver, as envtest runs it, has none);
 - ``GET /version`` as a real kube-apiserver answers it;
+- the service proxy, ``/api/v1/namespaces/<ns>/services/<svc>[:<port>]/proxy/<path>``, to backends registered
+  with :meth:`~.proxy.ProxyMixin.register_service` (a base URL or an in-process handler), with the API
+  server's 400/404/503 answers otherwise;
 - list/watch with label and field selectors, ``resourceVersion`` resume, bookmarks, and
   ``410 Gone`` (an ERROR event) once a version has left the retained history;
 - discovery (``/api``, ``/apis``...), so a client can detect whether FlinkStateSnapshot is served;
@@ -29,6 +32,7 @@ The package, by responsibility:
 
 - :mod:`.server` — :class:`KubeApiEmulator`: lifecycle, kubeconfig, direct access for tests;
 - :mod:`.routing` — URL routing, discovery, ``/version``, reads, pod logs;
+- :mod:`.proxy` — the ``services/<id>/proxy`` subresource and its backends;
 - :mod:`.admission` — RBAC for restricted tokens, CRD schema pruning and validation;
 - :mod:`.writes` — create, update, patch, with the API server's generation and resourceVersion rules;
 - :mod:`.deletion` — DELETE and propagation policies; :mod:`.garbage` — the garbage collector;
@@ -41,6 +45,7 @@ from airflow_flink_operator.testing.apiserver.errors import ApiError
 from airflow_flink_operator.testing.apiserver.faults import Faults
 from airflow_flink_operator.testing.apiserver.go_json import decode_json, semantically_equal, stored_form
 from airflow_flink_operator.testing.apiserver.patch import json_patch
+from airflow_flink_operator.testing.apiserver.proxy import ServiceBackend
 from airflow_flink_operator.testing.apiserver.resources import (
     CORE_TYPES,
     FLINK_TYPES,
@@ -53,7 +58,8 @@ from airflow_flink_operator.testing.apiserver.server import KubeApiEmulator
 from airflow_flink_operator.testing.apiserver.store import Store
 
 __all__ = [
-    "CORE_TYPES", "FLINK_TYPES", "SERVER_VERSION", "ApiError", "Faults", "KubeApiEmulator", "ResourceType", "Store",
+    "CORE_TYPES", "FLINK_TYPES", "SERVER_VERSION", "ApiError", "Faults", "KubeApiEmulator", "ResourceType",
+    "ServiceBackend", "Store",
     "decode_json", "field_selector_matcher", "json_patch", "label_selector_matcher", "now_iso", "semantically_equal",
     "stored_form",
 ]
