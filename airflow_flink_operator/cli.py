@@ -270,7 +270,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from airflow_flink_operator.demo import run_demo
 
     return run_demo(args.dag or None, real=args.real, airflow_home=args.airflow_home, behaviours=args.behave,
-                    report=args.report, verbose=args.verbose, rbac_role=args.rbac_role)
+                    report=args.report, verbose=args.verbose, rbac_role=args.rbac_role, flink=args.flink)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--report", help="write a JSON report of the runs and final cluster state here")
     demo.add_argument("--verbose", action="store_true", help="show Airflow's own INFO logs")
     demo.add_argument("--rbac-role", help="simulated cluster only: limit Airflow to this namespaced Role (YAML file)")
+    demo.add_argument("--flink", choices=("auto", "local", "simulated"), default="auto",
+                      help="simulated cluster only: run jobs on a real local Flink (default auto: when Java 11+ "
+                           "and the apache-flink distribution are installed)")
     demo.set_defaults(func=cmd_demo)
     return parser
 

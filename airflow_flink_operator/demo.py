@@ -205,8 +205,14 @@ class _Narrator(threading.Thread):
 
 def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_home: str | None = None,
              behaviours: list[str] | None = None, report: str | None = None, verbose: bool = False,
-             rbac_role: str | None = None) -> int:
-    """Run example DAGs and print what happens; return 0 when every run succeeded."""
+             rbac_role: str | None = None, flink: str = "auto") -> int:
+    """Run example DAGs and print what happens; return 0 when every run succeeded.
+
+    :param flink: on the simulated cluster, where jobs run: ``"local"`` (a real local Flink; the jar, SQL and
+        Python examples and the upgrade examples run there, the rest stays simulated, labelled), ``"simulated"``,
+        or ``"auto"`` (local when Java 11+ and the Flink distribution are installed, unless ``behaviours`` set
+        simulated faults).
+    """
     dag_ids = _with_producers(list(dag_ids or DEFAULT_ORDER))
     home = Path(airflow_home) if airflow_home else Path(tempfile.mkdtemp(prefix="airflow-flink-demo-"))
     print(f"Airflow home: {home} (DAGs from {EXAMPLES})", flush=True)
@@ -216,10 +222,19 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
     if not real:
         from airflow_flink_operator.testing import SimulatedCluster
 
-        cluster = SimulatedCluster(rbac_role=rbac_role).start()
+        # --behave sets simulated faults and traits: with it, "auto" keeps the jobs simulated.
+        flink = "simulated" if behaviours and flink == "auto" else _flink_mode(flink)
+        cluster = SimulatedCluster(rbac_role=rbac_role, flink=flink).start()
         os.environ.update(cluster.airflow_connection_env())
         print(f"Simulated Kubernetes API with a simulated Flink operator at {cluster.api.url}"
               + (f", Airflow limited to the Role in {rbac_role}" if rbac_role else ""), flush=True)
+        if cluster.flink is not None:
+            from airflow_flink_operator.testing.realflink_demo import STAND_INS, install_stand_ins
+
+            install_stand_ins(cluster.real_jobs)
+            print(f"Real Flink {cluster.flink.version} at {cluster.flink.rest_url} (files under "
+                  f"{cluster.flink.work_dir}): {', '.join(STAND_INS)} run there, with the package's own jobs "
+                  "standing in for the examples' jars; the other jobs are simulated, labelled SIMULATED", flush=True)
     else:
         print("Using the cluster of the kubernetes_default connection (or the default kubeconfig)", flush=True)
 
@@ -254,6 +269,11 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
             narrator = _Narrator(hook, namespace, 0.05 if cluster else 2.0)
             narrator.seen = narrator.snapshot()  # report only what this DAG changes
             narrator.start()
+            evidence = None
+            if cluster is not None and cluster.flink is not None:
+                from airflow_flink_operator.testing.realflink_demo import RestoreEvidence
+
+                evidence = RestoreEvidence(cluster).start()
             started = time.monotonic()
             if dag_id in ASSET_TRIGGERED:
                 outcome = _run_asset_triggered(dag_id, home, cluster)
@@ -264,9 +284,16 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
                                      for ti in run.get_task_instances()}}
                 if dag_id in ASSET_TRIGGERED.values():
                     outcome["asset_events"] = _asset_events(dag_id, run.run_id)
+            if evidence is not None and outcome["state"] == "success":
+                from airflow_flink_operator.testing.realflink_demo import RESTORE_CHECKS, restore_check
+
+                if dag_id in RESTORE_CHECKS:
+                    restore_check(cluster, RESTORE_CHECKS[dag_id])
             narrator.stop_event.set()
             narrator.join()
             narrator.report()
+            if evidence is not None:
+                evidence.stop()
             for event in outcome.get("asset_events", []):
                 print(f"    asset event {event['uri']} from {event['task_id']}: "
                       f"{json.dumps(event['extra'], sort_keys=True)}", flush=True)
@@ -304,3 +331,16 @@ def _resources(hook: Any, namespace: str) -> list[dict[str, Any]]:
             item["labels"] = obj["metadata"].get("labels") or {}
             found.append(item)
     return found
+
+
+def _flink_mode(flink: str) -> str:
+    """``auto`` → ``local`` when real Flink can run here, else ``simulated`` (saying why)."""
+    if flink != "auto":
+        return flink
+    from airflow_flink_operator.testing.flink_local import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        print(f"Jobs are simulated (no real Flink: {reason})", flush=True)
+        return "simulated"
+    return "local"

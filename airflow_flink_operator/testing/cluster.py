@@ -27,6 +27,9 @@ from airflow_flink_operator.testing.operator import ResourceTraits, SimTimings, 
 
 
 RESTRICTED_TOKEN = "airflow-restricted-token"
+#: The pace of ``flink="local"``: real jobs take seconds, so the operator looks every 0.2 s, not 50 times a second.
+LOCAL_FLINK_TIMINGS = SimTimings(tick=0.2, step=0.2, stable_after=1.0, savepoint=0.2, readiness_timeout=60.0,
+                                 snapshot_retry=0.5)
 
 
 def _load_role(role: dict[str, Any] | str | None) -> dict[str, Any] | None:
@@ -56,12 +59,29 @@ class SimulatedCluster:
         ``False`` is a bare kube-apiserver + etcd (envtest): ``foregroundDeletion`` is never removed.
     :param clock_digits: precision of the simulated operator's clock in FlinkStateSnapshot timestamps
         (3, 6 or 9 fraction digits; see :func:`~.operator.kubernetes_timestamp`).
+    :param flink: ``"simulated"`` (default: jobs are status fields) or ``"local"``: jobs run on a real Flink
+        session cluster started from the installed ``apache-flink`` distribution (needs Java 11+; see
+        :mod:`~airflow_flink_operator.testing.flink_local`), while the simulated operator keeps the operator's
+        part. The simulation then moves at a pace real jobs can follow (unless ``timings`` is given).
+    :param flink_work_dir: ``flink="local"``: where the local Flink keeps its files (default: a temporary
+        directory removed on :meth:`stop`).
     """
 
     def __init__(self, *, crd_dir: str | None = None, serve_snapshots: bool = True, snapshot_resources: bool = True,
                  timings: SimTimings | None = None, operator_version: str = "1.15", namespace: str = "default",
                  bookmark_interval: float = 1.0, rbac_role: dict[str, Any] | str | None = None,
-                 clock_digits: int = 9, garbage_collector: bool = True) -> None:
+                 clock_digits: int = 9, garbage_collector: bool = True, flink: str = "simulated",
+                 flink_work_dir: str | None = None) -> None:
+        if flink not in ("simulated", "local"):
+            raise ValueError(f"flink must be 'simulated' or 'local', not {flink!r}")
+        if flink == "local":
+            from airflow_flink_operator.testing.flink_local import find_java, flink_home
+
+            flink_home(), find_java(require_javac=True)  # FlinkUnavailable, saying what to install, before anything starts
+            timings = timings or LOCAL_FLINK_TIMINGS
+        self.flink_mode = flink
+        self._flink_work_dir = flink_work_dir
+        self.flink: Any = None  # the LocalFlinkCluster, once started
         if crd_dir is None:
             crd_dir = os.environ.get("FLINK_CRD_DIR") or None
         self.rbac_role = _load_role(rbac_role)
@@ -71,15 +91,27 @@ class SimulatedCluster:
         roles = {RESTRICTED_TOKEN: self.rbac_role} if self.rbac_role is not None else None
         self.api = KubeApiEmulator(crd_dir=crd_dir, serve_snapshots=serve_snapshots, bookmark_interval=bookmark_interval,
                                    roles=roles, garbage_collector=garbage_collector)
-        self._operator_args = {"timings": timings, "snapshot_resources": snapshot_resources,
-                               "operator_version": operator_version, "clock_digits": clock_digits}
+        self._operator_args: dict[str, Any] = {"timings": timings, "snapshot_resources": snapshot_resources,
+                                               "operator_version": operator_version, "clock_digits": clock_digits}
+        self.real_jobs: Any = None  # flink="local": the operator's RealJobs (stand-ins for jobs without a jar here)
         self.operator: SimulatedFlinkOperator | None = None
 
     def start(self) -> SimulatedCluster:
         """Start the API server and the simulated operator (which has cluster-admin rights)."""
-        self.api.start()
-        self.operator = SimulatedFlinkOperator(self.api.kubeconfig(self.namespace), emulator=self.api,
-                                               **self._operator_args).start()
+        if self.flink_mode == "local":
+            from airflow_flink_operator.testing.flink_local import LocalFlinkCluster
+            from airflow_flink_operator.testing.operator.realjobs import RealJobs
+
+            self.flink = LocalFlinkCluster(self._flink_work_dir).start()
+            self.real_jobs = RealJobs(self.flink)
+            self._operator_args["real"] = self.real_jobs
+        try:
+            self.api.start()
+            self.operator = SimulatedFlinkOperator(self.api.kubeconfig(self.namespace), emulator=self.api,
+                                                   **self._operator_args).start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -87,6 +119,9 @@ class SimulatedCluster:
         if self.operator is not None:
             self.operator.stop()
         self.api.stop()
+        if self.flink is not None:
+            self.flink.stop()
+            self.flink = None
 
     def __enter__(self) -> SimulatedCluster:
         return self.start()

@@ -22,8 +22,9 @@ ROLE = ROOT / "docs" / "rbac-role.yaml"
 def run_demo(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     report = tmp / "report.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    # The simulated jobs these tests steer (tests/realflink runs jobs on real Flink).
     result = subprocess.run([sys.executable, "-m", "airflow_flink_operator.cli", "demo", "--airflow-home",
-                             str(tmp / "airflow"), "--report", str(report), *args],
+                             str(tmp / "airflow"), "--report", str(report), "--flink", "simulated", *args],
                             capture_output=True, text=True, env=env, timeout=600, check=False)
     data = json.loads(report.read_text()) if report.exists() else {}
     return result, data

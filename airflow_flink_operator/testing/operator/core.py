@@ -12,6 +12,7 @@ from airflow_flink_operator.testing.operator.api import OperatorApiMixin
 from airflow_flink_operator.testing.operator.bluegreen import reconcile_blue_green
 from airflow_flink_operator.testing.operator.deployments import DeploymentMixin
 from airflow_flink_operator.testing.operator.flink_rest import SimulatedFlinkRest
+from airflow_flink_operator.testing.operator.realflink import RealFlinkMixin
 from airflow_flink_operator.testing.operator.savepoints import SavepointMixin
 from airflow_flink_operator.testing.operator.session_jobs import SessionJobMixin
 from airflow_flink_operator.testing.operator.snapshots import SnapshotMixin
@@ -21,7 +22,7 @@ from airflow_flink_operator.testing.operator.upgrades import SpecChangeMixin
 
 
 class SimulatedFlinkOperator(DeploymentMixin, SpecChangeMixin, SavepointMixin, SessionJobMixin, SnapshotMixin,
-                             OperatorApiMixin):
+                             RealFlinkMixin, OperatorApiMixin):
     """Runs the simulation in a background thread against an API server.
 
     :param kubeconfig: a kubeconfig dict for the API server.
@@ -34,6 +35,7 @@ class SimulatedFlinkOperator(DeploymentMixin, SpecChangeMixin, SavepointMixin, S
     :param emulator: the emulator, if that is the API server: JobManager logs are written there.
     :param clock_digits: precision of the operator JVM's clock in fraction digits (3, 6 or 9), as it
         shows in FlinkStateSnapshot timestamps (see :func:`kubernetes_timestamp`).
+    :param real: a :class:`~.realjobs.RealJobs` on a local Flink: jobs then run there (``flink="local"``).
 
     :attr:`disposed_savepoints` lists the savepoint paths whose data the operator disposed of
     (through the referenced job's REST API) when their FlinkStateSnapshot was deleted.
@@ -41,7 +43,7 @@ class SimulatedFlinkOperator(DeploymentMixin, SpecChangeMixin, SavepointMixin, S
 
     def __init__(self, kubeconfig: dict[str, Any], *, timings: SimTimings | None = None,
                  snapshot_resources: bool = True, operator_version: str = "1.15", emulator: Any = None,
-                 clock_digits: int = 9) -> None:
+                 clock_digits: int = 9, real: Any = None) -> None:
         from kubernetes import client, config
 
         if clock_digits not in (3, 6, 9):
@@ -53,6 +55,7 @@ class SimulatedFlinkOperator(DeploymentMixin, SpecChangeMixin, SavepointMixin, S
         self.passes = 0  # completed reconcile passes over all resources: lets a test wait for "nothing happened"
         self.operator_version = operator_version
         self.emulator = emulator
+        self.real = real
         self._api_client = config.new_client_from_config_dict(kubeconfig)
         self._custom = client.CustomObjectsApi(self._api_client)
         self._core = client.CoreV1Api(self._api_client)

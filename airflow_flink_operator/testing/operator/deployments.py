@@ -49,6 +49,9 @@ class DeploymentMixin:
                     return
             elif not self._savepoint_on_deletion(dep, status, sim, traits):
                 return
+            if self._is_real(dep, sim) and (status.get("jobStatus") or {}).get("jobId"):
+                self.real.cancel(status["jobStatus"]["jobId"])
+            self._register_rest(dep, False)
             self._delete_jm_pods(dep)
             self._finish_deletion(dep)
             return
@@ -117,14 +120,20 @@ class DeploymentMixin:
         status["observedGeneration"] = dep["metadata"].get("generation", 1)
         status["jobManagerDeploymentStatus"] = "DEPLOYING"
         rotate = False
+        real = self._is_real(dep, sim)
         if spec.get("job"):
             job_status = status.setdefault("jobStatus", {})
             initial = (spec["job"].get("initialSavepointPath") if first else None)
             if initial:
                 job_status["upgradeSavepointPath"] = restore_from = initial
-            if not restore_from and require_ha and sim.checkpointed:
+            has_state = sim.last_checkpoint is not None if real else sim.checkpointed
+            if not restore_from and require_ha and has_state:
                 job_status["upgradeSavepointPath"] = LAST_STATE_DUMMY_SP_PATH
-            rotate = not job_status.get("jobId") or not require_ha
+            # Real Flink: the next submission starts from the savepoint, or (last-state) the latest retained
+            # checkpoint; a shared session cluster refuses a stopped job's id again, so the id rotates too.
+            sim.flink_restore = restore_from or (sim.last_checkpoint if require_ha else None)
+            sim.last_checkpoint = None
+            rotate = not job_status.get("jobId") or not require_ha or real
             if rotate:
                 job_status["jobId"] = uuid.uuid4().hex
             job_status.update(state="RECONCILING", jobName=dep["metadata"]["name"])
@@ -153,6 +162,7 @@ class DeploymentMixin:
         if suspended or jm in (None, "ERROR", "MISSING"):
             return
         job_status = status.setdefault("jobStatus", {}) if spec.get("job") else None
+        real = self._is_real(dep, sim)
         changed = False
         never_ready = traits.upgrade == "never-ready" and not json.loads(recon["lastReconciledSpec"])["resource_metadata"]["firstDeployment"]
         if traits.jobmanager_error and jm != "ERROR" and self._elapsed(sim, t.step):
@@ -166,12 +176,18 @@ class DeploymentMixin:
             changed = True
         elif jm == "DEPLOYED_NOT_READY" and self._elapsed(sim, t.step) and not never_ready:
             status["jobManagerDeploymentStatus"] = "READY"
-            if job_status is not None:
+            if job_status is None or real:  # simulated jobs keep the simulated JobManager REST
+                self._register_rest(dep, True)
+            if job_status is not None and real:
+                self._submit_real(dep, status, job_status, sim)
+            elif job_status is not None:
                 # The job id was assigned at deployment; startTime is the Flink job's start, observed
                 # (JobStatusObserver: epoch-ms strings).
                 job_status.setdefault("jobId", uuid.uuid4().hex)
                 job_status.update(state="CREATED", startTime=epoch_ms_text(), updateTime=epoch_ms_text())
             changed = True
+        elif real and job_status is not None:
+            changed = self._observe_real(dep, status, job_status, sim)
         elif jm == "READY" and job_status is not None and job_status.get("state") == "CREATED" and self._elapsed(sim, t.step):
             if traits.fail_after == 0:
                 self._fail_job(dep, status, job_status, traits, "CREATED")
@@ -225,6 +241,7 @@ class DeploymentMixin:
             return
         if changed:
             self._touch(sim)
+        self._runtime_info(status, sim)
         status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
         self._write_status(dep, status)
         self._maybe_progress_legacy_savepoint(dep, status, sim, traits)

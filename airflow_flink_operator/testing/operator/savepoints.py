@@ -105,7 +105,13 @@ class SavepointMixin:
                 self._create_operator_snapshot(dep, "manual")
             elif job_status.get("state") == "RUNNING":
                 info = job_status.setdefault("savepointInfo", {})
-                info.update(triggerId=uuid.uuid4().hex, triggerTimestamp=epoch_ms(),
+                trigger_id = uuid.uuid4().hex
+                if self._is_real(dep, sim):  # AbstractFlinkService.triggerSavepoint: Flink's trigger id
+                    meta = dep["metadata"]
+                    trigger_id = self.real.rest.trigger_savepoint(
+                        job_status["jobId"], self.real.savepoint_dir(meta["namespace"], meta["name"]))
+                    sim.flink_trigger = f"{job_status['jobId']}/{trigger_id}"
+                info.update(triggerId=trigger_id, triggerTimestamp=epoch_ms(),
                             triggerType="MANUAL", formatType="CANONICAL")
                 sim.savepoint_started = time.monotonic()
                 sim.pending_savepoint_path = None
@@ -120,7 +126,15 @@ class SavepointMixin:
         info = (status.get("jobStatus") or {}).get("savepointInfo") or {}
         if not info.get("triggerId") or sim.savepoint_started is None:
             return
-        if traits.savepoint == "hang" or time.monotonic() - sim.savepoint_started < self.timings.savepoint:
+        real_path = real_failure = None
+        if sim.flink_trigger is not None and self._is_real(dep, sim):
+            job_id, trigger = sim.flink_trigger.split("/", 1)
+            state, real_path, real_failure = self.real.rest.savepoint_result(job_id, trigger)
+            if state != "COMPLETED":
+                return
+            sim.flink_trigger = None
+            real_failure = real_failure or (None if real_path else "no location")
+        elif traits.savepoint == "hang" or time.monotonic() - sim.savepoint_started < self.timings.savepoint:
             return
         status = copy.deepcopy(status)
         info = status["jobStatus"]["savepointInfo"]
@@ -132,13 +146,13 @@ class SavepointMixin:
         fresh = self._get(dep)
         if fresh is None:
             return
-        if traits.savepoint == "fail" and self._savepoint_should_fail(traits, sim):
-            status["error"] = exception_json("ReconciliationException",
-                                             "Savepoint failed: simulated checkpoint coordinator failure")
+        if real_failure or (real_path is None and traits.savepoint == "fail" and self._savepoint_should_fail(traits, sim)):
+            message = f"Savepoint failed: {real_failure or 'simulated checkpoint coordinator failure'}"
+            status["error"] = exception_json("ReconciliationException", message)
             self._write_status(fresh, status)
-            self.event(dep, "SavepointError", "Savepoint failed: simulated checkpoint coordinator failure", "Warning")
+            self.event(dep, "SavepointError", message.splitlines()[0], "Warning")
             return
-        path = self._savepoint_path(dep["spec"], status["jobStatus"].get("jobId"))
+        path = real_path or self._savepoint_path(dep["spec"], status["jobStatus"].get("jobId"))
         # SnapshotObserver.observeTriggeredSavepoint: the savepoint's timeStamp is its trigger timestamp.
         savepoint = {"timeStamp": triggered_at or epoch_ms(), "location": path, "triggerType": "MANUAL",
                      "formatType": "CANONICAL", "triggerNonce": nonce}
@@ -174,6 +188,16 @@ class SavepointMixin:
                 self.errors.append(f"cleanup of {dep['metadata']['name']}: the savepoint on deletion failed "
                                    "(JobManager unreachable or savepoint failing); retrying")
             return False
-        path = self._savepoint_path(dep["spec"], job_status.get("jobId"))
-        self._record_upgrade_savepoint(dep, copy.deepcopy(status), path, epoch_ms())
+        cancel_ts = epoch_ms()
+        if self._is_real(dep, sim):
+            outcome = self._stop_real(dep, job_status, sim, "savepoint")
+            if outcome == "wait":
+                return False
+            if isinstance(outcome, tuple):
+                self.errors.append(f"cleanup of {dep['metadata']['name']}: the savepoint on deletion failed: {outcome[1]}")
+                return False
+            path = outcome
+        else:
+            path = self._savepoint_path(dep["spec"], job_status.get("jobId"))
+        self._record_upgrade_savepoint(dep, copy.deepcopy(status), path, cancel_ts)
         return True

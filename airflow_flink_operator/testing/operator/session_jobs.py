@@ -23,6 +23,8 @@ class SessionJobMixin:
         traits = self._traits_of(job)
         t = self.timings
         if meta.get("deletionTimestamp"):
+            if self._is_real(job, sim) and ((job.get("status") or {}).get("jobStatus") or {}).get("jobId"):
+                self.real.cancel(job["status"]["jobStatus"]["jobId"])
             self._finish_deletion(job)
             return
         if not self._ensure_finalizer(job):
@@ -56,8 +58,25 @@ class SessionJobMixin:
                          reconciliationTimestamp=epoch_ms())
             status["observedGeneration"] = generation
             job_status = status.setdefault("jobStatus", {})
+            real = self._is_real(job, sim)
+            sim.flink_restore = job_spec.get("initialSavepointPath") if last is None else None
+            if real and job_status.get("jobId") and job_status.get("state") not in ("FINISHED", "FAILED", "CANCELED"):
+                # The running job is stopped first (SessionJobReconciler.cancelJob): with a savepoint in savepoint
+                # mode (the new job starts from it), else cancelled. Blocking: session jobs are few and quick.
+                mode = "savepoint" if (job_spec.get("upgradeMode") or "stateless") == "savepoint" else "stateless"
+                outcome = self._stop_real(job, job_status, sim, mode)
+                while outcome == "wait":
+                    time.sleep(0.1)
+                    outcome = self._stop_real(job, job_status, sim, mode)
+                if isinstance(outcome, tuple):
+                    status["error"] = exception_json("UpgradeFailureException", f"Savepoint failed: {outcome[1]}")
+                    self._write_status(job, status)
+                    return
+                if outcome:
+                    self._record_upgrade_savepoint(job, status, outcome, epoch_ms())
+                    sim.flink_restore = outcome
             if job_spec.get("state") == "suspended":
-                if job_status.get("state") == "RUNNING" and (job_spec.get("upgradeMode") or "stateless") == "savepoint":
+                if not real and job_status.get("state") == "RUNNING" and (job_spec.get("upgradeMode") or "stateless") == "savepoint":
                     path = self._savepoint_path({**cluster["spec"], **spec}, job_status.get("jobId"))
                     self._record_upgrade_savepoint(job, status, path, epoch_ms())
                 # AbstractFlinkService.cancelSessionJob: FINISHED and no job id, whatever the mode.
@@ -74,7 +93,13 @@ class SessionJobMixin:
             return
         job_status = status.setdefault("jobStatus", {})
         changed = False
-        if job_status.get("state") == "RECONCILING" and self._elapsed(sim, t.step):
+        if self._is_real(job, sim):
+            if job_status.get("state") == "RECONCILING":
+                self._submit_real(job, status, job_status, sim)
+                changed = True
+            else:
+                changed = self._observe_real(job, status, job_status, sim)
+        elif job_status.get("state") == "RECONCILING" and self._elapsed(sim, t.step):
             job_status.update(state="RUNNING", startTime=epoch_ms_text(), updateTime=epoch_ms_text())
             sim.running_since = time.monotonic()
             changed = True

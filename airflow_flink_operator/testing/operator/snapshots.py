@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from airflow_flink_operator.constants import GROUP, KIND_DEPLOYMENT, KIND_STATE_SNAPSHOT, PLURALS, VERSION
+from airflow_flink_operator.testing.flink_rest import FlinkRestError
 from airflow_flink_operator.testing.operator.state import ResourceTraits, SimTimings, _SimulationState
 from airflow_flink_operator.testing.operator.status import FINALIZERS, exception_json
 
@@ -81,6 +82,13 @@ class SnapshotMixin:
             message = "Cannot dispose of snapshot because referenced Flink job is not running!"
         else:
             path = (snap.get("status") or {}).get("path")
+            failure = self.real.dispose(path) if path and self._is_real(target, self._sim_state(target)) else None
+            if failure:
+                message = f"Cannot dispose of snapshot {path}: {failure}"
+                if sim.cleanup_message != message:
+                    sim.cleanup_message = message
+                    self.event(snap, "CleanupFailed", message, "Warning")
+                return
             if path and path not in self.disposed_savepoints:
                 self.disposed_savepoints.append(path)
                 self._jm_log(target, f"Disposing savepoint {path}")
@@ -140,6 +148,17 @@ class SnapshotMixin:
             elif savepoint is not None and not (savepoint.get("path") or self._savepoint_dir(target["spec"])):
                 status.update(state="FAILED", error=exception_json(
                     "ReconciliationException", "Savepoint path was not given and state.savepoints.dir is not set"))
+            elif self._is_real(target, self._sim_state(target)):
+                # AbstractFlinkService.triggerSavepoint: the trigger id is Flink's.
+                job_id = target["status"]["jobStatus"]["jobId"]
+                try:
+                    trigger = self.real.rest.trigger_savepoint(job_id, self._real_savepoint_dir(savepoint, target))
+                    sim.flink_trigger = f"{job_id}/{trigger}"
+                    status.update(state="IN_PROGRESS", triggerId=trigger, triggerTimestamp=self._now_iso())
+                    status.pop("error", None)
+                except FlinkRestError as exc:
+                    status.update(state="FAILED", failures=int(status.get("failures", 0)) + 1,
+                                  error=exception_json("ReconciliationException", str(exc)))
             else:
                 status.update(state="IN_PROGRESS", triggerId=uuid.uuid4().hex, triggerTimestamp=self._now_iso())
                 status.pop("error", None)
@@ -154,6 +173,9 @@ class SnapshotMixin:
                 status.update(state="ABANDONED", resultTimestamp=self._now_iso(), error=exception_json(
                     "ReconciliationException", f"Job {ref.get('name')} stopped while the snapshot was in progress"))
                 self._write_status(snap, status)
+                return
+            if sim.flink_trigger is not None:
+                self._progress_real_snapshot(snap, status, sim, target)
                 return
             if traits.savepoint == "hang" or not self._elapsed(sim, t.savepoint):
                 return
@@ -191,3 +213,38 @@ class SnapshotMixin:
         if self._write_status(snap, status):
             self._touch(sim)
         return False
+
+    def _real_savepoint_dir(self, savepoint: dict[str, Any] | None, target: dict[str, Any]) -> str:
+        """Where a savepoint of a job on the local Flink goes: a ``file:`` / absolute path as given, else the
+        resource's directory under the cluster's work dir (an ``s3://`` bucket is not reachable here)."""
+        given = (savepoint or {}).get("path") or ""
+        if given.startswith(("file:", "/")):
+            return given
+        return self.real.savepoint_dir(target["metadata"]["namespace"], target["metadata"]["name"])
+
+    def _progress_real_snapshot(self, snap: dict[str, Any], status: dict[str, Any], sim: _SimulationState,
+                                target: dict[str, Any] | None) -> None:
+        """``SnapshotObserver``: the savepoint's result from Flink — its location, or Flink's reason it failed."""
+        job_id, trigger = sim.flink_trigger.split("/", 1)
+        try:
+            state, location, reason = self.real.rest.savepoint_result(job_id, trigger)
+        except FlinkRestError as exc:
+            state, location, reason = "COMPLETED", None, str(exc)
+        if state != "COMPLETED":
+            return
+        sim.flink_trigger = None
+        if reason or not location:
+            message = f"Savepoint failed: {reason or 'no location'}"
+            status.update(state="FAILED", failures=int(status.get("failures", 0)) + 1,
+                          error=exception_json("ReconciliationException", message))
+            if self._write_status(snap, status):
+                self._touch(sim)
+                self.event(snap, "SavepointError", message.splitlines()[0], "Warning")
+            return
+        status.update(state="COMPLETED", path=location, resultTimestamp=self._now_iso())
+        status.pop("error", None)
+        if self._write_status(snap, status):
+            self._update_snapshot_labels(snap, "COMPLETED", target)
+            if target is not None:
+                self._jm_log(target, f"Savepoint completed at {location}")
+            self.event(snap, "SavepointCompleted", f"Savepoint completed at {location}")

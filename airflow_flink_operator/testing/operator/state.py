@@ -69,3 +69,9 @@ class _SimulationState:
     seen_generation: int | None = None  # a new generation noticed at seen_at, not yet reconciled
     seen_at: float = 0.0
     cleanup_message: str | None = None  # the last CleanupFailed event recorded for a snapshot
+    # flink="local" mode: "real", or "simulated: <why>" once decided; the savepoint / cancel in flight on the
+    # real job; the path the next submission starts from; the latest retained checkpoint of the stopped job.
+    real_reason: str | None = None
+    flink_trigger: str | None = None
+    flink_restore: str | None = None
+    last_checkpoint: str | None = None

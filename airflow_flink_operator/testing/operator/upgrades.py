@@ -127,8 +127,26 @@ class SpecChangeMixin:
                 self.event(dep, "Rollback", "Rolled back to the last stable spec", "Warning")
             return
         suspend_mode, restore_mode = sim.upgrade_plan or ("stateless", "stateless")
+        real = self._is_real(dep, sim)
+        if real and job and sim.pending_savepoint_path is None:
+            # Phase 1 on real Flink: stop-with-savepoint, or cancel (checkpoints retained), one step per pass.
+            if sim.cancel_ts is None:
+                sim.cancel_ts = epoch_ms()
+            outcome = self._stop_real(dep, job_status, sim, suspend_mode)
+            if outcome == "wait":
+                return
+            sim.cancel_ts, cancel_ts = None, sim.cancel_ts
+            if isinstance(outcome, tuple):
+                # The job may have failed meanwhile: observe it, so the next attempt sees a terminal job and
+                # restores from its last state instead of asking a dead job for a savepoint again.
+                self._observe_real(dep, status, job_status, sim)
+                self._upgrade_savepoint_failed(dep, status, sim, f"Savepoint failed during upgrade: {outcome[1]}")
+                return
+            if outcome:
+                sim.pending_savepoint_path = outcome
+                self._record_upgrade_savepoint(dep, status, outcome, cancel_ts)
         # Phase 1: stop-with-savepoint (savepoint mode, job running), else straight on.
-        if suspend_mode == "savepoint" and sim.pending_savepoint_path is None:
+        if not (real and job) and suspend_mode == "savepoint" and sim.pending_savepoint_path is None:
             if sim.savepoint_started is None:
                 sim.savepoint_started = time.monotonic()
                 sim.cancel_ts = epoch_ms()
@@ -137,18 +155,8 @@ class SpecChangeMixin:
             if traits.savepoint == "hang" or time.monotonic() - sim.savepoint_started < t.savepoint:
                 return
             if traits.savepoint == "fail" and self._savepoint_should_fail(traits, sim):
-                # The change is not applied: the old spec keeps running, the error says why, and the
-                # operator retries on a later reconcile.
-                status["error"] = exception_json("UpgradeFailureException",
-                                             "Savepoint failed during upgrade: simulated checkpoint coordinator failure")
-                recon["state"] = "DEPLOYED"
-                recon["lastReconciledSpec"], status["observedGeneration"] = sim.previous
-                status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
-                if self._write_status(dep, status):
-                    self.event(dep, "SavepointError", "Savepoint failed during upgrade", "Warning")
-                    sim.pending_change = None
-                    sim.savepoint_started = None
-                    self._touch(sim)
+                self._upgrade_savepoint_failed(dep, status, sim,
+                                               "Savepoint failed during upgrade: simulated checkpoint coordinator failure")
                 return
             sim.pending_savepoint_path = self._savepoint_path(spec, job_status.get("jobId"))
             self._record_upgrade_savepoint(dep, status, sim.pending_savepoint_path, sim.cancel_ts)
@@ -175,3 +183,18 @@ class SpecChangeMixin:
         sim.pending_savepoint_path = None
         sim.restore_mode = restore_mode
         self._deploy(dep, status, sim, first=False, restore_from=restore, require_ha=restore_mode == "last-state")
+
+    def _upgrade_savepoint_failed(self, dep: dict[str, Any], status: dict[str, Any], sim: _SimulationState,
+                                  message: str) -> None:
+        """The stop-with-savepoint of a change failed: the change is not applied, the old spec keeps running,
+        the error says why, and the operator retries on a later reconcile."""
+        recon = status["reconciliationStatus"]
+        status["error"] = exception_json("UpgradeFailureException", message)
+        recon["state"] = "DEPLOYED"
+        recon["lastReconciledSpec"], status["observedGeneration"] = sim.previous
+        status["lifecycleState"] = compute_lifecycle(KIND_DEPLOYMENT, status, False)
+        if self._write_status(dep, status):
+            self.event(dep, "SavepointError", message.splitlines()[0], "Warning")
+            sim.pending_change = None
+            sim.savepoint_started = None
+            self._touch(sim)
