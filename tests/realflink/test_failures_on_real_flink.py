@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import counts, wait_until
+from realflink.conftest import counts, wait_until
 from specs import NS
 from task_harness import run_task
-from test_state_on_real_flink import WAIT, counter, ctx, deploy, job_id, on_disk, restored_from
+from realflink.test_state_on_real_flink import WAIT, counter, ctx, deploy, job_id, on_disk, restored_from
 
 from airflow_flink_operator.operators import (
     FlinkDeploymentOperator,

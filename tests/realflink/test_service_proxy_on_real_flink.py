@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from specs import NS
-from test_state_on_real_flink import counter, deploy, job_id
+from realflink.test_state_on_real_flink import counter, deploy, job_id
 
 pytestmark = pytest.mark.realflink
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from specs import NS, session_cluster
 from task_harness import run_task
-from test_state_on_real_flink import WAIT, assert_counts_continue, counting, counts, ctx, on_disk, restored_from
+from realflink.test_state_on_real_flink import WAIT, assert_counts_continue, counting, counts, ctx, on_disk, restored_from
 
 from airflow_flink_operator.artifacts import JarJob
 from airflow_flink_operator.models import FlinkSessionJob, FlinkSessionJobSpec

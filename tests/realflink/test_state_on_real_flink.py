@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import counts, first_per_key, last_per_key, wait_until
+from realflink.conftest import counts, first_per_key, last_per_key, wait_until
 from specs import app
 from task_harness import TaskInstanceStub, context_for, run_task
 
