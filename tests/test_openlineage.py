@@ -396,6 +396,11 @@ def test_injected_configuration_names_the_job_and_the_task_run(lineage_run, crd)
                                                 "Auth": {"type": "api_key", "apiKey": "s3cr3t"}}}},
      "openlineage.transport.transports.a.Auth."),
     ({"type": "http", "url": "https://user:s3cr3t@lineage"}, "openlineage.transport.url"),
+    # a password holding "/", ":" or "@" is user info too (urlsplit's netloc ends at its "/")
+    ({"type": "http", "url": "https://user:s3/cr3t@lineage:5000"}, "openlineage.transport.url"),
+    ({"type": "http", "url": "https://user:s3:cr/3t@li@lineage/api/v1"}, "openlineage.transport.url"),
+    ({"type": "composite", "transports": {"c": {"type": "http", "url": "https://u:s3%2Fcr3t@lineage"}}},
+     "openlineage.transport.transports.c.url"),
     ({"type": "http", "url": "https://lineage/api?api_key=s3cr3t"}, "openlineage.transport.url"),
     ({"type": "composite", "transports": {"b": {"type": "http", "url": "https://lineage",
                                                 "endpoint": "api/v1/lineage?token=s3cr3t"}}},

@@ -136,10 +136,14 @@ def _check_url(key: str, value: str) -> None:
     """Refuse a URL with user info (``https://user:pass@host``) or a credential-like query parameter."""
     from urllib.parse import parse_qsl, urlsplit
 
+    from airflow_flink_operator.uris import split_authority
+
     try:
-        parts = urlsplit(value)
-        userinfo = "@" in parts.netloc
-        names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+        names = [name for name, _ in parse_qsl(urlsplit(value).query, keep_blank_values=True)]
+        # The package's one authority reader: a password holding "/" (https://u:pa/ss@host) is user info
+        # too, which urlsplit's netloc misses; an "@" it cannot place is refused as well.
+        parts = split_authority(value)
+        userinfo = bool(parts.userinfo) or parts.ambiguous
     except ValueError:  # unparsable: it cannot be checked, so it cannot go in plain text
         raise _refuse(key, "is not a URL that can be checked for credentials") from None
     if userinfo:
