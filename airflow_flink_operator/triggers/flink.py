@@ -222,6 +222,8 @@ class FlinkWaitTrigger(BaseTrigger):
                             pickup_wait = min(pickup_wait if pickup_wait is not None else self.poll_interval,
                                               self.poll_interval)
                         done, _ = await asyncio.wait({next_state}, timeout=pickup_wait)
+                        if not done and pickup_deadline is not None and time.time() >= pickup_deadline:
+                            pickup_deadline = None  # judged once past the deadline: no need to wake again
                         if done:  # else: no change by the deadline or poll; judge the last state again, now
                             try:
                                 obj = next_state.result()
