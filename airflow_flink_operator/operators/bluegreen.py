@@ -418,5 +418,11 @@ class FlinkBlueGreenResumeOperator(FlinkBlueGreenUpgradeOperator):
         super().__init__(name=name, template_patch={"job": {"state": "running"}}, **kwargs)
 
 
-# The teardown lives in its own module (size); importable from here too.
-from airflow_flink_operator.operators.bluegreen_teardown import FlinkBlueGreenTeardownOperator  # noqa: E402,F401
+def __getattr__(name: str) -> Any:
+    """The teardown lives in its own module (size); importable from here too, lazily: an eager import here
+    was a circle that broke ``import airflow_flink_operator.operators.bluegreen_teardown`` on its own."""
+    if name == "FlinkBlueGreenTeardownOperator":
+        from airflow_flink_operator.operators.bluegreen_teardown import FlinkBlueGreenTeardownOperator
+
+        return FlinkBlueGreenTeardownOperator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

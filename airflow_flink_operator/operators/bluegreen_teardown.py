@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_flink_operator.assets import redact_uri
 from airflow_flink_operator.constants import KIND_DEPLOYMENT
 from airflow_flink_operator.models.bluegreen import KIND_BLUE_GREEN
 from airflow_flink_operator.operators.base import FlinkBaseOperator
@@ -77,7 +78,7 @@ class FlinkBlueGreenTeardownOperator(SavepointMixin, _BlueGreenOperator):
                           kind=KIND_BLUE_GREEN, name=self.name, namespace=namespace)
             self.log.warning("%s; deleting anyway (force=True)", message)
         else:
-            self.log.info("Final savepoint of %s at %s", carried["active_deployment"], path)
+            self.log.info("Final savepoint of %s at %s", carried["active_deployment"], redact_uri(path))
         return self._delete(context, carried, path)
 
     def _delete(self, context: Any, carried: dict[str, Any], path: str | None) -> Any:

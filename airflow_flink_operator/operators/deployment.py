@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_flink_operator.assets import redact_uri
 from airflow_flink_operator.constants import KIND_DEPLOYMENT, KIND_SESSION_JOB
 from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskError, FlinkWebUILink
 
@@ -105,7 +106,7 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
         records = savepoint_records(hook.get(KIND_DEPLOYMENT, job_name, namespace), snapshots)
         if not records:
             raise FlinkTaskError(f"no completed savepoint of {namespace}/{job_name} to restore from")
-        self.log.info("Newest savepoint of %s/%s: %s (%s, taken %s)", namespace, job_name, records[0].path,
+        self.log.info("Newest savepoint of %s/%s: %s (%s, taken %s)", namespace, job_name, redact_uri(records[0].path),
                       records[0].source, records[0].taken_at)
         return records[0].path
 

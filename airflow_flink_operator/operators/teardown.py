@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_flink_operator.assets import redact_uri
 from airflow_flink_operator.constants import KIND_DEPLOYMENT
 from airflow_flink_operator.operators.base import FlinkBaseOperator
 from airflow_flink_operator.operators.savepoint import SavepointMixin
@@ -56,7 +57,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         if status.lifecycle_state == "SUSPENDED" or (current.get("spec", {}).get("job") or {}).get("state") == "suspended":
             path = self.savepoint_of_stop(self.kind, self.name, namespace, None)
             if path:
-                self.log.info("Suspended with savepoint %s of its last run; that is its final state", path)
+                self.log.info("Suspended with savepoint %s of its last run; that is its final state", redact_uri(path))
                 return self._delete(context, namespace, path)
             message = (f"{self.kind} {namespace}/{self.name} is suspended without a savepoint of its last run "
                        "(a last-state or stateless suspend keeps its state elsewhere)")
@@ -89,7 +90,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
                                                                       label_selector=selector))
             if finals:
                 self.log.info("%s %s/%s was deleted by an earlier try of this task; its final savepoint is %s",
-                              self.kind, namespace, self.name, finals[0].path)
+                              self.kind, namespace, self.name, redact_uri(finals[0].path))
                 return {"deleted": True, "existed": True, "kind": self.kind, "name": self.name, "namespace": namespace,
                         "savepoint_path": finals[0].path, "snapshot": finals[0].snapshot}
         self.log.info("%s %s/%s does not exist; nothing to tear down", self.kind, namespace, self.name)
@@ -106,7 +107,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         path, continued = self.savepoint_outcome(context, event, "after_final_savepoint")
         if path is None:
             return continued
-        self.log.info("Final savepoint at %s", path)
+        self.log.info("Final savepoint at %s", redact_uri(path))
         return self._delete(context, namespace, path)
 
     def after_suspend(self, context: Any, event: dict[str, Any]) -> Any:
@@ -121,7 +122,7 @@ class FlinkTeardownOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
         if message:
             self._refuse_unless_forced(message, namespace, "pass force=True to delete without a savepoint.")
         else:
-            self.log.info("Final savepoint (suspend) at %s", path)
+            self.log.info("Final savepoint (suspend) at %s", redact_uri(path))
         return self._delete(context, namespace, path)
 
     def _refuse_unless_forced(self, message: str, namespace: str, advice: str) -> None:
