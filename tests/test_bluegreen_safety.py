@@ -305,7 +305,9 @@ def test_after_a_failed_change_with_the_child_not_ready_the_suggested_suspend_ge
     bg_cluster.wait_for(lambda: not runs(bg_cluster, "orders-blue"), timeout=60, what="blue not running")
     with pytest.raises(FlinkTaskError, match="Transition to GREEN not possible"):
         upgrade("failed", template_patch={"image": "flink:1.20.9-broken"})
-    for refused in ({"template_patch": {"image": "flink:1.20.1"}}, {"restart": True}):
+    for refused in ({"template_patch": {"image": "flink:1.20.1"}}, {"restart": True},  # TRANSITION
+                    {"template_patch": {"image": "flink:1.20.9-broken"}},  # IGNORE: the failed template again
+                    {"template_patch": {"job": {"state": "suspended"}}}):  # SUSPEND of the failed template
         with pytest.raises(FlinkTaskError, match="run FlinkBlueGreenSuspendOperator") as why:
             upgrade("refused", **refused)
         assert "restart=True" not in str(why.value) and "deployment=..." not in str(why.value)
