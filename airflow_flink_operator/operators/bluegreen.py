@@ -221,7 +221,7 @@ def _ready(child: dict[str, Any] | None) -> bool:
     return status is not None and status.lifecycle_state == "STABLE" and status.job_state == "RUNNING"
 
 
-def _way_out(serving: str, child: dict[str, Any] | None) -> str:
+def _way_out(serving: str) -> str:
     """Advice after a failed change while the serving child is not ready: the operator then acts only on SUSPEND or
     RESUME (``BlueGreenDeploymentService.checkAndInitiateDeployment``); the suspend operator suspends what it runs."""
     return (f"Get {serving} running again (see its status and events), or run FlinkBlueGreenSuspendOperator (it "
@@ -346,12 +346,12 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
             raise FlinkTaskError(
                 f"{where}: refused: the last change failed ({failed}) and the active child "
                 f"{summary['active_deployment']} is not ready, so the operator would not act on this change "
-                f"({change}). Nothing was sent. {_way_out(summary['active_deployment'], child)}")
+                f"({change}). Nothing was sent. {_way_out(summary['active_deployment'])}")
         if change == "IGNORE" and failed:
             raise FlinkTaskError(
                 f"{where}: the template is the one whose last change failed ({failed}); the operator acts only on a "
                 f"changed template, so nothing would happen. Nothing was sent. "
-                + (_way_out(summary["active_deployment"], child) if not (_ready(child) or child_suspended) else
+                + (_way_out(summary["active_deployment"]) if not (_ready(child) or child_suspended) else
                    "To retry it, run the upgrade with restart=True (a new restartNonce); or roll out a fixed template."))
         stored = self.hook.apply(manifests, namespace, labels=ti_labels(context))
         expected = colour
@@ -399,7 +399,7 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
             f"from what {serving} runs in: {failed_fields}). Nothing was sent. " + (
                 f"To move on: roll out a fixed template (a transition, e.g. template_patch={{'image': '<fixed "
                 f"build>'}}); retry the failed spec as a new transition (restart=True); or put back the spec {serving} "
-                f"runs (deployment=...)." if _ready(child) else _way_out(serving, child)))
+                f"runs (deployment=...)." if _ready(child) else _way_out(serving)))
 
     def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Deferred tasks stored by an earlier version continue here."""
