@@ -291,3 +291,34 @@ def test_after_a_failed_first_deployment_a_fixed_template_deploys_blue(bg_cluste
     assert (fixed["active_deployment"], fixed["blue_green_state"], fixed["previous_deployment"]) == (
         "orders-blue", "ACTIVE_BLUE", None)
     assert image(bg_cluster, "orders-blue") == "flink:1.20.1" and runs(bg_cluster, "orders-blue")
+
+
+def test_after_a_failed_change_with_the_child_not_ready_the_suggested_suspend_gets_out(bg_cluster):  # noqa: F811
+    """``checkAndInitiateDeployment`` while FAILING with the active child not ready acts only on SUSPEND/RESUME
+    (patching that child with the parent template; ``FlinkBlueGreenDeploymentSpecDiff.compare`` ranks a change to
+    ``job.state: suspended`` above every other difference). The refusal names FlinkBlueGreenSuspendOperator; it
+    suspends what blue runs (never the failed build); a fixed build while suspended, then resume, runs again."""
+    from airflow_flink_operator.operators import FlinkBlueGreenResumeOperator, FlinkBlueGreenSuspendOperator
+
+    deploy()
+    bg_cluster.behave("orders-blue", fail_after=0.0)
+    bg_cluster.wait_for(lambda: not runs(bg_cluster, "orders-blue"), timeout=60, what="blue not running")
+    with pytest.raises(FlinkTaskError, match="Transition to GREEN not possible"):
+        upgrade("failed", template_patch={"image": "flink:1.20.9-broken"})
+    for refused in ({"template_patch": {"image": "flink:1.20.1"}}, {"restart": True},  # TRANSITION
+                    {"template_patch": {"image": "flink:1.20.9-broken"}},  # IGNORE: the failed template again
+                    {"template_patch": {"job": {"state": "suspended"}}}):  # SUSPEND of the failed template
+        with pytest.raises(FlinkTaskError, match="run FlinkBlueGreenSuspendOperator") as why:
+            upgrade("refused", **refused)
+        assert "restart=True" not in str(why.value) and "deployment=..." not in str(why.value)
+    suspended = run_task(FlinkBlueGreenSuspendOperator(task_id="suspend", name="orders", deferrable=False, **FAST))
+    assert (suspended["change"], suspended["active_deployment"], suspended["job_state"]) == (
+        "SUSPEND", "orders-blue", "SUSPENDED")
+    assert image(bg_cluster, "orders-blue") == "flink:1.20" and bg_cluster.get(FD, "orders-green") is None
+    bg_cluster.behave("orders-blue", fail_after=None)
+    fixed = upgrade("fixed_while_suspended", template_patch={"image": "flink:1.20.1"})
+    assert (fixed["active_deployment"], fixed["job_state"]) == ("orders-blue", "SUSPENDED")
+    resumed = run_task(FlinkBlueGreenResumeOperator(task_id="resume", name="orders", deferrable=False, **FAST))
+    assert (resumed["change"], resumed["active_deployment"], resumed["job_state"]) == ("RESUME", "orders-blue",
+                                                                                       "RUNNING")
+    assert image(bg_cluster, "orders-blue") == "flink:1.20.1" and runs(bg_cluster, "orders-blue")

@@ -221,6 +221,14 @@ def _ready(child: dict[str, Any] | None) -> bool:
     return status is not None and status.lifecycle_state == "STABLE" and status.job_state == "RUNNING"
 
 
+def _way_out(serving: str) -> str:
+    """Advice after a failed change while the serving child is not ready: the operator then acts only on SUSPEND or
+    RESUME (``BlueGreenDeploymentService.checkAndInitiateDeployment``); the suspend operator suspends what it runs."""
+    return (f"Get {serving} running again (see its status and events), or run FlinkBlueGreenSuspendOperator (it "
+            f"suspends the build {serving} runs, never the failed one), then roll out a fixed template while "
+            "suspended and resume (FlinkBlueGreenResumeOperator).")
+
+
 def _initial_savepoint(spec: dict[str, Any] | None) -> str | None:
     return ((((spec or {}).get("template") or {}).get("spec") or {}).get("job") or {}).get("initialSavepointPath")
 
@@ -239,7 +247,8 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
     After a failed transition the operator keeps the failed spec as its last-reconciled one; an in-place change
     would copy that whole template, failed build included, into the serving child. Such a change is refused
     (nothing is sent), saying what failed and how to move on: roll out a fixed template, retry the failed one as
-    a new transition (``restart=True``), or put back the spec the serving child runs.
+    a new transition (``restart=True``), or put back the spec the serving child runs; while that child is not
+    ready the operator acts only on suspend/resume, so the way out is :class:`FlinkBlueGreenSuspendOperator`.
 
     :param name: the FlinkBlueGreenDeployment (default: the name in ``deployment``). (templated)
     :param template_patch: a merge patch for the template's FlinkDeployment spec, e.g.
@@ -337,13 +346,13 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
             raise FlinkTaskError(
                 f"{where}: refused: the last change failed ({failed}) and the active child "
                 f"{summary['active_deployment']} is not ready, so the operator would not act on this change "
-                f"({change}). Nothing was sent. Get {summary['active_deployment']} running again (see its status "
-                "and events), or suspend the job (job.state: suspended) and change it while suspended.")
+                f"({change}). Nothing was sent. {_way_out(summary['active_deployment'])}")
         if change == "IGNORE" and failed:
             raise FlinkTaskError(
                 f"{where}: the template is the one whose last change failed ({failed}); the operator acts only on a "
-                f"changed template, so nothing would happen. Nothing was sent. To retry it, run the upgrade with "
-                f"restart=True (a new restartNonce); or roll out a fixed template.")
+                f"changed template, so nothing would happen. Nothing was sent. "
+                + (_way_out(summary["active_deployment"]) if not (_ready(child) or child_suspended) else
+                   "To retry it, run the upgrade with restart=True (a new restartNonce); or roll out a fixed template."))
         stored = self.hook.apply(manifests, namespace, labels=ti_labels(context))
         expected = colour
         if change in ("TRANSITION", "SAVEPOINT_REDEPLOY") and not in_place and not first_failed:
@@ -387,9 +396,10 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
             f"{where}: refused: the last blue/green change failed ({failed}). The operator keeps that failed spec as "
             f"its last-reconciled one, and this change ({change}) would be applied in place to the serving child "
             f"{serving}, copying the whole template into it: {serving} would then run the failed spec (it differs "
-            f"from what {serving} runs in: {failed_fields}). Nothing was sent. To move on: roll out a fixed "
-            f"template (a transition, e.g. template_patch={{'image': '<fixed build>'}}); retry the failed spec as "
-            f"a new transition (restart=True); or put back the spec {serving} runs (deployment=...).")
+            f"from what {serving} runs in: {failed_fields}). Nothing was sent. " + (
+                f"To move on: roll out a fixed template (a transition, e.g. template_patch={{'image': '<fixed "
+                f"build>'}}); retry the failed spec as a new transition (restart=True); or put back the spec {serving} "
+                f"runs (deployment=...)." if _ready(child) else _way_out(serving)))
 
     def upgraded(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         """Deferred tasks stored by an earlier version continue here."""
@@ -400,11 +410,29 @@ class FlinkBlueGreenSuspendOperator(FlinkBlueGreenUpgradeOperator):
     """Suspend a FlinkBlueGreenDeployment in place (``SUSPEND``: the active child's job is suspended, with a
     savepoint in ``savepoint`` upgrade mode); ends at ``ACTIVE_<colour>`` with its job ``SUSPENDED``.
 
+    After a failed change it suspends the spec the serving child runs, not the failed template.
+
     :param name: the FlinkBlueGreenDeployment. (templated)
     """
 
     def __init__(self, *, name: str, **kwargs: Any) -> None:
         super().__init__(name=name, template_patch={"job": {"state": "suspended"}}, **kwargs)
+
+    def _desired(self, current: dict[str, Any], name: str, namespace: str) -> Any:
+        """After a failed change the parent template holds the failed build: suspend what the serving child runs
+        instead (still ``SUSPEND``: ``FlinkBlueGreenDeploymentSpecDiff.compare`` ranks ``job.state`` first)."""
+        from airflow_flink_operator.models.bluegreen_diff import template_of_child
+        from airflow_flink_operator.models.status_bluegreen import bluegreen_summary, last_transition_error
+
+        summary = bluegreen_summary(current)
+        child = self.hook.get(KIND_DEPLOYMENT, summary["active_deployment"], namespace) \
+            if last_transition_error(current) and summary["active_deployment"] else None
+        if child is None:
+            return super()._desired(current, name, namespace)
+        spec = copy.deepcopy(current.get("spec") or {})
+        spec.setdefault("template", {})["spec"] = template_of_child(
+            child.get("spec"), summary["active_colour"] or "blue")["template"]["spec"]
+        return super()._desired({**current, "spec": spec}, name, namespace)
 
 
 class FlinkBlueGreenResumeOperator(FlinkBlueGreenUpgradeOperator):
