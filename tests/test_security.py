@@ -145,3 +145,19 @@ def test_credentials_never_leak_from_the_connection_or_kubeconfig(cluster, monke
     everything = "\n".join([caplog.text, capsys.readouterr().out, repr(outputs), repr(ti.xcoms), rendered, triggers,
                             str(err.value)])
     assert token not in everything
+
+
+def test_a_savepoint_path_with_credentials_reaches_no_log_line(cluster, caplog, capsys):
+    """A savepoint directory with user info (a key whose secret holds "/", ":" and "@") is what the job was
+    given; the task's log lines name its savepoints without it (the path in XCom is the job's own)."""
+    from airflow_flink_operator.models import Savepoints
+
+    secret = "wJa/lr:XU@tn"
+    spec = app(savepoints=Savepoints(dir=f"s3a://AKIAEXAMPLE:{secret}@state/sp"))
+    caplog.set_level(logging.INFO)  # (the Kubernetes client's DEBUG lines dump whole API answers)
+    run_task(FlinkDeploymentOperator(task_id="deploy", deployment=spec, poll_interval=0.05, timeout=20))
+    result = run_task(FlinkTeardownOperator(task_id="teardown", name="orders", poll_interval=0.05, timeout=20))
+    assert result["savepoint_path"] and secret in result["savepoint_path"]  # the job's own path, for a restore
+    logs = caplog.text + capsys.readouterr().out
+    assert "Final savepoint" in logs
+    assert secret not in logs and "AKIAEXAMPLE" not in logs

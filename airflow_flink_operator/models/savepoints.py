@@ -108,7 +108,7 @@ class SnapshotStatus:
         :param now: the current epoch seconds (for ``pickup_deadline``).
         """
         if self.state == "COMPLETED":
-            return Phase.DONE, f"snapshot {self.name} completed at {self.path}"
+            return Phase.DONE, f"snapshot {self.name} completed at {_shown(self.path)}"
         if self.state == "ABANDONED" or (self.state == "FAILED" and not self.will_retry):
             attempts = f" after {self.failures} attempt(s)" if self.failures else ""
             return Phase.FAILED, f"snapshot {self.name} {self.state}{attempts}: {self.error or 'no error reported'}"
@@ -273,10 +273,17 @@ def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, 
     name = metadata.get("name", "")
     pending = bool(info.get("triggerId"))
     if not pending and last.get("triggerNonce") == nonce and last.get("location"):
-        return Phase.DONE, f"savepoint {nonce} of {name} completed at {last['location']}", last["location"]
+        return Phase.DONE, f"savepoint {nonce} of {name} completed at {_shown(last['location'])}", last["location"]
     reconciled_nonce = ((_last_reconciled_spec(status) or {}).get("job") or {}).get("savepointTriggerNonce")
     picked_up = reconciled_nonce == nonce and status.get("observedGeneration") == metadata.get("generation")
     if picked_up and not pending:
         error = parse_status_error(status.get("error"))
         return Phase.FAILED, f"savepoint {nonce} of {name} was not taken: {error or 'the trigger expired'}", None
     return Phase.WAITING, f"savepoint {nonce} of {name} {'in progress' if pending else 'not picked up yet'}", None
+
+
+def _shown(path: str | None) -> str | None:
+    """A savepoint path for a message (logs, trigger events): without user info (the result keeps the path)."""
+    from airflow_flink_operator.uris import strip_userinfo
+
+    return strip_userinfo(path) if path else path

@@ -13,6 +13,7 @@ import copy
 import time
 from typing import Any
 
+from airflow_flink_operator.assets import redact_uri
 from airflow_flink_operator.constants import KIND_DEPLOYMENT
 from airflow_flink_operator.models.bluegreen import KIND_BLUE_GREEN
 from airflow_flink_operator.operators.base import FlinkBaseOperator, FlinkTaskError
@@ -134,8 +135,8 @@ class _BlueGreenOperator(FlinkBaseOperator):
         started_from = child_started_from(child)
         expected = carried.get("savepoint_from")  # a path the task asked for (redeploy), or "taken" / None
         if expected not in (None, "taken") and started_from != expected:
-            self.fail(f"{child_name_} did not start from the savepoint {expected} (it started from "
-                      f"{started_from or 'no savepoint'})", kind=KIND_BLUE_GREEN, name=carried["name"],
+            self.fail(f"{child_name_} did not start from the savepoint {redact_uri(expected)} (it started from "
+                      f"{redact_uri(started_from) or 'no savepoint'})", kind=KIND_BLUE_GREEN, name=carried["name"],
                       namespace=namespace)
         # Only a savepoint this transition took (the operator put it into the new child) or the one asked for.
         took = expected == "taken" and started_from and started_from != carried.get("template_savepoint")
@@ -147,7 +148,7 @@ class _BlueGreenOperator(FlinkBaseOperator):
             result["ingress"] = {"name": carried["name"], "service": f"{child_name_}-rest"}
         self.log.info("%s %s/%s: %s serves the job (%s)%s", KIND_BLUE_GREEN, namespace, carried["name"], child_name_,
                       result["blue_green_state"],
-                      f", started from {result['savepoint_path']}" if result["savepoint_path"] else "")
+                      f", started from {redact_uri(result['savepoint_path'])}" if result["savepoint_path"] else "")
         return result
 
 
