@@ -85,6 +85,25 @@ def test_an_old_note_is_put_to_the_test_again_and_a_controller_turned_on_is_used
     assert third.get("snapshot"), "a controller found running must be used without re-checking"
 
 
+@deferrable_modes
+def test_a_false_no_controller_note_costs_no_savepoint(controller_off, deferrable):
+    """The note was a false negative: the operator runs with snapshot resources on, so it records the nonce
+    savepoint as a MANUAL FlinkStateSnapshot (AbstractJobReconciler.triggerSnapshotIfNeeded ->
+    FlinkStateSnapshotUtils.createSavepointResource), never in savepointInfo. The savepoint is that snapshot's."""
+    _savepoint(1, deferrable)
+    assert _note(controller_off)["snapshotController"] == "absent"
+    controller_off.operator.snapshot_resources = True  # e.g. the operator pod was restarting during the first one
+
+    second = _savepoint(2, deferrable, snapshot_pickup_timeout=3600)
+    snapshot = controller_off.get("FlinkStateSnapshot", second["snapshot"])
+    assert snapshot["metadata"]["labels"]["snapshot.trigger-type"] == "MANUAL"
+    assert second["nonce"] and second["savepoint_path"] == snapshot["status"]["path"]
+    assert _note(controller_off)["snapshotController"] == "running"  # corrected at once, not after 6 h
+
+    third = _savepoint(3, deferrable, snapshot_pickup_timeout=3600)
+    assert third.get("snapshot") and "nonce" not in third
+
+
 def test_an_old_note_of_a_controller_still_off_is_renewed(controller_off):
     _savepoint(1)
     noted = _note(controller_off)["checkedAt"]

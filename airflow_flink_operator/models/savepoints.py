@@ -282,6 +282,28 @@ def nonce_savepoint_phase(obj: dict[str, Any], nonce: int) -> tuple[Phase, str, 
     return Phase.WAITING, f"savepoint {nonce} of {name} {'in progress' if pending else 'not picked up yet'}", None
 
 
+def nonce_snapshot(snapshots: list[dict[str, Any]], before: list[str] | tuple[str, ...]) -> str | None:
+    """The FlinkStateSnapshot the operator created for a ``savepointTriggerNonce`` trigger, or ``None``.
+
+    With snapshot resources enabled (``FlinkStateSnapshotUtils.isSnapshotResourceEnabled``: the job's and
+    the operator's ``kubernetes.operator.snapshot.resource.enabled``), ``AbstractJobReconciler.triggerSnapshotIfNeeded``
+    does not trigger a nonce savepoint itself: it calls ``FlinkStateSnapshotUtils.createSavepointResource``
+    (a snapshot named ``<job>-savepoint-manual-<epochMillis>``, label ``snapshot.trigger-type: MANUAL``) and
+    ``ReconciliationUtils.updateLastReconciledSnapshotTriggerNonce``; ``savepointInfo`` never sees the nonce.
+    So :func:`nonce_savepoint_phase` reads such a nonce as expired; the savepoint is that snapshot's.
+
+    :param snapshots: the job's FlinkStateSnapshots now.
+    :param before: the names of the job's snapshots just before the nonce was set.
+    :return: the newest MANUAL savepoint snapshot not in ``before``.
+    """
+    known = set(before)
+    fresh = [s for s in (SnapshotStatus.from_object(obj) for obj in snapshots)
+             if s.is_savepoint and s.trigger_type == "MANUAL" and s.name not in known]
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    fresh.sort(key=lambda s: (s.created_at or oldest, s.name), reverse=True)
+    return fresh[0].name if fresh else None
+
+
 def _shown(path: str | None) -> str | None:
     """A savepoint path for a message (logs, trigger events): without user info (the result keeps the path)."""
     from airflow_flink_operator.uris import strip_userinfo

@@ -106,6 +106,15 @@ class SavepointMixin:
             log.info("Reattaching to savepoint nonce %s of %s (%s)", nonce, job_name, message)
             return wait
         self._require_running(job, job_kind, job_name, namespace)
+        if hook.snapshot_resources_served():
+            # An operator with snapshot resources on records a nonce savepoint as a new FlinkStateSnapshot
+            # (models.savepoints.nonce_snapshot): remember which snapshots were there before.
+            try:
+                wait["snapshots_before"] = sorted(
+                    (s.get("metadata") or {}).get("name", "")
+                    for s in hook.list_snapshots(job_name, namespace, job_kind, "snapshot.trigger-type=MANUAL"))
+            except Exception as exc:  # only a fallback's aid; the nonce wait works without it
+                log.warning("Cannot list the FlinkStateSnapshots of %s %s: %s", job_kind, job_name, exc)
         hook.trigger_savepoint_nonce(job_kind, job_name, namespace, nonce=nonce)
         log.info("Triggered savepoint of %s %s with savepointTriggerNonce=%s", job_kind, job_name, nonce)
         return wait
@@ -180,6 +189,10 @@ class SavepointMixin:
                                             method="nonce")
             return None, self.wait_for_savepoint(context, fallback, method_name,
                                                  {k: v for k, v in carried.items() if k != "savepoint"})
+        if wait.get("mode") == "nonce" and event.get("status") != "success" and "snapshots_before" in wait:
+            continued = self._follow_nonce_snapshot(context, carried, wait, method_name)
+            if continued is not None:
+                return None, continued
         self.check_event(event, kind=wait.get("kind", ""), name=wait.get("name", ""),  # type: ignore[attr-defined]
                          namespace=wait.get("namespace", ""))
         path = result.get("savepoint_path")
@@ -189,6 +202,31 @@ class SavepointMixin:
         if wait.get("recheck"):
             self._note_snapshot_controller(wait["namespace"], True, f"snapshot {wait['name']} completed")
         return path, None
+
+    def _follow_nonce_snapshot(self, context: Any, carried: dict[str, Any], wait: dict[str, Any],
+                               method_name: str) -> Any:
+        """A nonce savepoint that looks expired, but which the operator recorded as a FlinkStateSnapshot
+        (its snapshot controller runs after all: a "no controller" note was a false negative): wait for
+        that snapshot instead and note the controller as running. ``None`` when there is no such snapshot."""
+        from airflow_flink_operator.models.savepoints import nonce_snapshot
+
+        namespace = wait["namespace"]
+        try:
+            snapshots = self.hook.list_snapshots(wait["job_name"], namespace, wait["job_kind"],  # type: ignore[attr-defined]
+                                                 "snapshot.trigger-type=MANUAL")
+        except Exception as exc:
+            self.log.warning("Cannot list the FlinkStateSnapshots of %s: %s", wait["job_name"], exc)  # type: ignore[attr-defined]
+            return None
+        name = nonce_snapshot(snapshots, wait["snapshots_before"])
+        if name is None:
+            return None
+        self.log.info("The Flink operator recorded savepoint nonce %s as FlinkStateSnapshot %s (snapshot "  # type: ignore[attr-defined]
+                      "resources are enabled); waiting for it", wait.get("nonce"), name)
+        self._note_snapshot_controller(namespace, True, f"nonce {wait.get('nonce')} became snapshot {name}")
+        follow = {k: v for k, v in wait.items() if k not in ("snapshots_before", "recheck")}
+        # method "snapshot": this snapshot is the savepoint; no further fallback to a nonce.
+        follow.update(mode="snapshot", kind=KIND_STATE_SNAPSHOT, name=name, method="snapshot")
+        return self.wait_for_savepoint(context, follow, method_name, {k: v for k, v in carried.items() if k != "savepoint"})
 
     @staticmethod
     def _require_running(job: dict[str, Any], kind: str, name: str, namespace: str) -> None:
@@ -262,8 +300,8 @@ class FlinkSavepointOperator(SavepointMixin, FlinkBaseOperator):
         output: dict[str, Any] = {"savepoint_path": path, "job": self.name, "namespace": wait["namespace"]}
         if wait["mode"] == "snapshot":
             output["snapshot"] = wait["name"]
-        else:
-            output["nonce"] = wait.get("nonce")
+        if wait.get("nonce") is not None:
+            output["nonce"] = wait["nonce"]
         from airflow_flink_operator.assets import record_savepoint
 
         # A savepoint a task asks for, by snapshot or nonce, is a MANUAL one to the Flink operator.
