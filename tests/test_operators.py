@@ -188,6 +188,17 @@ def test_savepoint_by_nonce_without_snapshot_resources(legacy, deferrable):
 
 
 @deferrable_modes
+def test_a_stateless_upgrade_says_the_new_job_starts_without_state(cluster, deferrable):
+    deploy(cluster)
+    stateless = run_task(FlinkUpgradeOperator(task_id="upgrade", name="orders", spec_patch={"job": {"parallelism": 3}},
+                                              upgrade_mode="stateless", deferrable=deferrable, **FAST))
+    assert stateless["started_without_state"] is True and "savepoint_path" not in stateless
+    kept = run_task(FlinkUpgradeOperator(task_id="upgrade2", name="orders", spec_patch={"job": {"parallelism": 4}},
+                                         upgrade_mode="savepoint", deferrable=deferrable, **FAST))
+    assert "started_without_state" not in kept and kept["savepoint_path"]
+
+
+@deferrable_modes
 def test_upgrade_with_savepoint_first(cluster, deferrable):
     deploy(cluster)
     result = run_task(FlinkUpgradeOperator(task_id="upgrade", name="orders", spec_patch={"job": {"parallelism": 4}},

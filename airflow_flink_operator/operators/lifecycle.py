@@ -29,7 +29,8 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
     :param savepoint_first: take a savepoint before changing anything.
     :param wait_for: ``stable`` (default) or ``running``.
     :return: ``{..., generation, savepoint_path (the one the operator took to stop the old job, only
-        when it took one), safety_savepoint_path (if taken first)}``.
+        when it took one), safety_savepoint_path (if taken first), started_without_state (True after a
+        stateless change: the new job starts without the old one's state)}``.
     """
 
     #: With ``deployment=`` it applies the whole spec: ``openlineage_flink_config`` takes effect there.
@@ -105,6 +106,8 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             base["safety_savepoint_path"] = safety_path
         carried = {"kind": self.kind, "name": name, "namespace": namespace, "base": base,
                  "baseline": baseline if before != after else None}
+        if before != after and ((stored.get("spec") or {}).get("job") or {}).get("upgradeMode") == "stateless":
+            carried["stateless"] = True  # the new job starts without the old one's state: the result says so
         if not self.wait_for_completion:
             return {"kind": self.kind, "name": name, "namespace": namespace, **base}
         return self.wait_or_defer(context, kind=self.kind, name=name, namespace=namespace, target=self.wait_for,
@@ -120,6 +123,10 @@ class FlinkUpgradeOperator(SavepointMixin, SpecChangeMixin, FlinkBaseOperator):
             path = self.savepoint_of_stop(self.kind, carried["name"], carried["namespace"], carried["baseline"])
             if path:
                 output["savepoint_path"] = path
+        if carried.get("stateless") and not output.get("savepoint_path"):
+            output["started_without_state"] = True
+            self.log.warning("%s %s/%s: upgraded in stateless mode: the new job started without the old job's state",
+                             self.kind, carried["namespace"], carried["name"])
         from airflow_flink_operator.assets import record_upgrade
 
         record_upgrade(context, self.outlets, job=carried["name"], namespace=carried["namespace"],

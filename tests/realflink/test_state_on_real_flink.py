@@ -152,7 +152,8 @@ def test_stateless_upgrade_starts_from_zero(real_cluster, tmp_path):
     result = run_task(FlinkUpgradeOperator(task_id="upgrade", name="stateless", upgrade_mode="stateless",
                                            spec_patch={"job": {"args": ["--out", str(out), "--interval-ms", "40"]}},
                                            **WAIT), ctx("upgrade"))
-    assert "savepoint_path" not in result  # the task reports no state it restored from
+    assert "savepoint_path" not in result  # the task reports no state it restored from...
+    assert result["started_without_state"] is True  # ...and says the new job starts empty
     new = job_id(real_cluster, "stateless")
     assert restored_from(real_cluster, new) is None
     assert set(first_per_key(counting(out, new, 3)).values()) == {1}
