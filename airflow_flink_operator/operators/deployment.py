@@ -123,10 +123,6 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
             savepoint = self.latest_savepoint(self.restore_from_latest_savepoint_of, namespace)
         model = with_job_updates(model, initial_savepoint_path=savepoint,
                                  allow_non_restored_state=self.allow_non_restored_state)
-        existing = self.hook.get(self.kind, model.name, namespace)
-        if savepoint and existing is not None:
-            self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
-                             self.kind, namespace, model.name)
         render_with = self._prepare(model, namespace)
         session_cluster = render_with.get("session_cluster")
         model = self.openlineage_prepare(  # the opt-in openlineage.* Flink configuration, before validation
@@ -135,6 +131,10 @@ class ApplyAndWaitBaseOperator(FlinkBaseOperator):
         manifests = self.render_manifests(model, **render_with)
         if self._target(model) == "checkpointed":
             self._check_checkpointing(manifests, session_cluster)
+        existing = self.hook.get(self.kind, model.name, namespace)  # checked and rendered: now the cluster
+        if savepoint and existing is not None:
+            self.log.warning("%s %s/%s exists already: initialSavepointPath only applies to a first deployment",
+                             self.kind, namespace, model.name)
         stored = self.hook.apply(manifests, namespace, labels={**ti_labels(context), **self.labels})
         self._applied = (model.name, namespace)
         self._after_apply(context, model, namespace)

@@ -33,17 +33,20 @@ def real_cluster() -> Iterator[Any]:
 
     cluster = SimulatedCluster(crd_dir=os.environ.get("FLINK_CRD_DIR") or None, bookmark_interval=0.2,
                                flink="local").start()
-    saved = {k: os.environ.get(k) for k in cluster.airflow_connection_env()}
-    os.environ.update(cluster.airflow_connection_env())
     try:
         yield cluster
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         cluster.stop()
+
+
+@pytest.fixture(autouse=True)
+def _kubernetes_default_is_the_real_cluster(request: pytest.FixtureRequest,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kubernetes_default`` points at the tier's cluster for each test that uses it, and for no test after
+    it (a session-wide setting leaked into the rest of the suite: tests/test_connections.py)."""
+    if "real_cluster" in request.fixturenames:
+        for key, value in request.getfixturevalue("real_cluster").airflow_connection_env().items():
+            monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(autouse=True)
