@@ -29,9 +29,12 @@ fi
 # Likewise PyJWT: from 2.11 it refuses to encode a token whose "iss" is not a string, and Airflow 3.0.x puts
 # "iss": None in its API tokens when [api_auth] jwt_issuer is unset, so its api-server answers 500 to every
 # task start (jpadilla/pyjwt#1039; Airflow 3.0.2's constraints pin pyjwt 2.10.1).
+# And cryptography: from 51 its MultiFernet is a native class that takes no new attributes, and Airflow 3.0.x sets
+# `is_encrypted` on it when it builds any Connection (AttributeError: every connection lookup in a task fails, and
+# the cncf hook falls back to the default kubeconfig); 3.0.2's constraints pin a cryptography from before 51.
 EXTRA=()
 case "$AIRFLOW_VERSION" in
-  3.0|3.0.*) EXTRA+=("fastapi<0.117" "pyjwt<2.11") ;;
+  3.0|3.0.*) EXTRA+=("fastapi<0.117" "pyjwt<2.11" "cryptography<51") ;;
 esac
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" \
   -e "$ROOT[test]" "apache-airflow==$AIRFLOW_VERSION" ${EXTRA[@]+"${EXTRA[@]}"}
