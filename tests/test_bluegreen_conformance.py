@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from airflow_flink_operator.local_airflow import wait_for
 from airflow_flink_operator.testing import SimulatedCluster
 
 NS = "default"
@@ -147,14 +148,8 @@ class Sim:
             return stored
 
     def wait(self, predicate, what: str, timeout: float = 90.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} not reached in {timeout}s; errors: {self.cluster.operator.errors[-3:]}")
-            time.sleep(0.02)
+        return wait_for(predicate, timeout, what, interval=0.02,
+                        diagnose=lambda: f"errors: {self.cluster.operator.errors[-3:]}")
 
     def looked_at(self, generation: int, name: str = "orders") -> None:
         """Wait until the controller finished a reconciliation of ``generation``."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,11 +93,6 @@ def first_per_key(lines: list[tuple[str, int]]) -> dict[str, int]:
 
 def wait_until(predicate: Any, what: str, timeout: float = 120.0) -> Any:
     """Poll for an event (a generous bound on a loaded 2-core machine; never a timed assert)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout}s")
-        time.sleep(0.2)
+    from airflow_flink_operator.local_airflow import wait_for
+
+    return wait_for(predicate, timeout, what, interval=0.2)

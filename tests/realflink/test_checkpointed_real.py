@@ -8,7 +8,6 @@ JobManager's REST API; the test reads Flink's answers straight from the JobManag
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from specs import app  # noqa: E402
 from task_harness import TaskInstanceStub, context_for, run_task  # noqa: E402
 
 from airflow_flink_operator.artifacts import JarJob  # noqa: E402
+from airflow_flink_operator.local_airflow import wait_for  # noqa: E402
 from airflow_flink_operator.manifests import render  # noqa: E402
 from airflow_flink_operator.operators import FlinkDeploymentOperator, FlinkTaskError, FlinkUpgradeOperator  # noqa: E402
 from airflow_flink_operator.testing.flink_jobs import COUNTER_JOB, JOBS_JAR_URI  # noqa: E402
@@ -29,14 +29,7 @@ WAIT = {"poll_interval": 0.2, "timeout": 240}
 
 def wait_until(predicate, what: str, timeout: float = 240.0):
     """Poll for an event (a generous bound on a loaded machine; never a timed assert)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout}s")
-        time.sleep(0.05)
+    return wait_for(predicate, timeout, what, interval=0.05)
 
 
 def ctx(task_id: str):
