@@ -55,7 +55,29 @@ if sys.argv[1:2] == ["triggerer"]:
     from airflow_flink_operator.triggers import preload as preload_triggers
 
     preload_triggers()
-"""
+    # Test instrumentation, not a recommendation: the CPU seconds each event-loop callback spends on the loop's
+    # thread (Airflow's own "blocked" warning measures wall-clock time, which any busy machine stretches).
+    import asyncio.events
+    import os
+    import time
+
+    _run = asyncio.events.Handle._run
+    _active = set()
+
+    def _run_timed(self):
+        if os.getpid() not in _active:
+            _active.add(os.getpid())
+            print(f"%(marker)s monitor active in pid {os.getpid()}", file=sys.stderr, flush=True)
+        started = time.thread_time()
+        try:
+            return _run(self)
+        finally:
+            spent = time.thread_time() - started
+            if spent >= %(limit)r:
+                print(f"%(marker)s {spent:.3f} s of CPU: {self!r:.400}", file=sys.stderr, flush=True)
+
+    asyncio.events.Handle._run = _run_timed
+""" % {"limit": 0.2, "marker": "LOOP CALLBACK CPU"}
 
 
 @pytest.fixture(scope="module")
@@ -437,14 +459,21 @@ def test_a_relative_config_file_is_found_next_to_the_dag_file(airflow, cluster):
 
 
 def test_the_triggerer_event_loop_is_never_blocked(airflow, cluster):
-    """Every triggerer process of this module ran triggers without the blocked-loop warning (but the one a
-    test froze on purpose)."""
+    """No event-loop callback of any triggerer of this module (but the one a test froze on purpose) spent 0.2 s
+    of CPU on the loop's thread: the threshold of Airflow's blocked-loop warning, judged in CPU time."""
     if not airflow.trigger_logs():  # run alone: give it work
         run = Run(airflow, "components_deploy_savepoint")
         assert run.wait_finished() == "success", run.seen
     assert any("Trigger fired event" in text for text in airflow.trigger_logs())
     log = "".join(c.log.read_text(errors="replace") for c in airflow.components
                   if c.name == "triggerer" and c not in STALLED)
-    blocked = [line for line in log.splitlines() if BLOCKED_LOOP_WARNING in line]
-    slow = [line for line in log.splitlines() if re.search(r"Executing <.*> took [0-9.]+ seconds", line)]
-    assert blocked == [], "\n".join([*blocked, "asyncio's slow callbacks:", *slow])
+    # The monitor ran in the trigger runner (a child of the triggerer process), not only where it was installed.
+    tops = {c.process.pid for c in airflow.components}
+    active = {int(pid) for pid in re.findall(r"LOOP CALLBACK CPU monitor active in pid (\d+)", log)}
+    assert active - tops, f"the loop monitor never ran in a trigger runner: {sorted(active)}"
+    # Judged by CPU time on the loop's thread (the instrumentation in SETTINGS): Airflow's warning
+    # (BLOCKED_LOOP_WARNING) is wall-clock time and only shown, for the reader of a failure.
+    blocked = [line for line in log.splitlines() if "LOOP CALLBACK CPU" in line and "monitor active" not in line]
+    wall = [line for line in log.splitlines() if BLOCKED_LOOP_WARNING in line
+            or re.search(r"Executing <.*> took [0-9.]+ seconds", line)]
+    assert blocked == [], "\n".join([*blocked, "Airflow's wall-clock warnings:", *wall])
