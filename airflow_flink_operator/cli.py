@@ -270,7 +270,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from airflow_flink_operator.demo import run_demo
 
     return run_demo(args.dag or None, real=args.real, airflow_home=args.airflow_home, behaviours=args.behave,
-                    report=args.report, verbose=args.verbose, rbac_role=args.rbac_role, flink=args.flink)
+                    report=args.report, verbose=args.verbose, rbac_role=args.rbac_role, flink=args.flink,
+                    retries=args.retries)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--flink", choices=("auto", "local", "simulated"), default="auto",
                       help="simulated cluster only: run jobs on a real local Flink (default auto: when Java 11+ "
                            "and the apache-flink distribution are installed)")
+    demo.add_argument("--retries", type=int, metavar="N",
+                      help="give every task N retries instead of what its DAG says (0: see a failure at once)")
     demo.set_defaults(func=cmd_demo)
     return parser
 

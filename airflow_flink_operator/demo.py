@@ -205,8 +205,11 @@ class _Narrator(threading.Thread):
 
 def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_home: str | None = None,
              behaviours: list[str] | None = None, report: str | None = None, verbose: bool = False,
-             rbac_role: str | None = None, flink: str = "auto") -> int:
+             rbac_role: str | None = None, flink: str = "auto", retries: int | None = None) -> int:
     """Run example DAGs and print what happens; return 0 when every run succeeded.
+
+    :param retries: every task's retries, instead of what the DAG says (``0``: a failure ends the run at once,
+        without the DAGs' retry delays).
 
     :param flink: on the simulated cluster, where jobs run: ``"local"`` (a real local Flink; the jar, SQL and
         Python examples and the upgrade examples run there, the rest stays simulated, labelled), ``"simulated"``,
@@ -254,6 +257,9 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
     try:
         for dag_id in dag_ids:
             dag, simulation = _load_dag(dag_id)
+            if retries is not None:
+                for task in dag.tasks:
+                    task.retries = retries
             if cluster is not None:
                 for name, traits in simulation.items():
                     cluster.behave(name, **traits)
@@ -281,7 +287,8 @@ def run_demo(dag_ids: list[str] | None = None, *, real: bool = False, airflow_ho
                 run = dag.test()
                 outcome = {"state": str(getattr(run.state, "value", run.state)),
                            "tasks": {ti.task_id: str(getattr(ti.state, "value", ti.state))
-                                     for ti in run.get_task_instances()}}
+                                     for ti in run.get_task_instances()},
+                           "tries": {ti.task_id: ti.try_number for ti in run.get_task_instances()}}
                 if dag_id in ASSET_TRIGGERED.values():
                     outcome["asset_events"] = _asset_events(dag_id, run.run_id)
             if evidence is not None and outcome["state"] == "success":

@@ -150,11 +150,14 @@ def test_the_demo_narrates_state_transitions(demo_run):
 
 
 def test_a_job_failing_while_waited_for_fails_the_run_with_the_operator_error(tmp_path):
-    result, report = run_demo(tmp_path, "--dag", "flink_jar_job", "--behave", "orders-enrichment:fail_after=0")
+    # Without retries: the DAG's own (2, 30 s apart) would only fail the same way twice more.
+    result, report = run_demo(tmp_path, "--dag", "flink_jar_job", "--behave", "orders-enrichment:fail_after=0",
+                              "--retries", "0")
     assert result.returncode == 1
     run = report["flink_jar_job"]
     assert run["state"] == "failed"
     assert run["tasks"] == {"deploy": "failed", "first_savepoint": "upstream_failed"}
+    assert run["tries"]["deploy"] == 1  # --retries 0: the DAG's own two retries were not made
     output = result.stdout + result.stderr
     assert "the Flink job FAILED" in output or "lifecycle state is FAILED" in output
     assert "Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy" in output  # the operator's status.error
@@ -174,7 +177,7 @@ def test_nothing_broader_is_needed_and_less_is_not_enough(tmp_path):
             rule["verbs"] = [v for v in rule["verbs"] if v != "create"]  # the SQL job ships its script in one
     reduced = tmp_path / "role.yaml"
     reduced.write_text(yaml.safe_dump(role))
-    result, report = run_demo(tmp_path, "--dag", "flink_sql_job", "--rbac-role", str(reduced))
+    result, report = run_demo(tmp_path, "--dag", "flink_sql_job", "--rbac-role", str(reduced), "--retries", "0")
     assert result.returncode == 1
     assert report["flink_sql_job"]["tasks"] == {"deploy": "failed"}
     assert any(d.startswith("create configmaps") for d in report["_denied_requests"])
