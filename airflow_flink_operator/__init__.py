@@ -49,6 +49,7 @@ def get_provider_info() -> dict:
                     "airflow_flink_operator.operators.teardown",
                     "airflow_flink_operator.operators.bluegreen",
                     "airflow_flink_operator.operators.bluegreen_teardown",
+                    "airflow_flink_operator.operators.bluegreen_lifecycle",
                 ],
             },
         ],

@@ -12,8 +12,8 @@ from airflow_flink_operator._lazy import lazy_exports
 
 _EXPORTS = {
     "FlinkBlueGreenDeployOperator": "bluegreen",
-    "FlinkBlueGreenResumeOperator": "bluegreen",
-    "FlinkBlueGreenSuspendOperator": "bluegreen",
+    "FlinkBlueGreenResumeOperator": "bluegreen_lifecycle",
+    "FlinkBlueGreenSuspendOperator": "bluegreen_lifecycle",
     "FlinkBlueGreenTeardownOperator": "bluegreen_teardown",
     "FlinkBlueGreenUpgradeOperator": "bluegreen",
     "FlinkDeploymentOperator": "deployment",
@@ -31,11 +31,10 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from airflow_flink_operator.operators.bluegreen import (
-        FlinkBlueGreenDeployOperator,
+    from airflow_flink_operator.operators.bluegreen import FlinkBlueGreenDeployOperator, FlinkBlueGreenUpgradeOperator
+    from airflow_flink_operator.operators.bluegreen_lifecycle import (
         FlinkBlueGreenResumeOperator,
         FlinkBlueGreenSuspendOperator,
-        FlinkBlueGreenUpgradeOperator,
     )
     from airflow_flink_operator.operators.bluegreen_teardown import FlinkBlueGreenTeardownOperator
     from airflow_flink_operator.operators.base import FlinkTaskError, FlinkWebUILink

@@ -407,51 +407,16 @@ class FlinkBlueGreenUpgradeOperator(_BlueGreenOperator):
         return self.parent_settled(context, event)
 
 
-class FlinkBlueGreenSuspendOperator(FlinkBlueGreenUpgradeOperator):
-    """Suspend a FlinkBlueGreenDeployment in place (``SUSPEND``: the active child's job is suspended, with a
-    savepoint in ``savepoint`` upgrade mode); ends at ``ACTIVE_<colour>`` with its job ``SUSPENDED``.
-
-    After a failed change it suspends the spec the serving child runs, not the failed template.
-
-    :param name: the FlinkBlueGreenDeployment. (templated)
-    """
-
-    def __init__(self, *, name: str, **kwargs: Any) -> None:
-        super().__init__(name=name, template_patch={"job": {"state": "suspended"}}, **kwargs)
-
-    def _desired(self, current: dict[str, Any], name: str, namespace: str) -> Any:
-        """After a failed change the parent template holds the failed build: suspend what the serving child runs
-        instead (still ``SUSPEND``: ``FlinkBlueGreenDeploymentSpecDiff.compare`` ranks ``job.state`` first)."""
-        from airflow_flink_operator.models.bluegreen_diff import template_of_child
-        from airflow_flink_operator.models.status_bluegreen import bluegreen_summary, last_transition_error
-
-        summary = bluegreen_summary(current)
-        child = self.hook.get(KIND_DEPLOYMENT, summary["active_deployment"], namespace) \
-            if last_transition_error(current) and summary["active_deployment"] else None
-        if child is None:
-            return super()._desired(current, name, namespace)
-        spec = copy.deepcopy(current.get("spec") or {})
-        spec.setdefault("template", {})["spec"] = template_of_child(
-            child.get("spec"), summary["active_colour"] or "blue")["template"]["spec"]
-        return super()._desired({**current, "spec": spec}, name, namespace)
-
-
-class FlinkBlueGreenResumeOperator(FlinkBlueGreenUpgradeOperator):
-    """Resume a suspended FlinkBlueGreenDeployment in place (``RESUME``: the same colour runs again, with any
-    template change made while suspended); ends at ``ACTIVE_<colour>`` with its job ``RUNNING``.
-
-    :param name: the FlinkBlueGreenDeployment. (templated)
-    """
-
-    def __init__(self, *, name: str, **kwargs: Any) -> None:
-        super().__init__(name=name, template_patch={"job": {"state": "running"}}, **kwargs)
+#: Operators that live in modules of their own (size), importable from here too, lazily: an eager import here
+#: would be a circle (they subclass this module's operators).
+_ELSEWHERE = {"FlinkBlueGreenTeardownOperator": "bluegreen_teardown",
+              "FlinkBlueGreenSuspendOperator": "bluegreen_lifecycle", "FlinkBlueGreenResumeOperator": "bluegreen_lifecycle"}
 
 
 def __getattr__(name: str) -> Any:
-    """The teardown lives in its own module (size); importable from here too, lazily: an eager import here
-    was a circle that broke ``import airflow_flink_operator.operators.bluegreen_teardown`` on its own."""
-    if name == "FlinkBlueGreenTeardownOperator":
-        from airflow_flink_operator.operators.bluegreen_teardown import FlinkBlueGreenTeardownOperator
+    """:data:`_ELSEWHERE`'s operators, imported on first use."""
+    if name in _ELSEWHERE:
+        import importlib
 
-        return FlinkBlueGreenTeardownOperator
+        return getattr(importlib.import_module(f"airflow_flink_operator.operators.{_ELSEWHERE[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
