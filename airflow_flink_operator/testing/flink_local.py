@@ -13,6 +13,7 @@ and ``PATH`` and :class:`FlinkUnavailable` says what to install when it is missi
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import re
 import shutil
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow_flink_operator.testing.flink_rest import FlinkRest, FlinkRestError
+
+log = logging.getLogger(__name__)
 
 #: The Flink line the local runtime is built and tested for (``apache-flink`` on PyPI).
 FLINK_LINE = "1.20"
@@ -241,31 +244,49 @@ class LocalFlinkCluster:
 
     # -- lifecycle --
 
+    #: How often a start is tried again with fresh ports when one of them was taken between choosing and binding it
+    #: (the ports are picked free, closed, then handed to Flink: another process may bind one in between).
+    BIND_ATTEMPTS = 3
+
     def start(self) -> LocalFlinkCluster:
         """Start the JobManager and TaskManager; return once REST answers and a TaskManager has registered."""
         for sub in ("tmp", "upload", "pid", "log", "checkpoints", "savepoints", "jobs"):
             self.path(sub).mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, self.BIND_ATTEMPTS + 1):
+            try:
+                self._start_processes()
+                atexit.register(self.stop)
+                self._wait_ready()
+                return self
+            except RuntimeError as exc:
+                taken = "BindException" in str(exc) or "Address already in use" in str(exc)
+                self._stop_processes()
+                if not taken or attempt == self.BIND_ATTEMPTS:
+                    self.stop()
+                    raise
+                log.info("A port chosen for the local Flink was taken before Flink bound it; starting again with "
+                         "fresh ports (attempt %d of %d)", attempt + 1, self.BIND_ATTEMPTS)
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")
+
+    def _start_processes(self) -> None:
+        """Write a configuration with freshly chosen ports and start the JobManager and TaskManager processes."""
         self.rest_port = free_port()
         conf_dir = self._write_conf()
         env = {**os.environ, "FLINK_CONF_DIR": str(conf_dir), "FLINK_LOG_DIR": str(self.path("log")),
                "FLINK_PID_DIR": str(self.path("pid")), "JAVA_HOME": str(self.java.home),
                "FLINK_HOME": str(self.home), "TMPDIR": str(self.path("tmp"))}
         env.pop("HADOOP_CLASSPATH", None)
-        try:
-            for role, script in (("jobmanager", "jobmanager.sh"), ("taskmanager", "taskmanager.sh")):
-                out = open(self.path("log", f"{role}.out"), "ab")  # noqa: SIM115 - owned by the process
-                self._procs[role] = subprocess.Popen(
-                    ["bash", str(self.home / "bin" / script), "start-foreground"], env=env, cwd=self.work_dir,
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                    preexec_fn=_die_with_parent)
-                out.close()
-                self.path("pid", f"{role}.pid").write_text(str(self._procs[role].pid))
-            atexit.register(self.stop)
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        for role, script in (("jobmanager", "jobmanager.sh"), ("taskmanager", "taskmanager.sh")):
+            out = open(self.path("log", f"{role}.out"), "ab")  # noqa: SIM115 - owned by the process
+            self._procs[role] = subprocess.Popen(
+                ["bash", str(self.home / "bin" / script), "start-foreground"], env=env, cwd=self.work_dir,
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent)
+            out.close()
+            self.path("pid", f"{role}.pid").write_text(str(self._procs[role].pid))
 
     def _wait_ready(self) -> None:
         rest = self.rest()
@@ -299,6 +320,11 @@ class LocalFlinkCluster:
     def stop(self) -> None:
         """Stop both processes (TERM, then KILL after 30 s) and remove the work dir if it was a temporary one."""
         atexit.unregister(self.stop)
+        self._stop_processes()
+        if self._own_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def _stop_processes(self) -> None:
         for proc in self._procs.values():
             if proc.poll() is None:
                 try:
@@ -315,8 +341,6 @@ class LocalFlinkCluster:
                     pass
                 proc.wait(10)
         self._procs.clear()
-        if self._own_dir:
-            shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalFlinkCluster:
         return self.start()
