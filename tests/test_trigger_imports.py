@@ -119,3 +119,29 @@ def test_an_auth_provider_kubeconfig_still_waits_through_kubernetes_asyncio(stab
     said = [line for line in outcome["stderr"].splitlines() if "lightkube cannot serve it" in line]
     assert len(said) == 1 and "auth-provider 'oidc'" in said[0], outcome["stderr"][-3000:]
     assert id_token not in outcome["stderr"]
+
+
+CERT_PLUGIN = textwrap.dedent('''
+    """A kubectl exec credential plugin answering with a client certificate, no token."""
+    import json, pathlib, sys
+
+    cert, key = (pathlib.Path(p).read_text() for p in sys.argv[1:3])
+    print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                      "status": {"clientCertificateData": cert, "clientKeyData": key}}))
+''')
+
+
+def test_an_exec_plugin_answering_with_a_client_certificate_waits_through_kubernetes_asyncio(stable, tmp_path):
+    """lightkube's exec auth reads only ``status.token``: the hook falls back when the plugin answers without."""
+    cert, key = self_signed_cert(tmp_path)
+    plugin = tmp_path / "cert_plugin.py"
+    plugin.write_text(CERT_PLUGIN)
+    config = stable.kubeconfig()
+    config["users"] = [{"name": "tester", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+        "args": ["-I", "-S", str(plugin), cert, key], "interactiveMode": "Never"}}}]
+    outcome = _wait(_connection({"kube_config": json.dumps(config)}))
+    assert outcome["status"] == "success" and outcome["loaded"] == [] and outcome["async"]
+    said = [line for line in outcome["stderr"].splitlines() if "lightkube cannot serve it" in line]
+    assert len(said) == 1 and "without status.token" in said[0], outcome["stderr"][-3000:]
+    assert "PRIVATE KEY" not in outcome["stderr"]

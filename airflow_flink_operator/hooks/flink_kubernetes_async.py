@@ -84,6 +84,7 @@ class AsyncFlinkKubernetesHook(BaseHook):
         self._api_client: Any = None  # kube_http.HttpApi or kube_asyncio.LegacyApi
         self._stale: list[Any] = []  # clients left by reload_credentials, closed on the next call
         self._api_loop: asyncio.AbstractEventLoop | None = None  # the event loop of _api_client
+        self._needs_kubernetes_asyncio: str | None = None  # why lightkube turned out not to serve the connection
         #: how often the credentials were reloaded after a 401 (for logs and tests).
         self.credential_reloads = 0
 
@@ -188,7 +189,7 @@ class AsyncFlinkKubernetesHook(BaseHook):
             from airflow_flink_operator.hooks import kube_http
 
             settings = await self._settings()
-            light = await asyncio.to_thread(kube_http.load_light_config, **settings)
+            light = self._needs_kubernetes_asyncio or await asyncio.to_thread(kube_http.load_light_config, **settings)
             if isinstance(light, str):
                 _log_fallback(self.conn_id, light)
                 from airflow_flink_operator.hooks.kube_asyncio import LegacyApi, import_client
@@ -209,6 +210,16 @@ class AsyncFlinkKubernetesHook(BaseHook):
             self._stale.append(api)
         while self._stale:
             await self._stale.pop().aclose()
+
+    def _fall_back(self, exc: BaseException) -> bool:
+        """Switch to ``kubernetes_asyncio`` if ``exc`` says lightkube cannot use the credentials (``True``)."""
+        if type(exc).__name__ != "NeedsKubernetesAsyncio" or self._needs_kubernetes_asyncio:
+            return False
+        self._needs_kubernetes_asyncio = str(exc)
+        if self._api_client is not None:
+            self._stale.append(self._api_client)
+            self._api_client = None
+        return True
 
     def transient(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a lost or refused connection or a timeout of this hook's client."""
@@ -247,19 +258,23 @@ class AsyncFlinkKubernetesHook(BaseHook):
         """``call(api)``, once more after a credential reload on ``401``; ``404`` gives ``missing`` if set."""
         from airflow_flink_operator.hooks.kube_http import ApiStatus
 
-        for attempt in range(2):
+        reloaded = False
+        while True:
             api = await self._api()
             try:
                 return await call(api)
             except ApiStatus as exc:
                 if exc.status == 404 and missing is not _RAISE:
                     return missing
-                if exc.status == 401 and attempt == 0:
+                if exc.status == 401 and not reloaded:
                     log.info("%s: 401 Unauthorized; reloading credentials", action)
                     self.reload_credentials()
+                    reloaded = True
                     continue
                 raise FlinkApiError(action, exc.status, _api_reason(exc)) from exc
-        raise AssertionError("unreachable")
+            except Exception as exc:
+                if not self._fall_back(exc):
+                    raise
 
     async def get_object(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         """The resource, or ``None`` if it does not exist (one credential reload on ``401``)."""
@@ -281,6 +296,11 @@ class AsyncFlinkKubernetesHook(BaseHook):
 
     async def service_proxy_get(self, service: str, namespace: str, path: str) -> tuple[int, bytes]:
         """One GET through the API server's service proxy: ``(status, body)`` whatever the status."""
+        try:
+            return await (await self._api()).proxy_get(service, namespace, path)
+        except Exception as exc:
+            if not self._fall_back(exc):
+                raise
         return await (await self._api()).proxy_get(service, namespace, path)
 
     async def flink_rest_get(self, request: Any) -> Any:
@@ -348,6 +368,8 @@ class AsyncFlinkKubernetesHook(BaseHook):
                         raise FlinkApiError(f"watch {kind} in {namespace}", exc.status, _api_reason(exc)) from exc
                     failures += 1
                 except Exception as exc:
+                    if self._fall_back(exc):
+                        continue
                     if not self.transient(exc):
                         raise
                     log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)

@@ -142,6 +142,11 @@ def load_light_config(*, in_cluster: bool, data: dict[str, Any] | None, path: st
     return LightConfig(single.cluster.server, context_ssl, single.user)
 
 
+class NeedsKubernetesAsyncio(Exception):
+    """The credentials turned out to be something lightkube cannot use (an exec plugin that answers with a
+    client certificate instead of a token): the hook switches to ``kubernetes_asyncio``."""
+
+
 class _CountingAuth(httpx2.Auth):
     """lightkube's auth, calling ``on_reload`` whenever it answers a ``401`` with fresh credentials (a re-run
     exec plugin, a re-read token file): the hook counts credential reloads (``credential_reloads``)."""
@@ -151,13 +156,18 @@ class _CountingAuth(httpx2.Auth):
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncIterator[httpx2.Request]:  # type: ignore[override]
         flow = self.inner.async_auth_flow(request)
-        request = await flow.__anext__()
+        try:
+            request = await flow.__anext__()
+        except KeyError as exc:  # lightkube's ExecAuth reads only status.token of the ExecCredential
+            raise NeedsKubernetesAsyncio(f"its exec plugin answered without status.{exc.args[0]}") from None
         while True:
             response = yield request
             try:
                 request = await flow.asend(response)
             except StopAsyncIteration:
                 return
+            except KeyError as exc:
+                raise NeedsKubernetesAsyncio(f"its exec plugin answered without status.{exc.args[0]}") from None
             if response.status_code == 401:
                 self.on_reload()
 
