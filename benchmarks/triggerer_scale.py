@@ -78,8 +78,8 @@ def main(waits: int = 1000) -> None:
         os.environ["AIRFLOW_CONN_KUBERNETES_DEFAULT"] = json.dumps(
             {"conn_type": "kubernetes", "extra": {"kube_config": json.dumps(kubeconfig(url))}})
 
-        # The trigger's code; the client libraries (kubernetes_asyncio, aiohttp) load on its first run,
-        # once per triggerer, in a worker thread.
+        # The trigger's code; the client libraries (httpx2, lightkube's kubeconfig layer; kubernetes_asyncio
+        # only for a kubeconfig lightkube cannot serve) load on its first run, once per triggerer, in a worker thread.
         import airflow_flink_operator.hooks  # noqa: F401
         from airflow_flink_operator.triggers import FlinkWaitTrigger
 
@@ -146,6 +146,7 @@ def main(waits: int = 1000) -> None:
     ours = measurements["rss"] - rss_airflow
     print(f"waits: {waits}, succeeded: {succeeded}")
     sync_client = "kubernetes" in sys.modules
+    async_client = "kubernetes_asyncio" in sys.modules
     print(f"RSS (MB): Python {rss_python:.0f} -> + the benchmark's set-up {rss_setup:.0f} -> + Airflow (triggers.base) "
           f"{rss_base:.0f} -> + a triggerer's own "
           f"modules (triggerer_job_runner) {rss_airflow:.0f} -> + trigger code {rss_libraries:.0f} -> one wait running "
@@ -154,7 +155,8 @@ def main(waits: int = 1000) -> None:
     print(f"  the {waits} waits: {rss_waits:.1f} MB ({rss_waits * 1024 / max(waits - 1, 1):.1f} KB per wait)")
     print(f"  all this package adds to a triggerer (libraries + watch + waits): {ours:.0f} MB  target <= 50 MB: "
           f"{'met' if ours <= 50 else 'NOT met'} ({ours / 50:.2f}); over triggers.base alone, as earlier versions "
-          f"measured: {measurements['rss'] - rss_base:.0f} MB; the synchronous kubernetes client loaded: {sync_client}")
+          f"measured: {measurements['rss'] - rss_base:.0f} MB; the synchronous kubernetes client loaded: {sync_client}, "
+          f"kubernetes_asyncio loaded: {async_client}")
     print(f"connections to the API server: {measurements['connections']} (server sees {measurements['open_watches']} "
           f"open watch); per namespace+kind: O(1)")
     print(f"requests while subscribing: {measurements['lists']:.0f} LIST/GET + {measurements['watches']:.0f} WATCH for "

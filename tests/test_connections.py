@@ -283,6 +283,8 @@ def test_in_cluster(emulated, monkeypatch, tmp_path, no_default_kubeconfig):
     import kubernetes.config.incluster_config as sync_incluster
     import kubernetes_asyncio.config.incluster_config as async_incluster
 
+    from airflow_flink_operator.hooks import kube_http
+
     deploy(emulated)
     cert, key = self_signed_cert(tmp_path)
     token = tmp_path / "token"
@@ -290,7 +292,7 @@ def test_in_cluster(emulated, monkeypatch, tmp_path, no_default_kubeconfig):
     frontend = TlsFrontend(emulated.api.port, cert, key)
     try:
         # Where a pod has them: /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt}.
-        for module in (sync_incluster, async_incluster):
+        for module in (sync_incluster, async_incluster, kube_http):
             monkeypatch.setattr(module, "SERVICE_TOKEN_FILENAME", str(token))
             monkeypatch.setattr(module, "SERVICE_CERT_FILENAME", cert)
         monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")

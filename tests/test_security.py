@@ -161,3 +161,24 @@ def test_a_savepoint_path_with_credentials_reaches_no_log_line(cluster, caplog, 
     logs = caplog.text + capsys.readouterr().out
     assert "Final savepoint" in logs
     assert secret not in logs and "AKIAEXAMPLE" not in logs
+
+
+def test_a_refused_token_reaches_no_log_line_or_error_on_the_triggers_client(cluster, caplog):
+    """The triggers' httpx2 client (lightkube's bearer auth): a token with ``/``, ``@`` and ``:`` the API refuses
+    (401, a credential reload, 401 again) is in no log line, httpx2's and httpcore2's DEBUG lines included, nor
+    in the error."""
+    import asyncio
+
+    from airflow_flink_operator.hooks import FlinkApiError
+
+    token = "s3cr/et@tok:en-5b1e"
+    cluster.api.expired_tokens.add(token)
+    for name in ("", "httpx2", "httpcore2"):
+        caplog.set_level(logging.DEBUG, logger=name or None)
+    hook = cluster.async_hook(config_dict=_canary_kubeconfig(cluster, token))
+    with pytest.raises(FlinkApiError) as err:
+        asyncio.run(hook.get_object("FlinkDeployment", "orders", "default"))
+    assert err.value.status == 401 and hook.credential_reloads == 1
+    assert "kubernetes_asyncio" not in repr(type(hook._api_client))
+    assert "HTTP Request: GET" in caplog.text  # httpx2's DEBUG/INFO lines were captured
+    assert token not in caplog.text and token not in str(err.value) and token not in repr(err.value.__cause__)

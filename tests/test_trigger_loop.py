@@ -32,7 +32,7 @@ def test_our_api_client_is_the_one_kubernetes_asyncio_builds(emulated):
     changing its constructors), plus a default request timeout."""
     from kubernetes_asyncio.client import ApiClient
 
-    from airflow_flink_operator.hooks.flink_kubernetes_async import _api_client, _ssl_context
+    from airflow_flink_operator.hooks.kube_asyncio import _api_client, _ssl_context
 
     async def compare() -> None:
         hook = emulated.async_hook()
@@ -65,7 +65,7 @@ def test_our_watch_is_the_one_kubernetes_asyncio_builds():
     """The ``Watch`` made around an off-loop client has the attributes ``Watch()`` sets."""
     from kubernetes_asyncio import watch
 
-    from airflow_flink_operator.hooks.flink_kubernetes_async import _watch
+    from airflow_flink_operator.hooks.kube_asyncio import _watch
 
     async def compare() -> None:
         ours, theirs = await _watch(), watch.Watch()
@@ -83,18 +83,23 @@ def test_our_watch_is_the_one_kubernetes_asyncio_builds():
 
 
 def test_a_trigger_builds_its_tls_contexts_in_worker_threads(cluster, monkeypatch):
-    """Loading the CA bundle for a client (some 20 ms of CPU each time) never runs on the event loop."""
+    """Loading the CA bundle for a client (some 20 ms of CPU each time) never runs on the event loop:
+    neither ``ssl.create_default_context`` nor lightkube's ``verify_cluster`` (which loads the system's
+    CA bundle through httpx2 when the kubeconfig names no CA)."""
+    from airflow_flink_operator.hooks import kube_http
     from airflow_flink_operator.triggers import FlinkWaitTrigger
 
     _deploy(cluster)
     made_in: list[str] = []
-    real = ssl.create_default_context
 
-    def spy(*args, **kwargs):
-        made_in.append(threading.current_thread().name)
-        return real(*args, **kwargs)
+    def spying(real):
+        def spy(*args, **kwargs):
+            made_in.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+        return spy
 
-    monkeypatch.setattr(ssl, "create_default_context", spy)
+    monkeypatch.setattr(ssl, "create_default_context", spying(ssl.create_default_context))
+    monkeypatch.setattr(kube_http, "verify_cluster", spying(kube_http.verify_cluster))
 
     async def run() -> tuple[str, str]:
         loop_thread = threading.current_thread().name

@@ -3,9 +3,11 @@
 Triggers follow an object through :class:`~airflow_flink_operator.triggers.watch_hub.WatchHub`, one
 :meth:`AsyncFlinkKubernetesHook.watch_kind` per kind and namespace shared by every wait in a process.
 
-It loads only ``kubernetes_asyncio``: cncf.kubernetes' ``AsyncKubernetesHook`` shares a module with the
-sync ``KubernetesHook``, and importing it loads the synchronous ``kubernetes`` client too (some 40 MB
-per triggerer that no wait uses). So this hook reads the connection itself, the way that hook does.
+A wait's calls are plain REST over ``httpx2``, configured by lightkube's kubeconfig layer (:mod:`.kube_http`,
+some 2 MB); only a connection lightkube cannot serve (an ``auth-provider`` user...) loads ``kubernetes_asyncio``
+(:mod:`.kube_asyncio`, some 35 MB). cncf.kubernetes' ``AsyncKubernetesHook`` shares a module with the sync
+``KubernetesHook``, and importing it loads the synchronous ``kubernetes`` client too (some 40 MB per
+triggerer that no wait uses). So this hook reads the connection itself, the way that hook does.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
-import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook
@@ -23,8 +24,8 @@ from airflow.providers.common.compat.sdk import BaseHook
 from airflow_flink_operator.constants import GROUP, VERSION
 from airflow_flink_operator.hooks.common import RETRYABLE_STATUS, FlinkApiError, _api_reason, _plural
 from airflow_flink_operator.hooks.kubeconfig import (
-    KubeConnectionError,
     default_kubeconfig,
+    KubeConnectionError,
     first_set,
     get_connection,
     parse_kubeconfig,
@@ -35,6 +36,7 @@ from airflow_flink_operator.hooks.kubeconfig import (
 log = logging.getLogger(__name__)
 
 DEFAULT_CONN_ID = "kubernetes_default"
+_RAISE: Any = object()  # no default: raise on 404 too
 
 
 class AsyncFlinkKubernetesHook(BaseHook):
@@ -79,6 +81,10 @@ class AsyncFlinkKubernetesHook(BaseHook):
         self._given_extras = connection_extras
         self._config_loaded = False
         self._is_exec_auth: bool | None = None
+        self._api_client: Any = None  # kube_http.HttpApi or kube_asyncio.LegacyApi
+        self._stale: list[Any] = []  # clients left by reload_credentials, closed on the next call
+        self._api_loop: asyncio.AbstractEventLoop | None = None  # the event loop of _api_client
+        self._needs_kubernetes_asyncio: str | None = None  # why lightkube turned out not to serve the connection
         #: how often the credentials were reloaded after a 401 (for logs and tests).
         self.credential_reloads = 0
 
@@ -107,14 +113,9 @@ class AsyncFlinkKubernetesHook(BaseHook):
         value = extras[field_name] if field_name in extras else extras.get(f"extra__kubernetes__{field_name}")
         return value if value not in ("", None) else None
 
-    async def _load_config(self) -> None:
-        """Load the configuration into :attr:`client_configuration` (once, unless it uses an exec plugin)."""
-        from kubernetes_asyncio import client, config
-
-        if self.client_configuration is None:
-            self.client_configuration = client.Configuration()
-        if self._config_loaded:
-            return
+    async def _settings(self) -> dict[str, Any]:
+        """How to reach the cluster: ``in_cluster``, an inline kubeconfig (``data``), a kubeconfig ``path``
+        (``None``: the default one), ``context``; raises if the connection sets more than one of them."""
         in_cluster = first_set(self.in_cluster, await self._get_field("in_cluster"))
         context = first_set(self.cluster_context, await self._get_field("cluster_context"))
         path = await self._get_field("kube_config_path")
@@ -123,12 +124,27 @@ class AsyncFlinkKubernetesHook(BaseHook):
             raise KubeConnectionError(
                 "Invalid connection configuration. Options kube_config_path, kube_config, in_cluster, and "
                 "config_dict are mutually exclusive. You can only use one option at a time.")
-        if in_cluster:
+        data = None
+        if not in_cluster and (self.config_dict or inline):
+            data = self.config_dict or (inline if isinstance(inline, dict) else parse_kubeconfig(inline))
+        return {"in_cluster": bool(in_cluster), "data": data, "path": path, "context": context}
+
+    async def _load_config(self) -> None:
+        """Load the configuration into :attr:`client_configuration` for ``kubernetes_asyncio`` (once, unless
+        it uses an exec plugin)."""
+        from kubernetes_asyncio import client, config
+
+        if self.client_configuration is None:
+            self.client_configuration = client.Configuration()
+        if self._config_loaded:
+            return
+        settings = await self._settings()
+        context, data, path = settings["context"], settings["data"], settings["path"]
+        if settings["in_cluster"]:
             config.load_incluster_config(client_configuration=self.client_configuration)
             self._config_loaded = True
             return
-        if self.config_dict or inline:
-            data = self.config_dict or (inline if isinstance(inline, dict) else parse_kubeconfig(inline))
+        if data is not None:
             await config.load_kube_config_from_dict(data, context=context,
                                                     client_configuration=self.client_configuration)
         else:
@@ -143,23 +159,86 @@ class AsyncFlinkKubernetesHook(BaseHook):
         self._config_loaded = not self._is_exec_auth
 
     def reload_credentials(self) -> None:
-        """Forget the loaded configuration: the next connection reads the connection and kubeconfig
-        again (re-running an exec plugin, re-reading a service-account token)."""
+        """Forget the loaded configuration: the next call reads the connection and kubeconfig again
+        (re-running an exec plugin, re-reading a service-account token) on a new client."""
         self._config_loaded = False
         self._is_exec_auth = None
         self.client_configuration = self._given_client_configuration
         self._extras = self._given_extras
+        if self._api_client is not None:
+            self._stale.append(self._api_client)
+            self._api_client = None
         self.credential_reloads += 1
+
+    def _count_reload(self) -> None:
+        self.credential_reloads += 1
+
+    async def _api(self) -> Any:
+        """The client of this hook's calls (made on first use, again after :meth:`reload_credentials`):
+        ``httpx2`` configured by lightkube (:mod:`.kube_http`), else ``kubernetes_asyncio`` (:mod:`.kube_asyncio`).
+
+        The kubeconfig is read and the TLS context built in a worker thread: ``ssl.create_default_context``
+        and loading a CA bundle take 20 ms of CPU (80 ms and more on a loaded machine).
+        """
+        loop = asyncio.get_running_loop()
+        if self._api_loop is not loop:  # a client of an earlier event loop (asyncio.run again) cannot serve
+            self._api_client, self._stale, self._api_loop = None, [], loop
+        while self._stale:
+            await self._stale.pop().aclose()
+        if self._api_client is None:
+            from airflow_flink_operator.hooks import kube_http
+
+            settings = await self._settings()
+            light = self._needs_kubernetes_asyncio or await asyncio.to_thread(kube_http.load_light_config, **settings)
+            if isinstance(light, str):
+                _log_fallback(self.conn_id, light)
+                from airflow_flink_operator.hooks.kube_asyncio import LegacyApi, import_client
+
+                await asyncio.to_thread(import_client)
+                self._api_client = await LegacyApi.open(self)
+            else:
+                self._api_client = kube_http.HttpApi(
+                    kube_http.http_client(light, self.request_timeout, self._count_reload))
+        return self._api_client
+
+    async def aclose(self) -> None:
+        """Close this hook's client (the next call makes a new one)."""
+        api, self._api_client = self._api_client, None
+        if self._api_loop is not asyncio.get_running_loop():
+            self._stale = []  # an earlier event loop's: nothing to close on this one
+        elif api is not None:
+            self._stale.append(api)
+        while self._stale:
+            await self._stale.pop().aclose()
+
+    def _fall_back(self, exc: BaseException) -> bool:
+        """Switch to ``kubernetes_asyncio`` if ``exc`` says lightkube cannot use the credentials (``True``)."""
+        if type(exc).__name__ != "NeedsKubernetesAsyncio" or self._needs_kubernetes_asyncio:
+            return False
+        self._needs_kubernetes_asyncio = str(exc)
+        if self._api_client is not None:
+            self._stale.append(self._api_client)
+            self._api_client = None
+        return True
+
+    def transient(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a lost or refused connection or a timeout of this hook's client."""
+        from airflow_flink_operator.hooks import kube_asyncio, kube_http
+
+        return kube_http.transient(exc) or kube_asyncio.transient(exc)
 
     @contextlib.asynccontextmanager
     async def get_conn(self) -> AsyncIterator[Any]:
-        """An API client for the loaded configuration, closed on exit (calls on it without a
-        ``_request_timeout`` get :attr:`request_timeout`).
+        """A ``kubernetes_asyncio`` API client for the loaded configuration, closed on exit (calls on it
+        without a ``_request_timeout`` get :attr:`request_timeout`). The hook's own calls do not use it
+        (it loads ``kubernetes_asyncio``, some 35 MB) unless lightkube cannot serve the connection.
 
         The client's TLS context is built in a worker thread: ``ssl.create_default_context`` reads the
         system's CA bundle, some 20 ms of CPU (80 ms and more on a loaded machine) that would otherwise
-        be spent on the event loop for every client, i.e. every watch (re)start and GET.
+        be spent on the event loop for every client.
         """
+        from airflow_flink_operator.hooks.kube_asyncio import _api_client, _ssl_context
+
         kube_client = None
         try:
             await self._load_config()
@@ -175,25 +254,54 @@ class AsyncFlinkKubernetesHook(BaseHook):
         """The namespace to use: explicit, the hook's, the connection's ``namespace`` extra, ``default``."""
         return namespace or self.default_namespace or await self._get_field("namespace") or "default"
 
+    async def _retry_401(self, action: str, call: Callable[[Any], Awaitable[Any]], missing: Any = _RAISE) -> Any:
+        """``call(api)``, once more after a credential reload on ``401``; ``404`` gives ``missing`` if set."""
+        from airflow_flink_operator.hooks.kube_http import ApiStatus
+
+        reloaded = False
+        while True:
+            api = await self._api()
+            try:
+                return await call(api)
+            except ApiStatus as exc:
+                if exc.status == 404 and missing is not _RAISE:
+                    return missing
+                if exc.status == 401 and not reloaded:
+                    log.info("%s: 401 Unauthorized; reloading credentials", action)
+                    self.reload_credentials()
+                    reloaded = True
+                    continue
+                raise FlinkApiError(action, exc.status, _api_reason(exc)) from exc
+            except Exception as exc:
+                if not self._fall_back(exc):
+                    raise
+
     async def get_object(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         """The resource, or ``None`` if it does not exist (one credential reload on ``401``)."""
-        from kubernetes_asyncio import client
-        from kubernetes_asyncio.client.exceptions import ApiException
+        plural = _plural(kind)
+        return await self._retry_401(f"get {kind} {namespace}/{name}",
+                                     lambda api: api.get(plural, namespace, name), missing=None)
 
-        for attempt in range(2):
-            async with self.get_conn() as api:
-                try:
-                    return await client.CustomObjectsApi(api).get_namespaced_custom_object(
-                        GROUP, VERSION, namespace, _plural(kind), name, _request_timeout=self.request_timeout)
-                except ApiException as exc:
-                    if exc.status == 404:
-                        return None
-                    if exc.status == 401 and attempt == 0:
-                        log.info("get %s %s/%s: 401 Unauthorized; reloading credentials", kind, namespace, name)
-                        self.reload_credentials()
-                        continue
-                    raise FlinkApiError(f"get {kind} {namespace}/{name}", exc.status, _api_reason(exc)) from exc
-        raise AssertionError("unreachable")
+    async def merge_patch_object(self, kind: str, name: str, namespace: str, body: dict[str, Any]) -> Any:
+        """A JSON merge patch of the resource (one credential reload on ``401``)."""
+        plural = _plural(kind)
+        return await self._retry_401(f"patch {kind} {namespace}/{name}",
+                                     lambda api: api.merge_patch(plural, namespace, name, body))
+
+    async def delete_object(self, kind: str, name: str, namespace: str) -> Any:
+        """Delete the resource, its dependents in the background (one credential reload on ``401``)."""
+        plural = _plural(kind)
+        return await self._retry_401(f"delete {kind} {namespace}/{name}",
+                                     lambda api: api.delete(plural, namespace, name))
+
+    async def service_proxy_get(self, service: str, namespace: str, path: str) -> tuple[int, bytes]:
+        """One GET through the API server's service proxy: ``(status, body)`` whatever the status."""
+        try:
+            return await (await self._api()).proxy_get(service, namespace, path)
+        except Exception as exc:
+            if not self._fall_back(exc):
+                raise
+        return await (await self._api()).proxy_get(service, namespace, path)
 
     async def flink_rest_get(self, request: Any) -> Any:
         """One GET on a Flink cluster's REST API through the service proxy
@@ -220,155 +328,67 @@ class AsyncFlinkKubernetesHook(BaseHook):
 
         A ``401 Unauthorized`` (an expired exec-plugin or rotated service-account token) reloads the
         credentials and reconnects from the same ``resourceVersion``; a second ``401`` in a row (the
-        fresh credentials are refused too) raises :class:`FlinkApiError`.
+        fresh credentials are refused too) raises :class:`FlinkApiError`. The hook's client is closed
+        when the watch ends.
         """
-        from kubernetes_asyncio import client
-        from kubernetes_asyncio.client.exceptions import ApiException
+        from airflow_flink_operator.hooks.kube_http import ApiStatus
 
         plural = _plural(kind)
-        selector = {"field_selector": field_selector} if field_selector else {}
         resource_version: str | None = None
         failures = 0
         reloaded = False  # credentials reloaded after a 401, and no answer since
-        while True:
-            async with self.get_conn() as api:
-                custom = client.CustomObjectsApi(api)
-                while True:
-                    try:
-                        if resource_version is None:
-                            listing = await custom.list_namespaced_custom_object(
-                                GROUP, VERSION, namespace, plural, _request_timeout=self.request_timeout,
-                                **selector)
-                            resource_version = listing["metadata"]["resourceVersion"]
+        try:
+            while True:
+                api = await self._api()
+                try:
+                    if resource_version is None:
+                        listing = await api.list(plural, namespace, field_selector)
+                        resource_version = listing["metadata"]["resourceVersion"]
+                        failures, reloaded = 0, False
+                        yield "LIST", list(listing.get("items") or [])
+                    events = api.watch_events(plural, namespace, resource_version, field_selector, watch_timeout)
+                    async with contextlib.aclosing(events):
+                        async for event in events:
+                            obj = event["object"]
+                            resource_version = obj["metadata"]["resourceVersion"]
                             failures, reloaded = 0, False
-                            yield "LIST", list(listing.get("items") or [])
-                        stream = (await _watch()).stream(
-                            custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural,
-                            resource_version=resource_version, allow_watch_bookmarks=True,
-                            timeout_seconds=watch_timeout, _request_timeout=watch_timeout + 10, **selector)
-                        async with stream as events:
-                            async for event in events:
-                                obj = event["object"]
-                                resource_version = obj["metadata"]["resourceVersion"]
-                                failures, reloaded = 0, False
-                                if event["type"] != "BOOKMARK":
-                                    yield event["type"], obj
-                    except ApiException as exc:
-                        if exc.status == 410:
-                            log.info("Watch of %s in %s expired (410); re-listing", kind, namespace)
-                            resource_version = None
-                            continue
-                        if exc.status == 401 and not reloaded:
-                            log.info("Watch of %s in %s: 401 Unauthorized; reloading credentials", kind, namespace)
-                            self.reload_credentials()
-                            reloaded = True
-                            break  # leave this client; reconnect with the fresh credentials
-                        if exc.status not in RETRYABLE_STATUS:
-                            raise FlinkApiError(f"watch {kind} in {namespace}", exc.status, _api_reason(exc)) from exc
-                        failures += 1
-                    except (OSError, asyncio.TimeoutError) as exc:
-                        log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
-                        failures += 1
-                    except Exception as exc:  # aiohttp.ClientError and friends, without importing aiohttp here
-                        if type(exc).__module__.split(".")[0] != "aiohttp":
-                            raise
-                        log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
-                        failures += 1
-                    if failures:
-                        if max_failures is not None and failures > max_failures:
-                            raise FlinkApiError(f"watch {kind} in {namespace}", None,
-                                                f"gave up after {failures} consecutive failures")
-                        await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
+                            if event["type"] != "BOOKMARK":
+                                yield event["type"], obj
+                except ApiStatus as exc:
+                    if exc.status == 410:
+                        log.info("Watch of %s in %s expired (410); re-listing", kind, namespace)
+                        resource_version = None
+                        continue
+                    if exc.status == 401 and not reloaded:
+                        log.info("Watch of %s in %s: 401 Unauthorized; reloading credentials", kind, namespace)
+                        self.reload_credentials()
+                        reloaded = True
+                        continue  # reconnect with the fresh credentials
+                    if exc.status not in RETRYABLE_STATUS:
+                        raise FlinkApiError(f"watch {kind} in {namespace}", exc.status, _api_reason(exc)) from exc
+                    failures += 1
+                except Exception as exc:
+                    if self._fall_back(exc):
+                        continue
+                    if not self.transient(exc):
+                        raise
+                    log.info("Watch of %s in %s interrupted (%s); resuming", kind, namespace, exc)
+                    failures += 1
+                if failures:
+                    if max_failures is not None and failures > max_failures:
+                        raise FlinkApiError(f"watch {kind} in {namespace}", None,
+                                            f"gave up after {failures} consecutive failures")
+                    await asyncio.sleep(min(max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
+        finally:
+            await self.aclose()
 
 
-def _ssl_context(configuration: Any) -> ssl.SSLContext:
-    """The TLS context kubernetes_asyncio's ``RESTClientObject.__init__`` (``client/rest.py``) builds for
-    ``configuration``, built here so that it can run in a worker thread (loading the CA bundle
-    releases the GIL there)."""
-    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
-    if configuration.cert_file:
-        context.load_cert_chain(configuration.cert_file, keyfile=configuration.key_file)
-    if not configuration.verify_ssl:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if configuration.disable_strict_ssl_verification:
-        context.verify_flags &= ~ssl.VERIFY_X509_STRICT
-    return context
+_FALLBACKS_LOGGED: set[tuple[str | None, str]] = set()
 
 
-async def _watch() -> Any:
-    """A kubernetes_asyncio ``Watch`` (``watch/watch.py``) whose API client was built off the event loop.
-
-    ``Watch.__init__`` builds an ``ApiClient()`` (the default configuration) for decoding events, and
-    so a TLS context on the event loop for every watch request; this is what it does, with the TLS
-    context built in a worker thread.
-    """
-    from kubernetes_asyncio import watch
-    from kubernetes_asyncio.client import ApiClient, Configuration
-
-    configuration = Configuration.get_default_copy()
-    ssl_context = await asyncio.to_thread(_ssl_context, configuration)
-    stream = watch.Watch.__new__(watch.Watch)
-    stream._raw_return_type = None
-    stream._stop = False
-    stream._api_client = _api_client(configuration, ssl_context, client_class=ApiClient)
-    stream.resource_version = None
-    stream.resp = None
-    return stream
-
-
-def _api_client(configuration: Any, ssl_context: ssl.SSLContext, client_class: type | None = None,
-                default_timeout: float | None = None) -> Any:
-    """An API client with a TLS context built beforehand, whose calls default to ``default_timeout``.
-
-    What kubernetes_asyncio's ``ApiClient.__init__`` and ``RESTClientObject.__init__`` do, but with
-    ``ssl_context`` instead of one built on the event loop; the aiohttp session must be made on the
-    loop it serves.
-
-    :param client_class: the ``ApiClient`` class to make (default: one applying ``default_timeout``).
-    """
-    import aiohttp
-    from kubernetes_asyncio.client import rest
-
-    rest_client = rest.RESTClientObject.__new__(rest.RESTClientObject)
-    rest_client.server_hostname = configuration.tls_server_name
-    rest_client.proxy = configuration.proxy
-    rest_client.proxy_headers = configuration.proxy_headers
-    rest_client.pool_manager = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=configuration.connection_pool_maxsize, ssl=ssl_context),
-        trust_env=True, read_bufsize=2**21)  # watch events of large objects exceed aiohttp's default
-
-    client_class = client_class or _timeout_client_class()
-    api = client_class.__new__(client_class)
-    api.configuration = configuration
-    api.pool_threads = 1
-    api.rest_client = rest_client
-    api.default_headers = {}
-    api.cookie = None
-    api.user_agent = "OpenAPI-Generator/33.3.0+snapshot/python"  # kubernetes_asyncio's (tests compare)
-    api.client_side_validation = configuration.client_side_validation
-    api.default_timeout = default_timeout
-    return api
-
-
-_TIMEOUT_CLIENT: type | None = None
-
-
-def _timeout_client_class() -> type:
-    """kubernetes_asyncio's ``ApiClient`` giving every call without a ``_request_timeout`` the client's
-    ``default_timeout``: its generated methods pass ``_request_timeout=None``, i.e. no timeout at all, and
-    a half-open connection would then hang a trigger for ever (as cncf's ``_TimeoutAsyncK8sApiClient`` says)."""
-    global _TIMEOUT_CLIENT
-    if _TIMEOUT_CLIENT is None:
-        from kubernetes_asyncio.client import ApiClient
-
-        class TimeoutApiClient(ApiClient):
-            default_timeout: float | None = None
-
-            async def call_api(self, *args: Any, **kwargs: Any) -> Any:
-                if kwargs.get("_request_timeout") is None and self.default_timeout is not None:
-                    kwargs["_request_timeout"] = self.default_timeout
-                return await super().call_api(*args, **kwargs)
-
-        _TIMEOUT_CLIENT = TimeoutApiClient
-    return _TIMEOUT_CLIENT
+def _log_fallback(conn_id: str | None, reason: str) -> None:
+    """Say once per process and connection why its calls load ``kubernetes_asyncio`` (names settings only)."""
+    if (conn_id, reason) not in _FALLBACKS_LOGGED:
+        _FALLBACKS_LOGGED.add((conn_id, reason))
+        log.info("Kubernetes connection %s: using kubernetes_asyncio (some 35 MB more per triggerer), as "
+                 "lightkube cannot serve it: %s", conn_id or "(none)", reason)

@@ -64,27 +64,21 @@ class FlinkRestMixin:
 
 async def flink_rest_get_async(hook: Any, request: FlinkRestRequest) -> RestAnswer:
     """:meth:`FlinkRestMixin.flink_rest_get` for an
-    :class:`~airflow_flink_operator.hooks.AsyncFlinkKubernetesHook` (the trigger's side)."""
-    import aiohttp
-    from kubernetes_asyncio import client
-    from kubernetes_asyncio.client.exceptions import ApiException
-
+    :class:`~airflow_flink_operator.hooks.AsyncFlinkKubernetesHook` (the trigger's side), on the hook's client."""
     from airflow_flink_operator.models.checkpoints import RestAnswer
 
     for attempt in range(2):
         try:
-            async with hook.get_conn() as api:
-                response = await client.CoreV1Api(api).connect_get_namespaced_service_proxy_with_path(
-                    _proxy_name(request), request.namespace, request.path.lstrip("/"), _preload_content=False,
-                    _request_timeout=hook.request_timeout)
-                return RestAnswer(response.status, _parse(await response.read()))
-        except ApiException as exc:
-            if exc.status == 401 and attempt == 0:  # an expired exec-plugin token: load the credentials again
-                log.info("GET %s: 401 Unauthorized; reloading the credentials", request.proxy_path)
-                hook.reload_credentials()
-                continue
-            return RestAnswer(exc.status, _parse(exc.body))
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            status, raw = await hook.service_proxy_get(_proxy_name(request), request.namespace,
+                                                       request.path.lstrip("/"))
+        except Exception as exc:
+            if not hook.transient(exc):
+                raise
             log.warning("GET %s: no answer (%s)", request.proxy_path, exc)
             return RestAnswer(None, f"no answer from the API server: {exc}")
+        if status == 401 and attempt == 0:  # an expired exec-plugin token: load the credentials again
+            log.info("GET %s: 401 Unauthorized; reloading the credentials", request.proxy_path)
+            hook.reload_credentials()
+            continue
+        return RestAnswer(status, _parse(raw))
     raise AssertionError("unreachable")

@@ -56,9 +56,8 @@ def read_kubeconfig(path: str) -> dict[str, Any] | None:
 
 def default_kubeconfig() -> str | None:
     """The default kubeconfig (``KUBECONFIG``, else ``~/.kube/config``) when it is one existing file."""
-    from kubernetes_asyncio.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
-
-    paths = [os.path.expanduser(path) for path in KUBE_CONFIG_DEFAULT_LOCATION.split(os.pathsep) if path]
+    locations = os.environ.get("KUBECONFIG", "~/.kube/config")  # kubernetes_asyncio's KUBE_CONFIG_DEFAULT_LOCATION
+    paths = [os.path.expanduser(path) for path in locations.split(os.pathsep) if path]
     existing = [path for path in paths if os.path.exists(path)]
     return existing[0] if len(existing) == 1 else None
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-#: Modules a trigger needs whose import takes seconds (the asyncio Kubernetes client above all; never
-#: the synchronous one); imported off the event loop.
+#: Modules a trigger needs whose import takes a while (httpx2 and lightkube's kubeconfig layer; never a
+#: Kubernetes client: a connection lightkube cannot serve imports kubernetes_asyncio in a worker thread
+#: too, see AsyncFlinkKubernetesHook._api); imported off the event loop.
 _HEAVY_MODULES = (
     "airflow_flink_operator.hooks.flink_kubernetes_async",
     "airflow_flink_operator.hooks.connection",
@@ -30,9 +31,16 @@ _HEAVY_MODULES = (
     "airflow_flink_operator.models.waiting",
     "airflow_flink_operator.models.status_bluegreen",
     "airflow_flink_operator.triggers.watch_hub",
-    "kubernetes_asyncio.client",
-    "kubernetes_asyncio.watch",
-    "kubernetes_asyncio.config",
+    "airflow_flink_operator.hooks.kube_http",
+    "httpx2",
+    "lightkube.config.kubeconfig",
+    "lightkube.config.client_adapter",
+    # what httpx2's first request imports (anyio's asyncio backend: some 50 ms of CPU)
+    "anyio._backends._asyncio",
+    "anyio.lowlevel",
+    "anyio.streams.memory",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
 )
 #: What the first connection lookup (cncf's ``get_conn_extras``) imports, some 40 ms otherwise; each
 #: only where this Airflow has it (``airflow.sdk.execution_time.cache`` is newer than Airflow 3.0).
@@ -243,6 +251,9 @@ class FlinkWaitTrigger(BaseTrigger):
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await next_state  # let the subscription see its cancellation before closing it
                 await states.aclose()
+                rest_hook, self._rest_hook = self._rest_hook, None
+                if rest_hook is not None:
+                    await rest_hook.aclose()  # its client (the service proxy's connection)
 
         remaining = None if self.timeout_at is None else max(self.timeout_at - time.time(), 0.0)
         started = time.monotonic()
@@ -294,20 +305,14 @@ class FlinkWaitTrigger(BaseTrigger):
             return
         self.log.info("Trigger cancelled: %s", verdict.reason)
         await load_heavy_modules()
-        from kubernetes_asyncio import client
-
-        from airflow_flink_operator.constants import GROUP, PLURALS, VERSION
-        from airflow_flink_operator.hooks.common import MERGE_PATCH
-
-        async with self._connection().async_hook().get_conn() as api:
-            custom = client.CustomObjectsApi(api)
+        hook = self._connection().async_hook()
+        try:
             if self.on_kill_action == "suspend":
                 self.log.info("Task killed: suspending %s %s/%s", self.kind, self.namespace, self.name)
-                await custom.patch_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, PLURALS[self.kind], self.name,
-                    {"spec": {"job": {"state": "suspended"}}}, _content_type=MERGE_PATCH)
+                await hook.merge_patch_object(self.kind, self.name, self.namespace,
+                                              {"spec": {"job": {"state": "suspended"}}})
             else:
                 self.log.info("Task killed: deleting %s %s/%s", self.kind, self.namespace, self.name)
-                await custom.delete_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, PLURALS[self.kind], self.name,
-                    body=client.V1DeleteOptions(propagation_policy="Background"))
+                await hook.delete_object(self.kind, self.name, self.namespace)
+        finally:
+            await hook.aclose()

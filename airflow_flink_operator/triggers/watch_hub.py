@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -35,12 +36,18 @@ def _retryable(exc: BaseException) -> bool:
         return exc.status is None or exc.status in RETRYABLE_STATUS
     if isinstance(exc, (OSError, asyncio.TimeoutError)):
         return True
+    httpx2 = sys.modules.get("httpx2")  # the hook's client (loaded by then, if it is used)
+    if httpx2 is not None and isinstance(exc, httpx2.TransportError):
+        return True
     return type(exc).__module__.split(".")[0] == "aiohttp"
 
 
 def _config_error(exc: BaseException) -> bool:
-    """A kubeconfig/credential loading failure (``ConfigException``), e.g. an exec plugin that failed."""
-    return type(exc).__name__ == "ConfigException" and type(exc).__module__.startswith("kubernetes")
+    """A kubeconfig/credential loading failure (kubernetes_asyncio's ``ConfigException``, lightkube's
+    ``ConfigError``), e.g. an exec plugin that failed."""
+    name, module = type(exc).__name__, type(exc).__module__
+    return ((name == "ConfigException" and module.startswith("kubernetes"))
+            or (name == "ConfigError" and module.startswith("lightkube")))
 
 
 def _rv(obj: dict[str, Any] | None) -> int | None:
@@ -190,7 +197,8 @@ class WatchHub:
         """The object read directly (``None`` only on 404), retried on transient failures."""
         failures = 0
         while True:
-            hook = self._hook if self._hook is not None else self.hook_factory()
+            shared = self._hook is not None  # the shared watch's hook and client; else one for this GET
+            hook = self._hook if shared else self.hook_factory()
             try:
                 return await hook.get_object(self.kind, name, self.namespace)
             except Exception as exc:
@@ -198,6 +206,9 @@ class WatchHub:
                 if not (_retryable(exc) or (_config_error(exc) and failures <= self.config_retries)):
                     raise
                 log.info("Reading %s %s/%s failed (%s); retrying", self.kind, self.namespace, name, exc)
+            finally:
+                if not shared and hasattr(hook, "aclose"):
+                    await hook.aclose()
             await asyncio.sleep(min(self.max_backoff, 0.1 * 2 ** (failures - 1)) * (0.5 + random.random() / 2))
 
     async def subscribe(self, name: str) -> AsyncIterator[dict[str, Any] | None]:
