@@ -84,8 +84,8 @@ def test_our_watch_is_the_one_kubernetes_asyncio_builds():
 
 def test_a_trigger_builds_its_tls_contexts_in_worker_threads(cluster, monkeypatch):
     """Loading the CA bundle for a client (some 20 ms of CPU each time) never runs on the event loop:
-    neither ``ssl.create_default_context`` nor lightkube's ``verify_cluster`` (which loads the system's
-    CA bundle through httpx2 when the kubeconfig names no CA)."""
+    neither ``ssl.create_default_context`` nor ``kube_http._tls_context`` (which loads the system's CA
+    bundle when the kubeconfig names no CA)."""
     from airflow_flink_operator.hooks import kube_http
     from airflow_flink_operator.triggers import FlinkWaitTrigger
 
@@ -99,7 +99,7 @@ def test_a_trigger_builds_its_tls_contexts_in_worker_threads(cluster, monkeypatc
         return spy
 
     monkeypatch.setattr(ssl, "create_default_context", spying(ssl.create_default_context))
-    monkeypatch.setattr(kube_http, "verify_cluster", spying(kube_http.verify_cluster))
+    monkeypatch.setattr(kube_http, "_tls_context", spying(kube_http._tls_context))
 
     async def run() -> tuple[str, str]:
         loop_thread = threading.current_thread().name

@@ -1,10 +1,12 @@
 """The trigger side's Kubernetes REST calls without ``kubernetes_asyncio``: plain HTTP with ``httpx2``,
-configured by lightkube's kubeconfig layer (``lightkube.config``: ``KubeConfig``, ``user_auth``, ``verify_cluster``).
+configured by lightkube's kubeconfig layer (``lightkube.config``: ``KubeConfig``, ``user_auth``, ``ExecAuth``).
 
 ``kubernetes_asyncio`` imports all its ~770 generated models and ~66 API classes on any use, some 35 MB per
 triggerer; a wait needs five REST calls (GET, LIST, WATCH, merge-PATCH, DELETE) and the service proxy's GET.
 lightkube reads the kubeconfig and builds the credentials and TLS context (token, ``tokenFile`` re-read on
-``401``, exec plugin re-run on ``401``, basic auth, client certificates, CA file/data), at about 2 MB.
+``401``, exec plugin re-run on ``401``, basic auth, client certificates, CA file/data), at about 2 MB;
+where its reading differs from ``kubernetes_asyncio``'s (which CA or credential wins, relative ``tokenFile``,
+the trust store with no CA named) this module reads it as ``kubernetes_asyncio`` does.
 
 What lightkube does not serve (:func:`unsupported`) stays with ``kubernetes_asyncio``
 (:mod:`.kube_asyncio`): an ``auth-provider`` user, an exec plugin of another ``apiVersion``, a cluster with
@@ -14,20 +16,23 @@ cannot parse.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
 import os
 import ssl
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx2
+import msgspec
 import yaml
-from lightkube.config.client_adapter import user_auth, verify_cluster
-from lightkube.config.kubeconfig import KubeConfig
+from lightkube.config.client_adapter import ExecAuth, async_check_output, user_auth, user_cert
+from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.config.models import Cluster, User
 from lightkube.core.exceptions import ConfigError
 
@@ -60,11 +65,12 @@ class ApiStatus(Exception):
 
 @dataclass(frozen=True)
 class LightConfig:
-    """A connection lightkube serves: the server, its TLS context, the user (``None``: no credentials)."""
+    """A connection lightkube serves: the server, its TLS context, the user (``None``: no credentials;
+    never in a ``repr``: it holds tokens, passwords, keys)."""
 
     server: str
     ssl_context: ssl.SSLContext
-    user: User | None
+    user: User | None = field(repr=False)
 
 
 def unsupported(kubeconfig: dict[str, Any], context: str | None) -> str | None:
@@ -103,7 +109,8 @@ def load_light_config(*, in_cluster: bool, data: dict[str, Any] | None, path: st
     :param data: an inline kubeconfig (the connection's ``kube_config``, the hook's ``config_dict``).
     :param path: a kubeconfig file (``None`` with no ``data``: the default one).
     :param context: the kubeconfig context (``None``: its ``current-context``).
-    :raises ConfigError: for an in-cluster connection outside a pod (as ``kubernetes_asyncio`` raises).
+    :raises ConfigError: for an in-cluster connection outside a pod (as ``kubernetes_asyncio`` raises), a CA
+        or client certificate that cannot be loaded (a missing file: not worth retrying, unlike a lost connection).
     """
     if in_cluster:
         host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
@@ -111,6 +118,8 @@ def load_light_config(*, in_cluster: bool, data: dict[str, Any] | None, path: st
             raise ConfigError("Service host/port is not set.")
         if not os.path.isfile(SERVICE_TOKEN_FILENAME):
             raise ConfigError("Service token file does not exist.")
+        if not os.path.isfile(SERVICE_CERT_FILENAME):  # as kubernetes_asyncio's InClusterConfigLoader checks
+            raise ConfigError("Service certification file does not exist.")
         host = f"[{host}]" if ":" in host else host
         cluster = Cluster(server=f"https://{host}:{port}", certificate_auth=SERVICE_CERT_FILENAME)
         kubeconfig = KubeConfig.from_one(cluster=cluster, user=User(token_file=SERVICE_TOKEN_FILENAME))
@@ -135,11 +144,67 @@ def load_light_config(*, in_cluster: bool, data: dict[str, Any] | None, path: st
             return f"lightkube cannot read the kubeconfig ({type(exc).__name__})"
     single = kubeconfig.get(context_name=context)
     assert single is not None  # get() without a default raises instead
-    context_ssl = verify_cluster(single.cluster, single.user or User(), single.abs_file)
-    if single.cluster.insecure:  # with a CA too, as kubernetes_asyncio's verify_ssl=False
-        context_ssl.check_hostname = False
-        context_ssl.verify_mode = ssl.CERT_NONE
-    return LightConfig(single.cluster.server, context_ssl, single.user)
+    cluster, user = _as_kubernetes_asyncio_reads(single)
+    return LightConfig(cluster.server, _tls_context(cluster, user, single.abs_file), user)
+
+
+def _as_kubernetes_asyncio_reads(single: SingleConfig) -> tuple[Cluster, User | None]:
+    """The cluster and user with the settings ``kubernetes_asyncio`` (and client-go) would use, where
+    lightkube's precedence differs: ``certificate-authority-data`` over ``certificate-authority``; an exec
+    plugin, then ``token`` over ``tokenFile``, then basic auth (``KubeConfigLoader._load_authentication``);
+    a relative ``tokenFile`` under the kubeconfig's folder (lightkube reads it from the working directory)."""
+    cluster, user = single.cluster, single.user
+    if cluster.certificate_auth_data and cluster.certificate_auth:
+        cluster = msgspec.structs.replace(cluster, certificate_auth=None)
+    if user is None:
+        return cluster, None
+    if user.exec:
+        user = msgspec.structs.replace(user, token=None, token_file=None, username=None, password=None)
+    elif user.token:
+        user = msgspec.structs.replace(user, token_file=None, username=None, password=None)
+    elif user.token_file:
+        token_file = user.token_file
+        if single.fname is not None or Path(token_file).is_absolute():
+            token_file = str(single.abs_file(token_file))
+        user = msgspec.structs.replace(user, token_file=token_file, username=None, password=None)
+    return cluster, user
+
+
+def _tls_context(cluster: Cluster, user: User | None, abs_file: Callable[[Any], Any]) -> ssl.SSLContext:
+    """The TLS context ``kubernetes_asyncio`` builds (``_ssl_context`` of :mod:`.kube_asyncio`): the system's
+    trust store unless the cluster names a CA, the user's client certificate, ``insecure-skip-tls-verify``.
+
+    :raises ConfigError: naming the setting whose file or data cannot be loaded (never its contents).
+    """
+    setting = "system trust store"
+    try:
+        if cluster.certificate_auth_data:
+            setting = "certificate-authority-data"
+            context = ssl.create_default_context(cadata=_pem(cluster.certificate_auth_data))
+        elif cluster.certificate_auth:
+            setting = f"certificate-authority file {str(cluster.certificate_auth)[:200]!r}"
+            context = ssl.create_default_context(cafile=abs_file(cluster.certificate_auth))
+        else:
+            context = ssl.create_default_context()
+        if user is not None and (user.client_cert or user.client_cert_data):
+            setting = "client-certificate/client-key (or their -data)"
+            cert = user_cert(user, abs_file)
+            assert cert is not None
+            context.load_cert_chain(*cert)
+    except (OSError, ValueError, TypeError) as exc:  # ssl.SSLError is an OSError; bad base64 a ValueError
+        why = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or ""
+        raise ConfigError(f"the kubeconfig's {setting} cannot be loaded ({type(exc).__name__}"
+                          f"{': ' + str(why)[:120] if why else ''})") from None
+    if cluster.insecure:  # with a CA too, as kubernetes_asyncio's verify_ssl=False
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _pem(data: str) -> str | bytes:
+    """``certificate-authority-data`` (base64 of PEM, or of DER) as ``cadata`` of ``ssl.create_default_context``."""
+    raw = base64.b64decode(data, validate=False)
+    return raw.decode("ascii") if b"-----BEGIN" in raw else raw
 
 
 class NeedsKubernetesAsyncio(Exception):
@@ -172,9 +237,42 @@ class _CountingAuth(httpx2.Auth):
                 self.on_reload()
 
 
+class _ExecAuth(ExecAuth):
+    """lightkube's exec-plugin auth with what ``kubernetes_asyncio``'s ``ExecProvider.run`` adds: the
+    ``KUBERNETES_EXEC_INFO`` variable, and output that is not JSON as a ``ConfigError`` (a failed plugin)."""
+
+    def _prepare(self) -> tuple[list[str], dict[str, str]]:
+        command, env = super()._prepare()
+        env["KUBERNETES_EXEC_INFO"] = json.dumps({"apiVersion": self._exec.apiVersion, "kind": "ExecCredential",
+                                                  "spec": {"interactive": False}})
+        return command, env
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncIterator[httpx2.Request]:  # type: ignore[override]
+        if self._last_bearer:
+            request.headers["Authorization"] = self._last_bearer
+            response = yield request
+            if response.status_code != 401:
+                return
+        command, env = self._prepare()
+        output = await async_check_output(command, env=env)
+        try:
+            credential = json.loads(output)
+        except ValueError:
+            raise ConfigError(f"exec: the output of {self._exec.command!r} is not JSON") from None
+        status = credential.get("status") if isinstance(credential, dict) else None
+        if not isinstance(status, dict):
+            raise ConfigError(f"exec: the output of {self._exec.command!r} has no status")
+        request.headers["Authorization"] = self._last_bearer = f"Bearer {status['token']}"  # KeyError: a cert
+        yield request
+
+
+def _auth(user: User | None) -> httpx2.Auth | None:
+    return _ExecAuth(user.exec) if user is not None and user.exec else user_auth(user)
+
+
 def http_client(config: LightConfig, timeout: float, on_reload: Callable[[], None]) -> httpx2.AsyncClient:
     """An ``httpx2`` client for the connection (cheap: the TLS context is built already)."""
-    auth = user_auth(config.user)
+    auth = _auth(config.user)
     return httpx2.AsyncClient(
         base_url=config.server, verify=config.ssl_context, timeout=httpx2.Timeout(timeout), trust_env=True,
         auth=_CountingAuth(auth, on_reload) if auth is not None else None, headers={"Accept": "application/json"})
@@ -212,18 +310,22 @@ class HttpApi:
             if response.status_code >= 400:
                 await response.aread()
                 raise ApiStatus(response.status_code, response.reason_phrase, response.text)
-            async for line in response.aiter_lines():
-                if not line.strip():
-                    continue
-                event = json.loads(line)
-                if "object" not in event or "type" not in event:
-                    if "code" in event:
-                        raise ApiStatus(event["code"], f"{event.get('reason')}: {event.get('message')}")
-                    raise ValueError("a watch event without 'type' and 'object'")
-                if event["type"] == "ERROR":
-                    status = event["object"] or {}
-                    raise ApiStatus(status.get("code"), f"{status.get('reason')}: {status.get('message')}")
-                yield event
+            # One JSON document a line, split at b"\n" only: aiter_lines() also splits at U+0085, U+2028 and
+            # U+2029 (str.splitlines), which the API server's encoder leaves unescaped inside strings.
+            buffer, scanned = bytearray(), 0
+            async for chunk in response.aiter_bytes():
+                buffer += chunk
+                start = 0
+                while (end := buffer.find(b"\n", scanned)) >= 0:
+                    line, start = buffer[start:end], end + 1
+                    scanned = start
+                    if line.strip():
+                        yield _event(line)
+                if start:
+                    del buffer[:start]
+                scanned = len(buffer)
+            if buffer.strip():
+                yield _event(buffer)
 
     # -- what a wait asks (the same methods as kube_asyncio.LegacyApi) --
 
@@ -256,6 +358,20 @@ class HttpApi:
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):
             await self.client.aclose()
+
+
+def _event(line: bytes | bytearray) -> dict[str, Any]:
+    """One watch event; an ``ERROR`` event (``410 Gone``) raises :class:`ApiStatus` as ``kubernetes_asyncio``'s
+    ``Watch.unmarshal_event`` does."""
+    event = json.loads(line)
+    if "object" not in event or "type" not in event:
+        if "code" in event:
+            raise ApiStatus(event["code"], f"{event.get('reason')}: {event.get('message')}")
+        raise ValueError("a watch event without 'type' and 'object'")
+    if event["type"] == "ERROR":
+        status = event["object"] or {}
+        raise ApiStatus(status.get("code"), f"{status.get('reason')}: {status.get('message')}")
+    return event
 
 
 def _custom(namespace: str, plural: str) -> str:

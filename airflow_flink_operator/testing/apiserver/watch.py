@@ -88,4 +88,14 @@ class WatchMixin:
 
     @staticmethod
     async def _send(response: web.StreamResponse, type_: str, obj: dict[str, Any]) -> None:
-        await response.write(json.dumps({"type": type_, "object": obj}).encode() + b"\n")
+        await response.write(go_json({"type": type_, "object": obj}) + b"\n")
+
+
+def go_json(value: Any) -> bytes:
+    """JSON as kube-apiserver writes it: apimachinery's ``runtime/serializer/json`` ``Serializer.Encode``
+    uses Go's ``json.NewEncoder`` (``encoding/json`` ``appendString``): UTF-8 as is, except ``<``, ``>``,
+    ``&`` (``escapeHTML``) and U+2028, U+2029 as ``\\u`` escapes. So U+0085 (NEL) goes out unescaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char in "<>&\u2028\u2029":  # only inside strings in JSON text: replacing them everywhere is exact
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text.encode()
