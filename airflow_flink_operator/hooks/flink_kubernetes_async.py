@@ -56,7 +56,8 @@ class AsyncFlinkKubernetesHook(BaseHook):
     :param cluster_context: the kubeconfig context.
     :param config_dict: a kubeconfig as a dict.
     :param connection_extras: the connection's extras, when known already (no lookup).
-    :param client_configuration: a ``kubernetes_asyncio`` ``Configuration`` to load into.
+    :param client_configuration: a ``kubernetes_asyncio`` ``Configuration`` to load into (the hook's calls
+        then use ``kubernetes_asyncio``, which honours it).
     :param namespace: default namespace.
     :param request_timeout: seconds for one API request (also the default of calls made on :meth:`get_conn`).
     :param kubernetes_conn_id: accepted for callers of earlier versions; ``conn_id`` wins.
@@ -84,6 +85,7 @@ class AsyncFlinkKubernetesHook(BaseHook):
         self._api_client: Any = None  # kube_http.HttpApi or kube_asyncio.LegacyApi
         self._stale: list[Any] = []  # clients left by reload_credentials, closed on the next call
         self._api_loop: asyncio.AbstractEventLoop | None = None  # the event loop of _api_client
+        self._api_lock: asyncio.Lock | None = None  # one client at a time is made (bound to _api_loop)
         self._needs_kubernetes_asyncio: str | None = None  # why lightkube turned out not to serve the connection
         #: how often the credentials were reloaded after a 401 (for logs and tests).
         self.credential_reloads = 0
@@ -182,14 +184,21 @@ class AsyncFlinkKubernetesHook(BaseHook):
         """
         loop = asyncio.get_running_loop()
         if self._api_loop is not loop:  # a client of an earlier event loop (asyncio.run again) cannot serve
-            self._api_client, self._stale, self._api_loop = None, [], loop
+            self._api_client, self._stale, self._api_loop, self._api_lock = None, [], loop, asyncio.Lock()
+        assert self._api_lock is not None
+        async with self._api_lock:  # concurrent first calls: one client, not one each (only one would be closed)
+            return await self._make_api()
+
+    async def _make_api(self) -> Any:
         while self._stale:
             await self._stale.pop().aclose()
         if self._api_client is None:
             from airflow_flink_operator.hooks import kube_http
 
             settings = await self._settings()
-            light = self._needs_kubernetes_asyncio or await asyncio.to_thread(kube_http.load_light_config, **settings)
+            light = ("a kubernetes_asyncio client_configuration was given" if self._given_client_configuration
+                     is not None else self._needs_kubernetes_asyncio
+                     or await asyncio.to_thread(kube_http.load_light_config, **settings))
             if isinstance(light, str):
                 _log_fallback(self.conn_id, light)
                 from airflow_flink_operator.hooks.kube_asyncio import LegacyApi, import_client
