@@ -33,18 +33,20 @@ _HEAVY_MODULES = (
     "airflow_flink_operator.triggers.watch_hub",
     "airflow_flink_operator.hooks.kube_http",
     "httpx2",
+    "httpcore2",  # what httpx2's first client imports (its transport): some 60 ms of CPU
     "lightkube.config.kubeconfig",
     "lightkube.config.client_adapter",
-    # what httpx2's first request imports (anyio's asyncio backend: some 50 ms of CPU)
+)
+#: Imported where they exist. What httpx2's first request imports (anyio's asyncio backend, private modules
+#: that another anyio may name otherwise: some 50 ms of CPU); what the first connection lookup (cncf's
+#: ``get_conn_extras``) imports, some 40 ms otherwise (``airflow.sdk.execution_time.cache`` is newer than
+#: Airflow 3.0).
+_OPTIONAL_HEAVY_MODULES = (
     "anyio._backends._asyncio",
     "anyio.lowlevel",
     "anyio.streams.memory",
     "anyio.streams.stapled",
     "anyio.streams.tls",
-)
-#: What the first connection lookup (cncf's ``get_conn_extras``) imports, some 40 ms otherwise; each
-#: only where this Airflow has it (``airflow.sdk.execution_time.cache`` is newer than Airflow 3.0).
-_OPTIONAL_HEAVY_MODULES = (
     "airflow.sdk.execution_time.supervisor",
     "airflow.sdk.execution_time.cache",
     "asgiref.sync",
