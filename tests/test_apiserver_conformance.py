@@ -501,3 +501,23 @@ def test_blue_green_is_not_served_when_the_crd_is_not_installed(tmp_path):
         assert http(server, "GET", BLUE_GREEN)[0] == 404
         resources = {r["name"] for r in ok(server, "GET", f"/apis/{GROUP}/{VERSION}")["resources"]}
         assert "flinkbluegreendeployments" not in resources and "flinkdeployments" in resources
+
+
+def test_watch_events_are_encoded_as_go_encoding_json_writes_them(emulator):
+    """kube-apiserver's JSON serializer (k8s.io/apimachinery ``runtime/serializer/json``,
+    ``Serializer.doEncode``) is ``json.NewEncoder(w).Encode``: Go's ``encoding/json`` ``appendString``
+    escapes ``<``, ``>``, ``&`` (escapeHTML) and U+2028/U+2029 ("for JSONP"), and leaves every other
+    character from U+0080 up, U+0085 (NEL) included, as UTF-8: ``json.Marshal("a<b&c>\u2028\u2029\u0085é")``
+    is the literal below. A watch event is that encoding and a newline (the stream framer)."""
+    created = ok(emulator, "POST", DEPLOYMENTS, deployment_json("1"))
+    name = created["metadata"]["name"]
+    note = "a<b&c>\u2028\u2029\u0085é"
+    ok(emulator, "PATCH", f"{DEPLOYMENTS}/{name}", {"metadata": {"annotations": {"note": note}}},
+       content_type="application/merge-patch+json")
+    request = urllib.request.Request(f"{emulator.url}{DEPLOYMENTS}?watch=true&timeoutSeconds=1",
+                                     headers={"Authorization": "Bearer emulator-token"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        line = response.readline()
+    go_marshal = '"a\\u003cb\\u0026c\\u003e\\u2028\\u2029\u0085é"'.encode()
+    assert b'"note":' + go_marshal in line
+    assert json.loads(line)["object"]["metadata"]["annotations"]["note"] == note
