@@ -311,7 +311,7 @@ class HttpApi:
                 await response.aread()
                 raise ApiStatus(response.status_code, response.reason_phrase, response.text)
             # One JSON document a line, split at b"\n" only: aiter_lines() also splits at U+0085, U+2028 and
-            # U+2029 (str.splitlines), which the API server's encoder leaves unescaped inside strings.
+            # U+2029 (str.splitlines), and the API server's encoder (Go's encoding/json) leaves U+0085 unescaped.
             buffer, scanned = bytearray(), 0
             async for chunk in response.aiter_bytes():
                 buffer += chunk
