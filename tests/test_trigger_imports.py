@@ -145,3 +145,28 @@ def test_an_exec_plugin_answering_with_a_client_certificate_waits_through_kubern
     said = [line for line in outcome["stderr"].splitlines() if "lightkube cannot serve it" in line]
     assert len(said) == 1 and "without status.token" in said[0], outcome["stderr"][-3000:]
     assert "PRIVATE KEY" not in outcome["stderr"]
+
+
+def test_a_cluster_with_tls_server_name_waits_through_kubernetes_asyncio(stable):
+    """lightkube has no ``tls-server-name``: that kubeconfig falls back (and says why) rather than ignore it."""
+    config = stable.kubeconfig()
+    config["clusters"][0]["cluster"]["tls-server-name"] = "kubernetes.default.svc"
+    outcome = _wait(_connection({"kube_config": json.dumps(config)}))
+    assert outcome["status"] == "success" and outcome["async"], outcome["stderr"][-3000:]
+    said = [line for line in outcome["stderr"].splitlines() if "lightkube cannot serve it" in line]
+    assert len(said) == 1 and "tls-server-name" in said[0], outcome["stderr"][-3000:]
+
+
+def test_several_default_kubeconfig_files_are_merged_through_kubernetes_asyncio(stable, tmp_path, monkeypatch):
+    """``KUBECONFIG=a:b`` (kubectl merges them; lightkube reads one file): the context in one file, its cluster and
+    user in the other, and no connection: the wait finds the cluster through the merge."""
+    config = stable.kubeconfig()
+    first, second = tmp_path / "contexts.yaml", tmp_path / "clusters.yaml"
+    first.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "contexts": config["contexts"],
+                                     "current-context": config["current-context"]}))
+    second.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "clusters": config["clusters"],
+                                      "users": config["users"]}))
+    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
+        monkeypatch.delenv(key)  # no kubernetes_default: the hook reads the default kubeconfig
+    outcome = _wait({"KUBECONFIG": f"{first}{os.pathsep}{second}"})
+    assert outcome["status"] == "success" and outcome["async"], outcome["stderr"][-3000:]
