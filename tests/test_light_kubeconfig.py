@@ -11,7 +11,9 @@ import json
 import sys
 import textwrap
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -59,6 +61,19 @@ async def watch_until(hook: AsyncFlinkKubernetesHook, predicate, timeout: float 
 
 def annotated(key: str, value: str):
     return lambda obj: obj is not None and (obj["metadata"].get("annotations") or {}).get(key) == value
+
+
+def get_orders(make_hook: Callable[[], Any]) -> Any:
+    """``orders`` read once through a hook made in the event loop, the hook closed after."""
+
+    async def run() -> Any:
+        hook = make_hook()
+        try:
+            return await hook.get_object(KIND, "orders", NS)
+        finally:
+            await hook.aclose()
+
+    return asyncio.run(run())
 
 
 # --- 1. the watch stream: one event a line, lines end at "\n" only ----------------------------------
@@ -151,14 +166,7 @@ def test_certificate_authority_data_wins_over_the_file(deployed, tmp_path, file_
             "certificate-authority-data": base64.b64encode(Path(cert).read_bytes()).decode(),
             "certificate-authority": other if file_is == "another CA" else str(tmp_path / "absent.crt")}
 
-        async def run():
-            hook = async_hook(config)
-            try:
-                return await hook.get_object(KIND, "orders", NS)
-            finally:
-                await hook.aclose()
-
-        assert asyncio.run(run())["metadata"]["name"] == "orders"
+        assert get_orders(lambda: async_hook(config))["metadata"]["name"] == "orders"
     finally:
         frontend.stop()
 
@@ -177,14 +185,7 @@ def test_relative_token_file_is_read_from_the_kubeconfigs_folder(deployed, tmp_p
     config["users"][0]["user"] = {"tokenFile": "token"}
     deployed.api.expired_tokens.add("emulator-token")  # only the file's token is good
 
-    async def run():
-        hook = file_hook(config, folder / "config.yaml")
-        try:
-            return await hook.get_object(KIND, "orders", NS)
-        finally:
-            await hook.aclose()
-
-    assert asyncio.run(run()) is not None
+    assert get_orders(lambda: file_hook(config, folder / "config.yaml")) is not None
 
 
 def test_token_wins_over_token_file(deployed, tmp_path):
@@ -194,14 +195,7 @@ def test_token_wins_over_token_file(deployed, tmp_path):
     config = deployed.kubeconfig()
     config["users"][0]["user"] = {"token": "good-token", "tokenFile": str(tmp_path / "token")}
 
-    async def run():
-        hook = async_hook(config)
-        try:
-            return await hook.get_object(KIND, "orders", NS)
-        finally:
-            await hook.aclose()
-
-    assert asyncio.run(run()) is not None
+    assert get_orders(lambda: async_hook(config)) is not None
 
 
 def test_exec_plugin_wins_over_token(deployed, tmp_path):
@@ -210,14 +204,7 @@ def test_exec_plugin_wins_over_token(deployed, tmp_path):
     config["users"][0]["user"]["token"] = "revoked-token"
     deployed.api.expired_tokens.add("revoked-token")
 
-    async def run():
-        hook = async_hook(config)
-        try:
-            return await hook.get_object(KIND, "orders", NS)
-        finally:
-            await hook.aclose()
-
-    assert asyncio.run(run()) is not None
+    assert get_orders(lambda: async_hook(config)) is not None
 
 
 # --- 5. no CA named: the trust store kubernetes_asyncio uses (ssl.create_default_context) ------------
@@ -245,14 +232,7 @@ def test_no_ca_named_trusts_what_ssl_create_default_context_trusts(deployed, tmp
         config = deployed.kubeconfig()
         config["clusters"][0]["cluster"] = {"server": f"https://127.0.0.1:{frontend.port}"}
 
-        async def run():
-            hook = async_hook(config)
-            try:
-                return await hook.get_object(KIND, "orders", NS)
-            finally:
-                await hook.aclose()
-
-        assert asyncio.run(run()) is not None
+        assert get_orders(lambda: async_hook(config)) is not None
     finally:
         frontend.stop()
 
@@ -313,14 +293,7 @@ def exec_config(deployed, tmp_path: Path, mode: str) -> tuple[dict, Path]:
 def test_exec_plugin_gets_kubernetes_exec_info(deployed, tmp_path):
     config, seen = exec_config(deployed, tmp_path, "token")
 
-    async def run():
-        hook = async_hook(config)
-        try:
-            return await hook.get_object(KIND, "orders", NS)
-        finally:
-            await hook.aclose()
-
-    assert asyncio.run(run()) is not None
+    assert get_orders(lambda: async_hook(config)) is not None
     assert json.loads(seen.read_text()) == {"apiVersion": "client.authentication.k8s.io/v1beta1",
                                             "kind": "ExecCredential", "spec": {"interactive": False}}
 
