@@ -144,7 +144,7 @@ def test_no_step_of_our_trigger_holds_the_event_loop(cluster, tmp_path):
             if isinstance(task, asyncio.Task):  # a task's step: name the coroutine it runs
                 code = getattr(task.get_coro(), "cr_code", None)
                 if code is not None:
-                    return f"{code.co_filename}:{code.co_qualname}"
+                    return f"{code.co_filename}:{getattr(code, 'co_qualname', code.co_name)}"
                 return repr(task)[:300]
             return repr(handle)[:300]
 
