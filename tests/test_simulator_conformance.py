@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -176,6 +177,14 @@ def _epoch_ms_string(value: Any) -> int:
 
 def _parse_iso(value: str) -> datetime:
     assert ISO_INSTANT.match(value), f"not an ISO_INSTANT timestamp: {value!r}"
+    return _fromisoformat(value)
+
+
+def _fromisoformat(value: str) -> datetime:
+    """The standard library's ISO parser; before Python 3.11 it takes neither ``Z`` nor more than 6 fraction
+    digits, so there the instant is spelled the way it does take (``+00:00``, microseconds)."""
+    if sys.version_info < (3, 11):
+        value = re.sub(r"(\.\d{6})\d+", r"\1", value).replace("Z", "+00:00")
     return datetime.fromisoformat(value)
 
 
@@ -219,7 +228,7 @@ def test_kubernetes_timestamp_formats_like_iso_instant(epoch_ns: int, digits: in
     on a whole second) — so a parser must not assume milliseconds."""
     assert kubernetes_timestamp(epoch_ns, digits) == expected
     truncated = epoch_ns - epoch_ns % 10 ** (9 - digits)
-    assert datetime.fromisoformat(expected).timestamp() == pytest.approx(truncated / 1e9, abs=1e-6)
+    assert _fromisoformat(expected).timestamp() == pytest.approx(truncated / 1e9, abs=1e-6)
 
 
 def test_millisecond_clock_gives_millisecond_snapshot_timestamps() -> None:
